@@ -1,0 +1,19 @@
+//! Wharf's domain types and rules, free of I/O.
+//!
+//! - [`names`]: user and organization names, parsed at the boundary.
+//! - [`access`]: organization kinds, membership roles and the permission matrix.
+//! - [`scope`]: API token scopes.
+//! - [`ids`]: typed database ids.
+//! - [`time`]: the timestamp type stored in the database and shown in the API.
+
+pub mod access;
+pub mod ids;
+pub mod names;
+pub mod scope;
+pub mod time;
+
+pub use access::{OrgAction, OrgKind, PlatformAction, Role};
+pub use ids::{OrgId, TokenId, UserId};
+pub use names::{NameError, OrgName, UserName};
+pub use scope::{ScopeError, TokenScope, TokenScopes};
+pub use time::Timestamp;

@@ -1,0 +1,27 @@
+//! The metadata database.
+//!
+//! One query layer for SQLite (the embedded default) and PostgreSQL (scale-out),
+//! through sqlx's `Any` driver. Queries are written once in the SQL both dialects
+//! share (`$N` placeholders, `ON CONFLICT`, `RETURNING`, partial indexes); only the
+//! DDL differs, so there is one migration directory per dialect
+//! (`migrations/sqlite`, `migrations/postgres`), kept equivalent by a test.
+//!
+//! Times are stored as milliseconds since the epoch ([`wharf_core::Timestamp`]) and
+//! booleans as nullable timestamps (`disabled_at`, `revoked_at`), which both dialects
+//! store and compare the same way.
+//!
+//! Query methods live on [`Db`], one module per aggregate: [`users`], [`orgs`],
+//! [`tokens`], [`keys`]. Blob bytes never go into the database.
+
+mod error;
+pub mod keys;
+mod migrations;
+pub mod orgs;
+mod pool;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod tokens;
+pub mod users;
+
+pub use error::DbError;
+pub use pool::{Backend, Db, DbOptions, PoolStats};

@@ -1,0 +1,51 @@
+//! Embedded migrations, one list per dialect.
+//!
+//! Each entry has the same version and description in both dialects; the test
+//! `schemas_are_equivalent` checks that the resulting tables and columns agree.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::Backend;
+
+struct Step {
+    version: i64,
+    description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const STEPS: &[Step] = &[Step {
+    version: 1,
+    description: "identities",
+    sqlite: include_str!("../migrations/sqlite/0001_identities.sql"),
+    postgres: include_str!("../migrations/postgres/0001_identities.sql"),
+}];
+
+/// The migrator for one dialect.
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let migrations = STEPS
+        .iter()
+        .map(|s| {
+            let sql = match backend {
+                Backend::Sqlite => s.sqlite,
+                Backend::Postgres => s.postgres,
+            };
+            Migration::new(
+                s.version,
+                Cow::Borrowed(s.description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// The newest schema version this build knows.
+pub(crate) fn latest_version() -> i64 {
+    STEPS.last().map_or(0, |s| s.version)
+}

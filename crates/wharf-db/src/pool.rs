@@ -1,0 +1,239 @@
+//! Connecting, migrating and the [`Db`] handle.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::{DbError, migrations};
+
+/// Which database engine is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in WAL mode: the embedded default.
+    Sqlite,
+    /// PostgreSQL: for several nodes sharing one database.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a URL's scheme.
+    pub fn from_url(url: &str) -> Result<Backend, DbError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(DbError::UnsupportedUrl(redact_url(url))),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// `sqlite:PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    pub url: String,
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection, at start and from the pool.
+    pub connect_timeout: Duration,
+    /// SQLite only: how long a writer waits for the lock before failing.
+    pub sqlite_busy_timeout: Duration,
+}
+
+/// Pool occupancy, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The configured maximum.
+    pub max: u32,
+}
+
+/// The database handle: a connection pool plus the dialect it speaks.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    max_connections: u32,
+    url: String,
+}
+
+impl Db {
+    /// Connects and checks that the database answers. Does not migrate.
+    pub async fn connect(options: &DbOptions) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(&options.url)?;
+        let busy_ms = options.sqlite_busy_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers proceed while one writer commits; NORMAL
+                        // sync is durable in WAL mode except on power loss of the
+                        // last transactions, the documented SQLite trade-off.
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                        );
+                        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&options.url)
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact_url(&options.url),
+                source,
+            })?;
+        Ok(Db {
+            pool,
+            backend,
+            max_connections: options.max_connections,
+            url: redact_url(&options.url),
+        })
+    }
+
+    /// Applies pending migrations. Safe to run from several nodes at once
+    /// (PostgreSQL takes an advisory lock; SQLite has one writer).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        migrations::migrator(self.backend).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The schema version applied to this database (0 when none).
+    pub async fn schema_version(&self) -> Result<i64, DbError> {
+        let exists: Option<i64> = match self.backend {
+            Backend::Sqlite => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            ),
+            Backend::Postgres => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations'",
+            ),
+        }
+        .fetch_optional(&self.pool)
+        .await?;
+        if exists.unwrap_or(0) == 0 {
+            return Ok(0);
+        }
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// The newest schema version this build knows.
+    pub fn latest_schema_version() -> i64 {
+        migrations::latest_version()
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Waits for checked-out connections and closes the pool. For SQLite this
+    /// checkpoints the write-ahead log, leaving a single clean database file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with any password replaced by `***`, for logs.
+    pub fn redacted_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Pool occupancy.
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.max_connections,
+        }
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes
+    /// can fail with SQLITE_BUSY whatever the busy timeout, when another writer
+    /// committed in between.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, DbError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+/// Replaces the password in a URL by `***`.
+pub(crate) fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => raw.to_owned(),
+        Err(_) => raw.chars().take(200).collect(),
+    }
+}
+
+/// Reads a column, mapping a decode failure to [`DbError::Corrupt`].
+pub(crate) fn col<T>(row: &AnyRow, name: &str) -> Result<T, DbError>
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    row.try_get(name)
+        .map_err(|e| DbError::Corrupt(format!("column {name}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url_and_redaction() {
+        assert_eq!(
+            Backend::from_url("sqlite:/tmp/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let e = Backend::from_url("mysql://root:hunter2@db/wharf")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unsupported database URL") && !e.contains("hunter2"),
+            "{e}"
+        );
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure OCI types shared by the registry, the blob store and the certification engine.
+//!
+//! Nothing here does I/O. Values are parsed once at the boundary (`FromStr`) and are
+//! valid by construction afterwards, so code that builds storage paths from a
+//! [`Digest`] never sees `sha256:../../x`.
+
+mod digest;
+
+pub use digest::{Algorithm, Digest, DigestError, Hasher};
