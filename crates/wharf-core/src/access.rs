@@ -8,9 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What an organization is for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgKind {
     /// A software vendor: owns repositories and (later) offers.
@@ -42,17 +40,7 @@ impl OrgKind {
 
 /// A member's role in an organization, from least to most privileged.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -93,17 +81,10 @@ macro_rules! str_enum_impls {
             type Err = String;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::ALL
-                    .into_iter()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
-                        format!(
-                            concat!("unknown ", $what, " {:?}: expected one of {}"),
-                            s,
-                            names.join(", ")
-                        )
-                    })
+                $ty::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
+                    format!(concat!("unknown ", $what, " {:?}: expected one of {}"), s, names.join(", "))
+                })
             }
         }
     };
@@ -168,9 +149,7 @@ impl OrgAction {
         match self {
             OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull => Role::Viewer,
             OrgAction::Push => Role::Developer,
-            OrgAction::DeleteArtifacts | OrgAction::Update | OrgAction::ManageMembers => {
-                Role::Admin
-            }
+            OrgAction::DeleteArtifacts | OrgAction::Update | OrgAction::ManageMembers => Role::Admin,
             OrgAction::ManageOwners | OrgAction::Delete => Role::Owner,
         }
     }
@@ -202,11 +181,8 @@ pub enum PlatformAction {
 
 impl PlatformAction {
     /// All platform actions, in documentation order.
-    pub const ALL: [PlatformAction; 3] = [
-        PlatformAction::ReadAll,
-        PlatformAction::ManageUsers,
-        PlatformAction::ManageOrgs,
-    ];
+    pub const ALL: [PlatformAction; 3] =
+        [PlatformAction::ReadAll, PlatformAction::ManageUsers, PlatformAction::ManageOrgs];
 
     fn describe(self) -> &'static str {
         match self {
@@ -214,9 +190,7 @@ impl PlatformAction {
                 "list all users and organizations, read and pull from any organization, list the registry catalog"
             }
             PlatformAction::ManageUsers => "create users, reset passwords, disable accounts",
-            PlatformAction::ManageOrgs => {
-                "create organizations of any kind; act as admin in every organization"
-            }
+            PlatformAction::ManageOrgs => "create organizations of any kind; act as admin in every organization",
         }
     }
 }
@@ -232,16 +206,9 @@ pub fn platform_permits(role: Role, action: PlatformAction) -> bool {
 }
 
 /// What a platform action grants inside any organization.
-pub fn platform_grants_org_action(
-    platform: PlatformAction,
-    kind: OrgKind,
-    action: OrgAction,
-) -> bool {
+pub fn platform_grants_org_action(platform: PlatformAction, kind: OrgKind, action: OrgAction) -> bool {
     match platform {
-        PlatformAction::ReadAll => matches!(
-            action,
-            OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull
-        ),
+        PlatformAction::ReadAll => matches!(action, OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull),
         PlatformAction::ManageOrgs => org_permits(kind, Role::Admin, action),
         PlatformAction::ManageUsers => false,
     }
@@ -277,11 +244,7 @@ pub fn permission_matrix_markdown() -> String {
     for action in PlatformAction::ALL {
         out.push_str(&format!("| {} |", action.describe()));
         for role in Role::ALL {
-            out.push_str(if platform_permits(role, action) {
-                " yes |"
-            } else {
-                " no |"
-            });
+            out.push_str(if platform_permits(role, action) { " yes |" } else { " no |" });
         }
         out.push('\n');
     }
@@ -294,11 +257,7 @@ mod tests {
 
     #[test]
     fn roles_are_ordered_and_parse() {
-        assert!(
-            Role::Viewer < Role::Developer
-                && Role::Developer < Role::Admin
-                && Role::Admin < Role::Owner
-        );
+        assert!(Role::Viewer < Role::Developer && Role::Developer < Role::Admin && Role::Admin < Role::Owner);
         assert_eq!("admin".parse::<Role>(), Ok(Role::Admin));
         assert_eq!(
             "root".parse::<Role>().unwrap_err(),
@@ -318,24 +277,10 @@ mod tests {
         assert!(org_permits(p, Role::Admin, ManageMembers));
         assert!(!org_permits(p, Role::Admin, ManageOwners));
         assert!(org_permits(p, Role::Owner, Delete));
-        assert!(
-            !org_permits(OrgKind::Customer, Role::Owner, Push),
-            "customers own no repositories"
-        );
-        assert!(!platform_permits(
-            Role::Developer,
-            PlatformAction::ManageUsers
-        ));
+        assert!(!org_permits(OrgKind::Customer, Role::Owner, Push), "customers own no repositories");
+        assert!(!platform_permits(Role::Developer, PlatformAction::ManageUsers));
         assert!(platform_permits(Role::Admin, PlatformAction::ManageOrgs));
-        assert!(!platform_grants_org_action(
-            PlatformAction::ReadAll,
-            p,
-            Push
-        ));
-        assert!(!platform_grants_org_action(
-            PlatformAction::ManageOrgs,
-            p,
-            ManageOwners
-        ));
+        assert!(!platform_grants_org_action(PlatformAction::ReadAll, p, Push));
+        assert!(!platform_grants_org_action(PlatformAction::ManageOrgs, p, ManageOwners));
     }
 }

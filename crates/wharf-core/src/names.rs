@@ -14,8 +14,7 @@ pub const MAX_NAME_LEN: usize = 39;
 /// Organization names the marketplace keeps for itself.
 ///
 /// `mp` is the marketplace-owned registry namespace (`mp/<publisher>/<offer>/<plan>`).
-pub const RESERVED_ORG_NAMES: &[&str] =
-    &["mp", "v2", "api", "token", "metrics", "healthz", "readyz"];
+pub const RESERVED_ORG_NAMES: &[&str] = &["mp", "v2", "api", "token", "metrics", "healthz", "readyz"];
 
 /// Why a string is not a valid name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,15 +47,9 @@ fn check_name(s: &str) -> Result<(), NameError> {
     }
     let len = s.chars().count();
     if len > MAX_NAME_LEN {
-        return Err(NameError::TooLong {
-            max: MAX_NAME_LEN,
-            len,
-        });
+        return Err(NameError::TooLong { max: MAX_NAME_LEN, len });
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
+    if let Some(c) = s.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
         return Err(NameError::InvalidChar(c));
     }
     if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
@@ -176,18 +169,12 @@ mod tests {
         let ok = "a".repeat(MAX_NAME_LEN);
         assert!(ok.parse::<OrgName>().is_ok());
         let err = "a".repeat(MAX_NAME_LEN + 1).parse::<OrgName>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "must be at most 39 characters long (got 40)"
-        );
+        assert_eq!(err.to_string(), "must be at most 39 characters long (got 40)");
     }
 
     #[test]
     fn reserved_org_names_are_refused_but_usable_as_user_names() {
-        assert_eq!(
-            "mp".parse::<OrgName>().unwrap_err(),
-            NameError::Reserved("mp".into())
-        );
+        assert_eq!("mp".parse::<OrgName>().unwrap_err(), NameError::Reserved("mp".into()));
         assert!("mp".parse::<UserName>().is_ok());
     }
 }

@@ -9,17 +9,7 @@ use std::str::FromStr;
 
 /// One API token scope.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 pub enum TokenScope {
     /// Read through the REST API.
@@ -139,11 +129,7 @@ impl FromStr for TokenScopes {
 
     /// Accepts scopes separated by spaces or commas.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let scopes = s
-            .split([' ', ','])
-            .filter(|p| !p.is_empty())
-            .map(str::parse)
-            .collect::<Result<Vec<_>, _>>()?;
+        let scopes = s.split([' ', ',']).filter(|p| !p.is_empty()).map(str::parse).collect::<Result<Vec<_>, _>>()?;
         TokenScopes::new(scopes)
     }
 }
@@ -158,13 +144,7 @@ mod tests {
         assert_eq!(s.to_string(), "api:read registry:pull registry:push");
         assert!(s.has(TokenScope::RegistryPull) && !s.has(TokenScope::Admin));
         assert_eq!("".parse::<TokenScopes>(), Err(ScopeError::Empty));
-        assert!(matches!(
-            "root".parse::<TokenScopes>(),
-            Err(ScopeError::Unknown(_))
-        ));
-        assert_eq!(
-            serde_json::to_string(&TokenScope::RegistryDelete).unwrap(),
-            "\"registry:delete\""
-        );
+        assert!(matches!("root".parse::<TokenScopes>(), Err(ScopeError::Unknown(_))));
+        assert_eq!(serde_json::to_string(&TokenScope::RegistryDelete).unwrap(), "\"registry:delete\"");
     }
 }

@@ -13,9 +13,7 @@ pub struct Timestamp(i64);
 impl Timestamp {
     /// The current time.
     pub fn now() -> Timestamp {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
     }
 
@@ -51,11 +49,7 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}",
-            humantime::format_rfc3339_millis(self.system_time())
-        )
+        write!(f, "{}", humantime::format_rfc3339_millis(self.system_time()))
     }
 }
 
@@ -69,9 +63,7 @@ impl utoipa::PartialSchema for Timestamp {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                utoipa::openapi::KnownFormat::DateTime,
-            )))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))
             .into()
     }
 }
@@ -84,20 +76,9 @@ mod tests {
 
     #[test]
     fn formats_as_rfc3339() {
-        assert_eq!(
-            Timestamp::from_millis(0).to_string(),
-            "1970-01-01T00:00:00.000Z"
-        );
-        assert_eq!(
-            Timestamp::from_millis(1_700_000_000_123).to_string(),
-            "2023-11-14T22:13:20.123Z"
-        );
+        assert_eq!(Timestamp::from_millis(0).to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::from_millis(1_700_000_000_123).to_string(), "2023-11-14T22:13:20.123Z");
         assert_eq!(Timestamp::from_millis(1500).as_secs(), 1);
-        assert_eq!(
-            Timestamp::from_millis(1000)
-                .plus(Duration::from_secs(2))
-                .as_millis(),
-            3000
-        );
+        assert_eq!(Timestamp::from_millis(1000).plus(Duration::from_secs(2)).as_millis(), 3000);
     }
 }

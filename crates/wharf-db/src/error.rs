@@ -41,10 +41,9 @@ pub enum DbError {
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => DbError::Unavailable(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                DbError::Unavailable(e)
+            }
             other => DbError::Query(other),
         }
     }
@@ -63,7 +62,5 @@ pub(crate) fn parse_stored<T: std::str::FromStr>(column: &str, value: &str) -> R
 where
     T::Err: std::fmt::Display,
 {
-    value
-        .parse()
-        .map_err(|e| DbError::Corrupt(format!("{column} = {value:?}: {e}")))
+    value.parse().map_err(|e| DbError::Corrupt(format!("{column} = {value:?}: {e}")))
 }

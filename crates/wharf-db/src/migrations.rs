@@ -33,13 +33,7 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 Backend::Sqlite => s.sqlite,
                 Backend::Postgres => s.postgres,
             };
-            Migration::new(
-                s.version,
-                Cow::Borrowed(s.description),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
+            Migration::new(s.version, Cow::Borrowed(s.description), MigrationType::Simple, sql.into_sql_str(), false)
         })
         .collect();
     Migrator::with_migrations(migrations)

@@ -96,18 +96,13 @@ impl Db {
     /// Looks an organization up by name.
     pub async fn org_by_name(&self, name: &OrgName) -> Result<Option<Org>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM organizations o WHERE o.name = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(name.as_str())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name.as_str()).fetch_optional(self.pool()).await?;
         row.as_ref().map(org_from_row).transpose()
     }
 
     /// All organizations ordered by name, after `after`, at most `limit`.
     pub async fn list_orgs(&self, after: Option<&str>, limit: u32) -> Result<Vec<Org>, DbError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM organizations o WHERE o.name > $1 ORDER BY o.name LIMIT $2"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM organizations o WHERE o.name > $1 ORDER BY o.name LIMIT $2");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
@@ -133,9 +128,7 @@ impl Db {
             .bind(i64::from(limit))
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| Ok((org_from_row(r)?, role_from_row(r)?)))
-            .collect()
+        rows.iter().map(|r| Ok((org_from_row(r)?, role_from_row(r)?))).collect()
     }
 
     /// The user's roles in operator organizations (for platform permissions).
@@ -161,14 +154,9 @@ impl Db {
     }
 
     /// Changes an organization's display name. Returns the updated row.
-    pub async fn update_org(
-        &self,
-        org: OrgId,
-        display_name: Option<&str>,
-    ) -> Result<Option<Org>, DbError> {
-        let sql = format!(
-            "UPDATE organizations SET display_name = $1, updated_at = $2 WHERE id = $3 RETURNING {RETURNING}"
-        );
+    pub async fn update_org(&self, org: OrgId, display_name: Option<&str>) -> Result<Option<Org>, DbError> {
+        let sql =
+            format!("UPDATE organizations SET display_name = $1, updated_at = $2 WHERE id = $3 RETURNING {RETURNING}");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(display_name)
             .bind(Timestamp::now().as_millis())
@@ -180,20 +168,12 @@ impl Db {
 
     /// Deletes an organization and its memberships. Returns whether it existed.
     pub async fn delete_org(&self, org: OrgId) -> Result<bool, DbError> {
-        let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
-            .bind(org.0)
-            .execute(self.pool())
-            .await?;
+        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Members of an organization ordered by user name, after `after`, at most `limit`.
-    pub async fn list_members(
-        &self,
-        org: OrgId,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Member>, DbError> {
+    pub async fn list_members(&self, org: OrgId, after: Option<&str>, limit: u32) -> Result<Vec<Member>, DbError> {
         let rows = sqlx::query(
             "SELECT u.id, u.name, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = $1 AND u.name > $2 ORDER BY u.name LIMIT $3",
@@ -217,15 +197,9 @@ impl Db {
 
     /// Adds a member or changes their role. Refuses ([`DbError::LastOwner`]) to
     /// demote the last owner. Returns the previous role, if any.
-    pub async fn set_membership(
-        &self,
-        org: OrgId,
-        user: UserId,
-        role: Role,
-    ) -> Result<Option<Role>, DbError> {
+    pub async fn set_membership(&self, org: OrgId, user: UserId, role: Role) -> Result<Option<Role>, DbError> {
         let mut tx = self.begin_write().await?;
-        let previous =
-            lock_and_check_owners(self.backend(), &mut tx, org, user, role != Role::Owner).await?;
+        let previous = lock_and_check_owners(self.backend(), &mut tx, org, user, role != Role::Owner).await?;
         sqlx::query(
             "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
@@ -242,11 +216,7 @@ impl Db {
 
     /// Removes a member. Refuses ([`DbError::LastOwner`]) to remove the last owner.
     /// Returns the removed role, or `None` when the user was not a member.
-    pub async fn remove_membership(
-        &self,
-        org: OrgId,
-        user: UserId,
-    ) -> Result<Option<Role>, DbError> {
+    pub async fn remove_membership(&self, org: OrgId, user: UserId) -> Result<Option<Role>, DbError> {
         let mut tx = self.begin_write().await?;
         let previous = lock_and_check_owners(self.backend(), &mut tx, org, user, true).await?;
         sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
@@ -271,10 +241,7 @@ async fn lock_and_check_owners(
     losing_owner: bool,
 ) -> Result<Option<Role>, DbError> {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
-            .bind(org.0)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE").bind(org.0).execute(&mut **tx).await?;
     }
     let current = sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
         .bind(org.0)
@@ -285,12 +252,10 @@ async fn lock_and_check_owners(
         .map(role_from_row)
         .transpose()?;
     if losing_owner && current == Some(Role::Owner) {
-        let owners: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'",
-        )
-        .bind(org.0)
-        .fetch_one(&mut **tx)
-        .await?;
+        let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'")
+            .bind(org.0)
+            .fetch_one(&mut **tx)
+            .await?;
         if owners <= 1 {
             return Err(DbError::LastOwner);
         }

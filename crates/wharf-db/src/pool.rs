@@ -95,16 +95,8 @@ impl Db {
             })
             .connect(&options.url)
             .await
-            .map_err(|source| DbError::Connect {
-                url: redact_url(&options.url),
-                source,
-            })?;
-        Ok(Db {
-            pool,
-            backend,
-            max_connections: options.max_connections,
-            url: redact_url(&options.url),
-        })
+            .map_err(|source| DbError::Connect { url: redact_url(&options.url), source })?;
+        Ok(Db { pool, backend, max_connections: options.max_connections, url: redact_url(&options.url) })
     }
 
     /// Applies pending migrations. Safe to run from several nodes at once
@@ -129,10 +121,9 @@ impl Db {
         if exists.unwrap_or(0) == 0 {
             return Ok(0);
         }
-        let v: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
-                .fetch_one(&self.pool)
-                .await?;
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(v.unwrap_or(0))
     }
 
@@ -206,8 +197,7 @@ where
     T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
 {
     use sqlx::Row;
-    row.try_get(name)
-        .map_err(|e| DbError::Corrupt(format!("column {name}: {e}")))
+    row.try_get(name).map_err(|e| DbError::Corrupt(format!("column {name}: {e}")))
 }
 
 #[cfg(test)]
@@ -216,24 +206,10 @@ mod tests {
 
     #[test]
     fn backend_from_url_and_redaction() {
-        assert_eq!(
-            Backend::from_url("sqlite:/tmp/x.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert_eq!(
-            Backend::from_url("postgresql://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        let e = Backend::from_url("mysql://root:hunter2@db/wharf")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("unsupported database URL") && !e.contains("hunter2"),
-            "{e}"
-        );
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(Backend::from_url("sqlite:/tmp/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        let e = Backend::from_url("mysql://root:hunter2@db/wharf").unwrap_err().to_string();
+        assert!(e.contains("unsupported database URL") && !e.contains("hunter2"), "{e}");
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
     }
 }

@@ -58,9 +58,7 @@ pub fn options(url: &str) -> DbOptions {
 /// A fresh migrated database on `backend`.
 pub async fn fresh(backend: Backend) -> TestDb {
     let t = fresh_unmigrated(backend).await;
-    t.db.migrate()
-        .await
-        .expect("migrations apply to a fresh database");
+    t.db.migrate().await.expect("migrations apply to a fresh database");
     t
 }
 
@@ -71,22 +69,12 @@ pub async fn fresh_unmigrated(backend: Backend) -> TestDb {
             let dir = tempfile::tempdir().expect("temporary directory");
             let url = format!("sqlite:{}?mode=rwc", dir.path().join("wharf.db").display());
             let db = Db::connect(&options(&url)).await.expect("open SQLite");
-            TestDb {
-                db,
-                url,
-                _dir: Some(dir),
-            }
+            TestDb { db, url, _dir: Some(dir) }
         }
         Backend::Postgres => {
             let url = create_postgres_database().await;
-            let db = Db::connect(&options(&url))
-                .await
-                .expect("connect to the test database");
-            TestDb {
-                db,
-                url,
-                _dir: None,
-            }
+            let db = Db::connect(&options(&url)).await.expect("connect to the test database");
+            TestDb { db, url, _dir: None }
         }
     }
 }
@@ -96,12 +84,8 @@ pub async fn create_postgres_database() -> String {
     sqlx::any::install_default_drivers();
     let admin_url = postgres_url();
     let name = format!("wharf_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = AnyConnection::connect(&admin_url)
-        .await
-        .expect("connect to the PostgreSQL test server");
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("CREATE DATABASE");
+    let mut conn = AnyConnection::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("CREATE DATABASE");
     conn.close().await.ok();
     let mut url = url::Url::parse(&admin_url).expect("WHARF_TEST_POSTGRES_URL is a URL");
     url.set_path(&name);

@@ -90,15 +90,9 @@ impl Db {
     }
 
     /// Finds a token by the hash of its secret, whatever its state.
-    pub async fn token_by_secret_hash(
-        &self,
-        secret_hash: &str,
-    ) -> Result<Option<ApiToken>, DbError> {
+    pub async fn token_by_secret_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE secret_hash = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(secret_hash)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(secret_hash).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -109,9 +103,7 @@ impl Db {
         after: Option<TokenId>,
         limit: u32,
     ) -> Result<Vec<ApiToken>, DbError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user.0)
             .bind(after.map_or(0, |t| t.0))
@@ -122,27 +114,15 @@ impl Db {
     }
 
     /// One of a user's tokens.
-    pub async fn token_of_user(
-        &self,
-        user: UserId,
-        id: TokenId,
-    ) -> Result<Option<ApiToken>, DbError> {
+    pub async fn token_of_user(&self, user: UserId, id: TokenId) -> Result<Option<ApiToken>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 AND id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user.0)
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.0).bind(id.0).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// Revokes one of a user's tokens. Idempotent: returns the token (with its
     /// original revocation time) or `None` when the user has no such token.
-    pub async fn revoke_token(
-        &self,
-        user: UserId,
-        id: TokenId,
-    ) -> Result<Option<ApiToken>, DbError> {
+    pub async fn revoke_token(&self, user: UserId, id: TokenId) -> Result<Option<ApiToken>, DbError> {
         let sql = format!(
             "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE user_id = $2 AND id = $3 \
              RETURNING {COLUMNS}"
@@ -158,12 +138,14 @@ impl Db {
 
     /// Records a use of the token, at most once per minute.
     pub async fn touch_token(&self, id: TokenId, now: Timestamp) -> Result<(), DbError> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-            .bind(now.as_millis())
-            .bind(id.0)
-            .bind(now.as_millis() - LAST_USED_RESOLUTION_MS)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now.as_millis())
+        .bind(id.0)
+        .bind(now.as_millis() - LAST_USED_RESOLUTION_MS)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 }

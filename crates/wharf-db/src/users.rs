@@ -73,20 +73,14 @@ impl Db {
     /// Looks a user up by name.
     pub async fn user_by_name(&self, name: &UserName) -> Result<Option<User>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE name = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(name.as_str())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name.as_str()).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// Looks a user up by id.
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -103,20 +97,17 @@ impl Db {
 
     /// Number of users (0 means the platform has not been bootstrapped).
     pub async fn count_users(&self) -> Result<i64, DbError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await?)
     }
 
     /// Replaces a user's password hash. Returns whether the user exists.
     pub async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<bool, DbError> {
-        let done =
-            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(hash)
-                .bind(Timestamp::now().as_millis())
-                .bind(id.0)
-                .execute(self.pool())
-                .await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(Timestamp::now().as_millis())
+            .bind(id.0)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -37,13 +37,7 @@ fn name(s: &str) -> UserName {
 }
 
 async fn user(db: &Db, n: &str) -> wharf_db::users::User {
-    db.create_user(NewUser {
-        name: &name(n),
-        email: None,
-        password_hash: Some("$argon2id$fake"),
-    })
-    .await
-    .unwrap()
+    db.create_user(NewUser { name: &name(n), email: None, password_hash: Some("$argon2id$fake") }).await.unwrap()
 }
 
 async fn migrations_are_idempotent_and_versioned(backend: Backend) {
@@ -51,10 +45,7 @@ async fn migrations_are_idempotent_and_versioned(backend: Backend) {
     assert_eq!(t.db.schema_version().await.unwrap(), 0);
     t.db.migrate().await.unwrap();
     t.db.migrate().await.unwrap();
-    assert_eq!(
-        t.db.schema_version().await.unwrap(),
-        Db::latest_schema_version()
-    );
+    assert_eq!(t.db.schema_version().await.unwrap(), Db::latest_schema_version());
     t.db.ping().await.unwrap();
 }
 
@@ -63,44 +54,22 @@ async fn users_round_trip_and_conflict(backend: Backend) {
     let db = &t.db;
     assert_eq!(db.count_users().await.unwrap(), 0);
     let alice = db
-        .create_user(NewUser {
-            name: &name("alice"),
-            email: Some("alice@example.com"),
-            password_hash: Some("h1"),
-        })
+        .create_user(NewUser { name: &name("alice"), email: Some("alice@example.com"), password_hash: Some("h1") })
         .await
         .unwrap();
     assert_eq!(alice.name.as_str(), "alice");
     assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
     assert!(alice.disabled_at.is_none());
 
-    let err = db
-        .create_user(NewUser {
-            name: &name("alice"),
-            email: None,
-            password_hash: None,
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, DbError::Conflict(what) if what == "user \"alice\""),
-        "{err:?}"
-    );
+    let err = db.create_user(NewUser { name: &name("alice"), email: None, password_hash: None }).await.unwrap_err();
+    assert!(matches!(&err, DbError::Conflict(what) if what == "user \"alice\""), "{err:?}");
     // The failed insert changed nothing.
     let again = db.user_by_name(&name("alice")).await.unwrap().unwrap();
     assert_eq!(again.password_hash.as_deref(), Some("h1"));
     assert_eq!(db.count_users().await.unwrap(), 1);
 
     assert!(db.set_password_hash(alice.id, "h2").await.unwrap());
-    assert_eq!(
-        db.user_by_id(alice.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash
-            .as_deref(),
-        Some("h2")
-    );
+    assert_eq!(db.user_by_id(alice.id).await.unwrap().unwrap().password_hash.as_deref(), Some("h2"));
     assert!(db.set_email(alice.id, None).await.unwrap());
     assert_eq!(db.user_by_id(alice.id).await.unwrap().unwrap().email, None);
     assert!(db.user_by_name(&name("bob")).await.unwrap().is_none());
@@ -112,19 +81,9 @@ async fn user_listing_pages_by_name(backend: Backend) {
         user(&t.db, n).await;
     }
     let page1 = t.db.list_users(None, 2).await.unwrap();
-    let page2 =
-        t.db.list_users(Some(page1[1].name.as_str()), 2)
-            .await
-            .unwrap();
-    let page3 =
-        t.db.list_users(Some(page2[1].name.as_str()), 2)
-            .await
-            .unwrap();
-    let names: Vec<_> = [page1, page2, page3]
-        .concat()
-        .into_iter()
-        .map(|u| u.name.to_string())
-        .collect();
+    let page2 = t.db.list_users(Some(page1[1].name.as_str()), 2).await.unwrap();
+    let page3 = t.db.list_users(Some(page2[1].name.as_str()), 2).await.unwrap();
+    let names: Vec<_> = [page1, page2, page3].concat().into_iter().map(|u| u.name.to_string()).collect();
     assert_eq!(names, ["alice", "bob", "carol", "dave", "erin"]);
 }
 
@@ -132,28 +91,12 @@ async fn disabling_keeps_first_time(backend: Backend) {
     let t = fresh(backend).await;
     let u = user(&t.db, "mallory").await;
     assert!(t.db.set_user_disabled(u.id, true).await.unwrap());
-    let first =
-        t.db.user_by_id(u.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled_at
-            .unwrap();
+    let first = t.db.user_by_id(u.id).await.unwrap().unwrap().disabled_at.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     t.db.set_user_disabled(u.id, true).await.unwrap();
-    assert_eq!(
-        t.db.user_by_id(u.id).await.unwrap().unwrap().disabled_at,
-        Some(first)
-    );
+    assert_eq!(t.db.user_by_id(u.id).await.unwrap().unwrap().disabled_at, Some(first));
     t.db.set_user_disabled(u.id, false).await.unwrap();
-    assert!(
-        t.db.user_by_id(u.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled_at
-            .is_none()
-    );
+    assert!(t.db.user_by_id(u.id).await.unwrap().unwrap().disabled_at.is_none());
 }
 
 async fn orgs_with_owner_and_memberships(backend: Backend) {
@@ -161,61 +104,20 @@ async fn orgs_with_owner_and_memberships(backend: Backend) {
     let db = &t.db;
     let alice = user(db, "alice").await;
     let bob = user(db, "bob").await;
-    let acme = db
-        .create_org(
-            &"acme".parse().unwrap(),
-            OrgKind::Publisher,
-            Some("ACME Corp"),
-            Some(alice.id),
-        )
-        .await
-        .unwrap();
-    let ops = db
-        .create_org(
-            &"ops".parse().unwrap(),
-            OrgKind::Operator,
-            None,
-            Some(bob.id),
-        )
-        .await
-        .unwrap();
+    let acme =
+        db.create_org(&"acme".parse().unwrap(), OrgKind::Publisher, Some("ACME Corp"), Some(alice.id)).await.unwrap();
+    let ops = db.create_org(&"ops".parse().unwrap(), OrgKind::Operator, None, Some(bob.id)).await.unwrap();
     assert_eq!(acme.kind, OrgKind::Publisher);
     assert_eq!(acme.display_name.as_deref(), Some("ACME Corp"));
 
-    let err = db
-        .create_org(&"acme".parse().unwrap(), OrgKind::Customer, None, None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, DbError::Conflict(w) if w == "organization \"acme\""),
-        "{err:?}"
-    );
-    assert_eq!(
-        db.org_by_name(&"acme".parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .kind,
-        OrgKind::Publisher
-    );
+    let err = db.create_org(&"acme".parse().unwrap(), OrgKind::Customer, None, None).await.unwrap_err();
+    assert!(matches!(&err, DbError::Conflict(w) if w == "organization \"acme\""), "{err:?}");
+    assert_eq!(db.org_by_name(&"acme".parse().unwrap()).await.unwrap().unwrap().kind, OrgKind::Publisher);
 
-    assert_eq!(
-        db.role_in_org(acme.id, alice.id).await.unwrap(),
-        Some(Role::Owner)
-    );
+    assert_eq!(db.role_in_org(acme.id, alice.id).await.unwrap(), Some(Role::Owner));
     assert_eq!(db.role_in_org(acme.id, bob.id).await.unwrap(), None);
-    assert_eq!(
-        db.set_membership(acme.id, bob.id, Role::Developer)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        db.set_membership(acme.id, bob.id, Role::Admin)
-            .await
-            .unwrap(),
-        Some(Role::Developer)
-    );
+    assert_eq!(db.set_membership(acme.id, bob.id, Role::Developer).await.unwrap(), None);
+    assert_eq!(db.set_membership(acme.id, bob.id, Role::Admin).await.unwrap(), Some(Role::Developer));
     let members: Vec<_> = db
         .list_members(acme.id, None, 10)
         .await
@@ -223,46 +125,20 @@ async fn orgs_with_owner_and_memberships(backend: Backend) {
         .into_iter()
         .map(|m| (m.user_name.to_string(), m.role))
         .collect();
-    assert_eq!(
-        members,
-        [
-            ("alice".to_owned(), Role::Owner),
-            ("bob".to_owned(), Role::Admin)
-        ]
-    );
+    assert_eq!(members, [("alice".to_owned(), Role::Owner), ("bob".to_owned(), Role::Admin)]);
     let after_alice = db.list_members(acme.id, Some("alice"), 10).await.unwrap();
     assert_eq!(after_alice.len(), 1);
 
-    let bobs: Vec<_> = db
-        .orgs_of_user(bob.id, None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(o, r)| (o.name.to_string(), r))
-        .collect();
-    assert_eq!(
-        bobs,
-        [
-            ("acme".to_owned(), Role::Admin),
-            ("ops".to_owned(), Role::Owner)
-        ]
-    );
+    let bobs: Vec<_> =
+        db.orgs_of_user(bob.id, None, 10).await.unwrap().into_iter().map(|(o, r)| (o.name.to_string(), r)).collect();
+    assert_eq!(bobs, [("acme".to_owned(), Role::Admin), ("ops".to_owned(), Role::Owner)]);
     assert_eq!(db.operator_roles(bob.id).await.unwrap(), [Role::Owner]);
     assert!(db.operator_roles(alice.id).await.unwrap().is_empty());
 
-    let renamed = db
-        .update_org(ops.id, Some("Operations"))
-        .await
-        .unwrap()
-        .unwrap();
+    let renamed = db.update_org(ops.id, Some("Operations")).await.unwrap().unwrap();
     assert_eq!(renamed.display_name.as_deref(), Some("Operations"));
     assert_eq!(db.list_orgs(None, 10).await.unwrap().len(), 2);
-    assert_eq!(
-        db.list_orgs(Some("acme"), 10).await.unwrap()[0]
-            .name
-            .as_str(),
-        "ops"
-    );
+    assert_eq!(db.list_orgs(Some("acme"), 10).await.unwrap()[0].name.as_str(), "ops");
 }
 
 async fn last_owner_cannot_leave_or_be_demoted(backend: Backend) {
@@ -270,72 +146,26 @@ async fn last_owner_cannot_leave_or_be_demoted(backend: Backend) {
     let db = &t.db;
     let alice = user(db, "alice").await;
     let bob = user(db, "bob").await;
-    let org = db
-        .create_org(
-            &"acme".parse().unwrap(),
-            OrgKind::Publisher,
-            None,
-            Some(alice.id),
-        )
-        .await
-        .unwrap();
+    let org = db.create_org(&"acme".parse().unwrap(), OrgKind::Publisher, None, Some(alice.id)).await.unwrap();
 
-    assert!(matches!(
-        db.set_membership(org.id, alice.id, Role::Admin).await,
-        Err(DbError::LastOwner)
-    ));
-    assert!(matches!(
-        db.remove_membership(org.id, alice.id).await,
-        Err(DbError::LastOwner)
-    ));
-    assert_eq!(
-        db.role_in_org(org.id, alice.id).await.unwrap(),
-        Some(Role::Owner),
-        "nothing changed"
-    );
+    assert!(matches!(db.set_membership(org.id, alice.id, Role::Admin).await, Err(DbError::LastOwner)));
+    assert!(matches!(db.remove_membership(org.id, alice.id).await, Err(DbError::LastOwner)));
+    assert_eq!(db.role_in_org(org.id, alice.id).await.unwrap(), Some(Role::Owner), "nothing changed");
 
-    db.set_membership(org.id, bob.id, Role::Owner)
-        .await
-        .unwrap();
-    assert_eq!(
-        db.remove_membership(org.id, alice.id).await.unwrap(),
-        Some(Role::Owner)
-    );
-    assert_eq!(
-        db.remove_membership(org.id, alice.id).await.unwrap(),
-        None,
-        "idempotent"
-    );
-    assert!(matches!(
-        db.set_membership(org.id, bob.id, Role::Viewer).await,
-        Err(DbError::LastOwner)
-    ));
+    db.set_membership(org.id, bob.id, Role::Owner).await.unwrap();
+    assert_eq!(db.remove_membership(org.id, alice.id).await.unwrap(), Some(Role::Owner));
+    assert_eq!(db.remove_membership(org.id, alice.id).await.unwrap(), None, "idempotent");
+    assert!(matches!(db.set_membership(org.id, bob.id, Role::Viewer).await, Err(DbError::LastOwner)));
 }
 
 async fn deleting_an_org_removes_memberships(backend: Backend) {
     let t = fresh(backend).await;
     let alice = user(&t.db, "alice").await;
-    let org =
-        t.db.create_org(
-            &"gone".parse().unwrap(),
-            OrgKind::Customer,
-            None,
-            Some(alice.id),
-        )
-        .await
-        .unwrap();
+    let org = t.db.create_org(&"gone".parse().unwrap(), OrgKind::Customer, None, Some(alice.id)).await.unwrap();
     assert!(t.db.delete_org(org.id).await.unwrap());
     assert!(!t.db.delete_org(org.id).await.unwrap());
-    assert!(
-        t.db.orgs_of_user(alice.id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        t.db.user_by_id(alice.id).await.unwrap().is_some(),
-        "users outlive their organizations"
-    );
+    assert!(t.db.orgs_of_user(alice.id, None, 10).await.unwrap().is_empty());
+    assert!(t.db.user_by_id(alice.id).await.unwrap().is_some(), "users outlive their organizations");
 }
 
 async fn tokens_lifecycle(backend: Backend) {
@@ -356,17 +186,8 @@ async fn tokens_lifecycle(backend: Backend) {
     assert_eq!(tok.scopes, scopes);
     assert!(tok.is_usable(Timestamp::now()));
 
-    let dup = NewToken {
-        user_id: alice.id,
-        name: "ci",
-        secret_hash: "hash-2",
-        scopes: &scopes,
-        expires_at: None,
-    };
-    assert!(matches!(
-        db.create_token(dup.clone()).await,
-        Err(DbError::Conflict(_))
-    ));
+    let dup = NewToken { user_id: alice.id, name: "ci", secret_hash: "hash-2", scopes: &scopes, expires_at: None };
+    assert!(matches!(db.create_token(dup.clone()).await, Err(DbError::Conflict(_))));
 
     let found = db.token_by_secret_hash("hash-1").await.unwrap().unwrap();
     assert_eq!(found.id, tok.id);
@@ -375,53 +196,23 @@ async fn tokens_lifecycle(backend: Backend) {
     let revoked = db.revoke_token(alice.id, tok.id).await.unwrap().unwrap();
     assert!(revoked.revoked_at.is_some() && !revoked.is_usable(Timestamp::now()));
     let again = db.revoke_token(alice.id, tok.id).await.unwrap().unwrap();
-    assert_eq!(
-        again.revoked_at, revoked.revoked_at,
-        "revoking twice keeps the first time"
-    );
-    assert!(
-        db.revoke_token(alice.id, TokenId(tok.id.0 + 1000))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(again.revoked_at, revoked.revoked_at, "revoking twice keeps the first time");
+    assert!(db.revoke_token(alice.id, TokenId(tok.id.0 + 1000)).await.unwrap().is_none());
 
     // The name is free again once the old token is revoked.
-    let expiring = NewToken {
-        expires_at: Some(Timestamp::from_millis(1)),
-        ..dup
-    };
+    let expiring = NewToken { expires_at: Some(Timestamp::from_millis(1)), ..dup };
     let second = db.create_token(expiring).await.unwrap();
     assert!(!second.is_usable(Timestamp::now()), "expired in 1970");
 
     let listed = db.list_tokens(alice.id, None, 10).await.unwrap();
-    assert_eq!(
-        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
-        [tok.id, second.id]
-    );
-    assert_eq!(
-        db.list_tokens(alice.id, Some(tok.id), 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [tok.id, second.id]);
+    assert_eq!(db.list_tokens(alice.id, Some(tok.id), 10).await.unwrap().len(), 1);
 
     let now = Timestamp::now();
     db.touch_token(second.id, now).await.unwrap();
-    db.touch_token(second.id, now.plus(std::time::Duration::from_secs(10)))
-        .await
-        .unwrap();
-    let touched = db
-        .token_of_user(alice.id, second.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        touched.last_used_at,
-        Some(now),
-        "uses within a minute do not write"
-    );
+    db.touch_token(second.id, now.plus(std::time::Duration::from_secs(10))).await.unwrap();
+    let touched = db.token_of_user(alice.id, second.id).await.unwrap().unwrap();
+    assert_eq!(touched.last_used_at, Some(now), "uses within a minute do not write");
 }
 
 async fn signing_keys_are_shared_and_idempotent(backend: Backend) {
@@ -439,15 +230,10 @@ async fn signing_keys_are_shared_and_idempotent(backend: Backend) {
     t.db.insert_signing_key(&key("new", 3)).await.unwrap();
     let keys = t.db.signing_keys().await.unwrap();
     assert_eq!(
-        keys.iter()
-            .map(|k| (k.kid.as_str(), k.created_at.as_millis()))
-            .collect::<Vec<_>>(),
+        keys.iter().map(|k| (k.kid.as_str(), k.created_at.as_millis())).collect::<Vec<_>>(),
         [("new", 2), ("old", 1)]
     );
-    assert!(
-        !format!("{:?}", keys[0]).contains("cHJpdg"),
-        "Debug never prints the private key"
-    );
+    assert!(!format!("{:?}", keys[0]).contains("cHJpdg"), "Debug never prints the private key");
 }
 
 /// Both dialects' migrations produce the same tables and columns.
@@ -482,10 +268,7 @@ async fn pool_of(url: &str) -> sqlx::AnyPool {
 async fn sqlite_uses_wal_and_busy_timeout() {
     let t = fresh(Backend::Sqlite).await;
     let pool = pool_of(&t.url).await;
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
     assert_eq!(mode, "wal");
     drop(pool);
     // The handle's own connections carry the busy timeout from `DbOptions`.
@@ -499,9 +282,6 @@ async fn unreachable_database_is_a_clear_error() {
     let mut opts = wharf_db::testing::options("postgres://wharf:s3cret@127.0.0.1:9/wharf");
     opts.connect_timeout = std::time::Duration::from_secs(2);
     let err = Db::connect(&opts).await.unwrap_err().to_string();
-    assert!(
-        err.starts_with("cannot connect to the database at postgres://wharf:***@127.0.0.1:9/wharf"),
-        "{err}"
-    );
+    assert!(err.starts_with("cannot connect to the database at postgres://wharf:***@127.0.0.1:9/wharf"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
 }

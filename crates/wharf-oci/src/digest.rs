@@ -95,10 +95,7 @@ impl Digest {
     }
 
     fn from_parts(algorithm: Algorithm, hex: &str) -> Digest {
-        Digest {
-            algorithm,
-            text: format!("{algorithm}:{hex}"),
-        }
+        Digest { algorithm, text: format!("{algorithm}:{hex}") }
     }
 }
 
@@ -118,21 +115,12 @@ impl FromStr for Digest {
     type Err = DigestError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (alg, hex) = s
-            .split_once(':')
-            .ok_or_else(|| DigestError::Malformed(truncate(s)))?;
+        let (alg, hex) = s.split_once(':').ok_or_else(|| DigestError::Malformed(truncate(s)))?;
         let algorithm: Algorithm = alg.parse()?;
         if hex.len() != algorithm.hex_len() {
-            return Err(DigestError::WrongLength {
-                algorithm,
-                expected: algorithm.hex_len(),
-                actual: hex.len(),
-            });
+            return Err(DigestError::WrongLength { algorithm, expected: algorithm.hex_len(), actual: hex.len() });
         }
-        if !hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(DigestError::NotLowercaseHex(truncate(s)));
         }
         Ok(Digest::from_parts(algorithm, hex))
@@ -236,8 +224,7 @@ impl Hasher {
 mod tests {
     use super::*;
 
-    const EMPTY_SHA256: &str =
-        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const EMPTY_SHA256: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     #[test]
     fn hashes_match_known_vectors() {
@@ -263,20 +250,11 @@ mod tests {
             (EMPTY_SHA256, Ok(())),
             ("sha256:e3b0", Err("has 64 hex digits, this one has 4")),
             ("sha256:../../../../etc/passwd", Err("has 64 hex digits")),
-            (
-                "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
-                Err("lowercase"),
-            ),
-            (
-                "md5:d41d8cd98f00b204e9800998ecf8427e",
-                Err("unsupported digest algorithm \"md5\""),
-            ),
+            ("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", Err("lowercase")),
+            ("md5:d41d8cd98f00b204e9800998ecf8427e", Err("unsupported digest algorithm \"md5\"")),
             ("e3b0c44298fc", Err("expected ALGORITHM:HEX")),
             ("", Err("expected ALGORITHM:HEX")),
-            (
-                "sha256:zzb0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                Err("lowercase"),
-            ),
+            ("sha256:zzb0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Err("lowercase")),
         ];
         for (input, expected) in cases {
             let got = input.parse::<Digest>();
@@ -301,10 +279,7 @@ mod tests {
     #[test]
     fn serde_round_trip_and_rejection() {
         let d: Digest = serde_json::from_str(&format!("\"{EMPTY_SHA256}\"")).unwrap();
-        assert_eq!(
-            serde_json::to_string(&d).unwrap(),
-            format!("\"{EMPTY_SHA256}\"")
-        );
+        assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{EMPTY_SHA256}\""));
         assert!(serde_json::from_str::<Digest>("\"sha256:nope\"").is_err());
     }
 }
