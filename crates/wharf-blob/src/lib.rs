@@ -1,0 +1,28 @@
+//! The content-addressed blob store.
+//!
+//! Blobs (image layers, configs, manifests, later SBOMs and reports) are stored by
+//! digest in an [`object_store`] backend: a local directory by default, or any
+//! S3-compatible service. Blob bytes never go into the database and this crate never
+//! reads the database.
+//!
+//! Guarantees, each exercised by the backend suite in [`testing`] against every backend:
+//! - a write is hashed while it streams and verified at commit;
+//! - a blob becomes visible atomically, complete and verified, or not at all;
+//! - nothing is held whole in memory (writes go out in parts, reads stream).
+//!
+//! Key layout under the configured prefix:
+//! ```text
+//! blobs/<algorithm>/<first two hex digits>/<hex>   immutable content, one object per digest
+//! staging/<uuid>                                   writes whose digest is known only at the end
+//! readyz                                           never written; probed by readiness checks
+//! ```
+
+mod error;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod writer;
+
+pub use error::BlobError;
+pub use store::{BlobInfo, BlobRead, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions};
+pub use writer::BlobWriter;

@@ -1,0 +1,350 @@
+//! Opening a store, reading, deleting and probing blobs.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{
+    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RenameOptions, RenameTargetMode,
+    RetryConfig,
+};
+use wharf_oci::{Algorithm, Digest};
+
+use crate::BlobError;
+use crate::writer::{BlobWriter, Target};
+
+/// A local directory.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Root directory; created when missing.
+    pub root: PathBuf,
+    /// `fsync` files and directories when a blob is committed, so an acknowledged
+    /// blob survives a power cut.
+    pub fsync: bool,
+}
+
+/// Any S3-compatible service. Credentials come from the environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, …).
+#[derive(Debug, Clone)]
+pub struct S3Options {
+    /// Endpoint URL, e.g. `http://127.0.0.1:3900`; `None` means AWS itself.
+    pub endpoint: Option<String>,
+    /// Bucket name; the bucket must exist.
+    pub bucket: String,
+    /// Region name.
+    pub region: String,
+    /// Key prefix inside the bucket (no leading or trailing slash), or empty.
+    pub prefix: String,
+    /// Address buckets as `bucket.endpoint` rather than `endpoint/bucket`.
+    pub virtual_hosted_style: bool,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+    /// Retries of a failed request.
+    pub max_retries: usize,
+    /// Give up retrying after this long.
+    pub retry_timeout: Duration,
+}
+
+/// Which backend to open.
+#[derive(Debug, Clone)]
+pub enum StoreOptions {
+    /// A local directory.
+    Local(LocalOptions),
+    /// An S3-compatible service.
+    S3(S3Options),
+}
+
+/// What is known about a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// Its digest.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// An inclusive byte range, as in HTTP `Range: bytes=start-end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte.
+    pub start: u64,
+    /// Last byte, inclusive; `None` means to the end.
+    pub end: Option<u64>,
+}
+
+/// A blob being read.
+pub struct BlobRead {
+    /// The blob's total size.
+    pub size: u64,
+    /// The byte range this read returns (end exclusive).
+    pub range: Range<u64>,
+    /// The bytes, streamed.
+    pub stream: BoxStream<'static, Result<Bytes, BlobError>>,
+}
+
+impl std::fmt::Debug for BlobRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobRead").field("size", &self.size).field("range", &self.range).finish_non_exhaustive()
+    }
+}
+
+impl BlobRead {
+    /// Collects the whole read into memory. For small blobs and tests only.
+    pub async fn bytes(mut self) -> Result<Vec<u8>, BlobError> {
+        let mut out = Vec::with_capacity(usize::try_from(self.range.end - self.range.start).unwrap_or(0));
+        while let Some(chunk) = self.stream.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+}
+
+/// The store handle; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    description: String,
+    backend: &'static str,
+}
+
+/// How long a readiness probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl BlobStore {
+    /// Opens a store. Does not contact the backend; see [`BlobStore::check`].
+    pub fn open(options: &StoreOptions) -> Result<BlobStore, BlobError> {
+        let (store, prefix, description, backend): (Arc<dyn ObjectStore>, Path, String, &'static str) = match options {
+            StoreOptions::Local(local) => {
+                std::fs::create_dir_all(&local.root).map_err(|e| {
+                    BlobError::Config(format!("cannot create the blob directory {}: {e}", local.root.display()))
+                })?;
+                let fs = LocalFileSystem::new_with_prefix(&local.root)
+                    .map_err(|e| BlobError::Config(format!("blob directory {}: {e}", local.root.display())))?
+                    .with_fsync(local.fsync)
+                    .with_automatic_cleanup(true);
+                (Arc::new(fs), Path::default(), format!("local directory {}", local.root.display()), "local")
+            }
+            StoreOptions::S3(s3) => {
+                let mut client =
+                    ClientOptions::new().with_connect_timeout(s3.connect_timeout).with_timeout(s3.request_timeout);
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(&s3.region)
+                    .with_virtual_hosted_style_request(s3.virtual_hosted_style)
+                    .with_retry(RetryConfig {
+                        max_retries: s3.max_retries,
+                        retry_timeout: s3.retry_timeout,
+                        ..RetryConfig::default()
+                    });
+                let where_ = match &s3.endpoint {
+                    Some(endpoint) => {
+                        if endpoint.starts_with("http://") {
+                            client = client.with_allow_http(true);
+                        }
+                        builder = builder.with_endpoint(endpoint);
+                        endpoint.clone()
+                    }
+                    None => format!("AWS region {}", s3.region),
+                };
+                let s3_store = builder
+                    .with_client_options(client)
+                    .build()
+                    .map_err(|e| BlobError::Config(format!("S3 bucket {:?}: {e}", s3.bucket)))?;
+                let prefix = Path::parse(s3.prefix.trim_matches('/'))
+                    .map_err(|e| BlobError::Config(format!("S3 prefix {:?}: {e}", s3.prefix)))?;
+                let description = format!("s3://{}/{prefix} at {where_}", s3.bucket);
+                (Arc::new(s3_store), prefix, description, "s3")
+            }
+        };
+        Ok(BlobStore { inner: Arc::new(Inner { store, prefix, description, backend }) })
+    }
+
+    /// Human-readable description, for logs and errors.
+    pub fn description(&self) -> &str {
+        &self.inner.description
+    }
+
+    /// `local` or `s3`, the label used in metrics.
+    pub fn backend(&self) -> &'static str {
+        self.inner.backend
+    }
+
+    pub(crate) fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.inner.store
+    }
+
+    pub(crate) fn backend_error(&self, source: object_store::Error) -> BlobError {
+        BlobError::Backend { store: self.inner.description.clone(), source }
+    }
+
+    fn key(&self, parts: &[&str]) -> Path {
+        let mut path = self.inner.prefix.clone();
+        for part in parts {
+            path = path.clone().join(*part);
+        }
+        path
+    }
+
+    /// Where a blob lives. Digests are validated at parse time, so the hex part is
+    /// `[0-9a-f]{64|128}` and cannot traverse.
+    pub(crate) fn blob_key(&self, digest: &Digest) -> Path {
+        let hex = digest.hex();
+        self.key(&["blobs", digest.algorithm().as_str(), &hex[..2], hex])
+    }
+
+    pub(crate) fn staging_key(&self) -> Path {
+        self.key(&["staging", &uuid::Uuid::new_v4().simple().to_string()])
+    }
+
+    /// Size of a blob, or `None` when it is not stored.
+    pub async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
+        match self.inner.store.head(&self.blob_key(digest)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.backend_error(e)),
+        }
+    }
+
+    /// Reads a blob, or a range of it.
+    pub async fn get(&self, digest: &Digest, range: Option<ByteRange>) -> Result<BlobRead, BlobError> {
+        let key = self.blob_key(digest);
+        let mut options = GetOptions::default();
+        if let Some(r) = range {
+            options.range = Some(match r.end {
+                Some(end) if end < r.start => {
+                    return Err(BlobError::RangeNotSatisfiable {
+                        start: r.start,
+                        end,
+                        size: self.size_of(digest).await?,
+                    });
+                }
+                Some(end) => GetRange::Bounded(r.start..end.saturating_add(1)),
+                None => GetRange::Offset(r.start),
+            });
+        }
+        let result = match self.inner.store.get_opts(&key, options).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Err(BlobError::NotFound(digest.clone())),
+            // A range that starts past the end; object_store reports it as a generic error.
+            Err(e) if range.is_some() && e.to_string().to_ascii_lowercase().contains("range") => {
+                let size = self.size_of(digest).await?;
+                let r = range.unwrap_or(ByteRange { start: 0, end: None });
+                return Err(BlobError::RangeNotSatisfiable { start: r.start, end: r.end.unwrap_or(size), size });
+            }
+            Err(e) => return Err(self.backend_error(e)),
+        };
+        let size = result.meta.size;
+        let range = result.range.clone();
+        let store = self.inner.description.clone();
+        let backend = self.inner.backend;
+        let stream = result
+            .into_stream()
+            .map(move |chunk| match chunk {
+                Ok(bytes) => {
+                    metrics::counter!("wharf_blob_bytes_read_total", "backend" => backend)
+                        .increment(bytes.len() as u64);
+                    Ok(bytes)
+                }
+                Err(source) => Err(BlobError::Backend { store: store.clone(), source }),
+            })
+            .boxed();
+        Ok(BlobRead { size, range, stream })
+    }
+
+    async fn size_of(&self, digest: &Digest) -> Result<u64, BlobError> {
+        self.stat(digest).await?.ok_or_else(|| BlobError::NotFound(digest.clone()))
+    }
+
+    /// Stores a small blob held in memory (manifests, configs). Atomic; verified
+    /// against `expected` when given.
+    pub async fn put_bytes(&self, bytes: Bytes, expected: Option<&Digest>) -> Result<BlobInfo, BlobError> {
+        let algorithm = expected.map_or(Algorithm::Sha256, Digest::algorithm);
+        let digest = Digest::of(algorithm, &bytes);
+        if let Some(expected) = expected
+            && *expected != digest
+        {
+            return Err(BlobError::DigestMismatch { expected: expected.clone(), actual: digest });
+        }
+        let size = bytes.len() as u64;
+        self.inner
+            .store
+            .put(&self.blob_key(&digest), PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|e| self.backend_error(e))?;
+        metrics::counter!("wharf_blob_bytes_written_total", "backend" => self.inner.backend).increment(size);
+        Ok(BlobInfo { digest, size })
+    }
+
+    /// Starts a streaming write whose digest is known in advance. The bytes go
+    /// straight to the blob's key in parts; the upload is only completed if they hash
+    /// to `expected`, otherwise it is aborted and nothing becomes visible.
+    pub async fn writer_for(&self, expected: &Digest) -> Result<BlobWriter, BlobError> {
+        BlobWriter::start(self.clone(), expected.algorithm(), Target::Final(expected.clone())).await
+    }
+
+    /// Starts a streaming write whose digest is known only at the end. The bytes go
+    /// to a staging object and are moved to the blob's key once verified.
+    pub async fn writer(&self, algorithm: Algorithm) -> Result<BlobWriter, BlobError> {
+        BlobWriter::start(self.clone(), algorithm, Target::Staging(self.staging_key())).await
+    }
+
+    /// Moves a finished staging object to its blob key. If the blob already exists
+    /// (same digest, same bytes) the staging object is dropped instead.
+    pub(crate) async fn publish_staged(&self, staging: &Path, digest: &Digest) -> Result<(), BlobError> {
+        let target = self.blob_key(digest);
+        let options = RenameOptions { target_mode: RenameTargetMode::Create, ..RenameOptions::default() };
+        match self.inner.store.rename_opts(staging, &target, options).await {
+            Ok(()) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => self.delete_key(staging).await,
+            // Backends without create-only renames (most S3 services): a plain
+            // rename is still safe because the target can only ever hold these bytes.
+            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => {
+                self.inner.store.rename(staging, &target).await.map_err(|e| self.backend_error(e))
+            }
+            Err(e) => Err(self.backend_error(e)),
+        }
+    }
+
+    pub(crate) async fn delete_key(&self, key: &Path) -> Result<(), BlobError> {
+        match self.inner.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.backend_error(e)),
+        }
+    }
+
+    /// Deletes a blob. Returns whether it existed.
+    pub async fn delete(&self, digest: &Digest) -> Result<bool, BlobError> {
+        let existed = self.stat(digest).await?.is_some();
+        self.delete_key(&self.blob_key(digest)).await?;
+        Ok(existed)
+    }
+
+    /// Checks that the backend answers, within a few seconds. For `/readyz`.
+    ///
+    /// Lists a prefix that never holds anything: unlike a HEAD of a missing key,
+    /// a listing fails when the bucket itself is missing or the credentials are wrong.
+    pub async fn check(&self) -> Result<(), BlobError> {
+        let probe = self.key(&["readyz"]);
+        match tokio::time::timeout(PROBE_TIMEOUT, self.inner.store.list_with_delimiter(Some(&probe))).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.backend_error(e)),
+            Err(_) => {
+                Err(BlobError::Timeout { store: self.inner.description.clone(), seconds: PROBE_TIMEOUT.as_secs() })
+            }
+        }
+    }
+}
