@@ -5,5 +5,7 @@
 //! [`Digest`] never sees `sha256:../../x`.
 
 mod digest;
+mod name;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
+pub use name::{MAX_REPOSITORY_NAME_LEN, NameError, RepositoryName};
