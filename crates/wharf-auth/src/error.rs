@@ -31,6 +31,13 @@ pub enum AuthError {
     Internal(String),
 }
 
+impl AuthError {
+    /// Whether the database, not the caller, is at fault and a retry may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AuthError::Db(DbError::Unavailable(_)))
+    }
+}
+
 /// Why a registry token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {

@@ -163,7 +163,7 @@ async fn granted_access_is_the_intersection_of_request_and_roles() {
         f.access(Some("dev"), PASSWORD, &["repository:acme/app:*", "repository:acme/app:pull"]).await,
         [entry("repository:acme/app", &["pull", "push"])]
     );
-    // Operators with a password act as admins everywhere and may list the catalog.
+    // Operators with a password act as owners everywhere and may list the catalog.
     assert_eq!(
         f.access(Some("op"), PASSWORD, &[all, "registry:catalog:*"]).await,
         [entry("repository:acme/app", &["pull", "push", "delete"]), entry("registry:catalog", &["*"])]

@@ -175,7 +175,7 @@ pub enum PlatformAction {
     ReadAll,
     /// Create users, reset passwords, disable accounts.
     ManageUsers,
-    /// Create organizations of any kind and act as an admin in every organization.
+    /// Create organizations of any kind and act as an owner in every organization.
     ManageOrgs,
 }
 
@@ -190,7 +190,7 @@ impl PlatformAction {
                 "list all users and organizations, read and pull from any organization, list the registry catalog"
             }
             PlatformAction::ManageUsers => "create users, reset passwords, disable accounts",
-            PlatformAction::ManageOrgs => "create organizations of any kind; act as admin in every organization",
+            PlatformAction::ManageOrgs => "create organizations of any kind; act as owner in every organization",
         }
     }
 }
@@ -209,7 +209,7 @@ pub fn platform_permits(role: Role, action: PlatformAction) -> bool {
 pub fn platform_grants_org_action(platform: PlatformAction, kind: OrgKind, action: OrgAction) -> bool {
     match platform {
         PlatformAction::ReadAll => matches!(action, OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull),
-        PlatformAction::ManageOrgs => org_permits(kind, Role::Admin, action),
+        PlatformAction::ManageOrgs => org_permits(kind, Role::Owner, action),
         PlatformAction::ManageUsers => false,
     }
 }
@@ -281,6 +281,7 @@ mod tests {
         assert!(!platform_permits(Role::Developer, PlatformAction::ManageUsers));
         assert!(platform_permits(Role::Admin, PlatformAction::ManageOrgs));
         assert!(!platform_grants_org_action(PlatformAction::ReadAll, p, Push));
-        assert!(!platform_grants_org_action(PlatformAction::ManageOrgs, p, ManageOwners));
+        assert!(platform_grants_org_action(PlatformAction::ManageOrgs, p, ManageOwners));
+        assert!(!platform_grants_org_action(PlatformAction::ManageOrgs, OrgKind::Customer, Push));
     }
 }

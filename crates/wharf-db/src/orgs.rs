@@ -131,6 +131,33 @@ impl Db {
         rows.iter().map(|r| Ok((org_from_row(r)?, role_from_row(r)?))).collect()
     }
 
+    /// All organizations ordered by name with `user`'s role in each (if any).
+    pub async fn list_orgs_with_role(
+        &self,
+        user: UserId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(Org, Option<Role>)>, DbError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, m.role FROM organizations o \
+             LEFT JOIN memberships m ON m.org_id = o.id AND m.user_id = $1 \
+             WHERE o.name > $2 ORDER BY o.name LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user.0)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let role =
+                    col::<Option<String>>(r, "role")?.map(|v| parse_stored("memberships.role", &v)).transpose()?;
+                Ok((org_from_row(r)?, role))
+            })
+            .collect()
+    }
+
     /// The user's roles in operator organizations (for platform permissions).
     pub async fn operator_roles(&self, user: UserId) -> Result<Vec<Role>, DbError> {
         let rows = sqlx::query(

@@ -139,6 +139,14 @@ async fn orgs_with_owner_and_memberships(backend: Backend) {
     assert_eq!(renamed.display_name.as_deref(), Some("Operations"));
     assert_eq!(db.list_orgs(None, 10).await.unwrap().len(), 2);
     assert_eq!(db.list_orgs(Some("acme"), 10).await.unwrap()[0].name.as_str(), "ops");
+    let with_role: Vec<_> = db
+        .list_orgs_with_role(alice.id, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(o, r)| (o.name.to_string(), r))
+        .collect();
+    assert_eq!(with_role, [("acme".to_owned(), Some(Role::Owner)), ("ops".to_owned(), None)]);
 }
 
 async fn last_owner_cannot_leave_or_be_demoted(backend: Backend) {

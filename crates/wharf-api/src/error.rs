@@ -1,0 +1,138 @@
+//! The REST API's error type, mapped to problem+json in one place.
+//!
+//! Handlers return `Result<_, ApiError>`. Variants that describe the caller's mistake
+//! carry a message for them; internal failures are logged here, once, with their
+//! cause, and reach the client as a generic 500 (or 503 when a dependency is down).
+//! Something the caller may not see is reported as not found, never as forbidden.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use wharf_auth::AuthError;
+use wharf_db::DbError;
+
+use crate::problem::{FieldError, Problem};
+
+/// Every way a REST API request can fail.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No or invalid credentials (401).
+    Unauthenticated(String),
+    /// Authenticated, but not allowed (403).
+    Forbidden(String),
+    /// Absent, or not visible to the caller (404).
+    NotFound(String),
+    /// Clashes with stored state (409).
+    Conflict(String),
+    /// Fields break rules (422); every invalid field is listed.
+    Validation(Vec<FieldError>),
+    /// Malformed request (400).
+    BadRequest(String),
+    /// Body over the configured limit (413).
+    PayloadTooLarge(String),
+    /// Body of the wrong media type (415).
+    UnsupportedMediaType(String),
+    /// Method not allowed on the resource (405).
+    MethodNotAllowed,
+    /// A dependency is down (503).
+    Unavailable(String),
+    /// A bug or an unexpected failure (500).
+    Internal(String),
+}
+
+impl ApiError {
+    /// A single-field validation error.
+    pub fn field(pointer: &str, detail: impl std::fmt::Display) -> ApiError {
+        ApiError::Validation(vec![FieldError::new(pointer, detail)])
+    }
+
+    fn problem(self) -> Problem {
+        match self {
+            ApiError::Unauthenticated(d) => {
+                Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", d)
+            }
+            ApiError::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", d),
+            ApiError::NotFound(d) => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", d),
+            ApiError::Conflict(d) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", d),
+            ApiError::Validation(errors) => {
+                let detail = match errors.len() {
+                    1 => format!("{}: {}", errors[0].pointer, errors[0].detail),
+                    n => format!("{n} fields are invalid"),
+                };
+                let mut p =
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", "Invalid request", detail);
+                p.errors = errors;
+                p
+            }
+            ApiError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", d),
+            ApiError::PayloadTooLarge(d) => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large", d)
+            }
+            ApiError::UnsupportedMediaType(d) => {
+                Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", d)
+            }
+            ApiError::MethodNotAllowed => Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this resource does not support the request method",
+            ),
+            ApiError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "request failed: a dependency is unavailable");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "a storage service Wharf depends on is unavailable; try again later",
+                )
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed: internal error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "an internal error occurred",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
+        let mut response = self.problem().into_response();
+        if unauthenticated {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wharf\", charset=\"UTF-8\""));
+        }
+        response
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            DbError::LastOwner => ApiError::Conflict(e.to_string()),
+            DbError::Unavailable(_) | DbError::Connect { .. } => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials
+            | AuthError::TokenExpired
+            | AuthError::TokenRevoked
+            | AuthError::AccountDisabled
+            | AuthError::MalformedHeader(_) => ApiError::Unauthenticated(e.to_string()),
+            AuthError::WeakPassword(rule) => ApiError::field("/password", rule),
+            AuthError::Db(db) => db.into(),
+            AuthError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}

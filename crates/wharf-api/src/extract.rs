@@ -1,0 +1,98 @@
+//! Request extractors whose failures are problem+json.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use wharf_auth::Principal;
+use wharf_core::TokenScope;
+
+use crate::{ApiError, ApiState};
+
+/// The authenticated caller; requests without valid credentials get a 401.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let header = match parts.headers.get(header::AUTHORIZATION) {
+            Some(v) => {
+                Some(v.to_str().map_err(|_| ApiError::Unauthenticated("malformed Authorization header".into()))?)
+            }
+            None => None,
+        };
+        match state.auth.authenticate_header(header).await? {
+            Some(p) => Ok(Caller(p)),
+            None => Err(ApiError::Unauthenticated(
+                "this endpoint needs credentials: HTTP Basic (user name and password or API token) or Bearer API token"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl Caller {
+    /// Fails with 403 unless the credential carries `scope`.
+    pub fn require(&self, scope: TokenScope) -> Result<(), ApiError> {
+        if self.0.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("the API token lacks the {scope} scope")))
+        }
+    }
+}
+
+/// A JSON body, with malformed, oversized or mistyped bodies answered as problems.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    let text = r.body_text();
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(
+            "the request body is larger than the configured limit (api.max_body_bytes)".into(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+        }
+        _ => ApiError::BadRequest(text),
+    }
+}
+
+/// Query parameters, with unknown or malformed ones answered as problems.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(r @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(ApiError::BadRequest(r.body_text())),
+            Err(r) => Err(ApiError::BadRequest(r.body_text())),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The REST API under `/api/v1/`.
+//!
+//! Conventions (see `docs/api.md`):
+//! - JSON in and out; errors are RFC 9457 problem documents
+//!   (`application/problem+json`) naming every invalid field at once;
+//! - authentication by HTTP Basic (user name with a password or an API token) or a
+//!   Bearer API token; what a token may do is its scopes ∩ its owner's roles;
+//! - collections page with `?limit=&cursor=` and a `Link: <…>; rel="next"` header;
+//! - request bodies are limited (`api.max_body_bytes`);
+//! - the OpenAPI 3.1 document, generated from this code, is at `/api/v1/openapi.json`.
+//!
+//! Handlers are thin: parse and check input, call the data layer, shape the answer.
+
+mod error;
+mod extract;
+mod openapi;
+mod pagination;
+mod problem;
+mod routes;
+mod validate;
+mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get};
+use wharf_auth::Authenticator;
+use wharf_db::Db;
+
+pub use error::ApiError;
+pub use openapi::openapi_json;
+pub use problem::{FieldError, PROBLEM_JSON, Problem};
+
+/// Limits of the REST API.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiLimits {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Page size when `limit` is not given.
+    pub default_page_size: u32,
+    /// Largest accepted `limit`.
+    pub max_page_size: u32,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits { max_body_bytes: 1024 * 1024, default_page_size: 50, max_page_size: 200 }
+    }
+}
+
+/// What the handlers need.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The metadata database.
+    pub db: Db,
+    /// Credentials and permissions.
+    pub auth: Authenticator,
+    /// Limits.
+    pub limits: ApiLimits,
+}
+
+/// The `/api/v1` routes.
+pub fn router(state: ApiState) -> Router {
+    use routes::{orgs, tokens, users};
+    let limit = state.limits.max_body_bytes;
+    let api = Router::new()
+        .route("/openapi.json", get(openapi::serve))
+        .route("/user", get(users::me))
+        .route("/user/tokens", get(tokens::list).post(tokens::create))
+        .route("/user/tokens/{id}", delete(tokens::revoke))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{name}", get(users::get).patch(users::update))
+        .route("/orgs", get(orgs::list).post(orgs::create))
+        .route("/orgs/{org}", get(orgs::get).patch(orgs::update).delete(orgs::delete))
+        .route("/orgs/{org}/members", get(orgs::members))
+        .route("/orgs/{org}/members/{user}", axum::routing::put(orgs::set_member).delete(orgs::remove_member))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    Router::new().nest("/api/v1", api)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such API endpoint; the OpenAPI document at /api/v1/openapi.json lists them".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

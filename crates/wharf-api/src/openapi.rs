@@ -1,0 +1,71 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{orgs, tokens, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Wharf REST API",
+        description = "Users, organizations, memberships and API tokens of a Wharf marketplace. \
+            Errors are RFC 9457 problem documents (application/problem+json).",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        users::me, users::list, users::create, users::get, users::update,
+        tokens::list, tokens::create, tokens::revoke,
+        orgs::list, orgs::create, orgs::get, orgs::update, orgs::delete,
+        orgs::members, orgs::set_member, orgs::remove_member,
+    ),
+    components(schemas(crate::problem::Problem, crate::problem::FieldError)),
+    modifiers(&Security),
+    security(("basic" = []), ("bearer" = [])),
+    tags(
+        (name = "users", description = "Accounts"),
+        (name = "tokens", description = "The caller's API tokens"),
+        (name = "organizations", description = "Publishers, customer tenants, operators, and their members"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("User name with a password or an API token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (wharf_pat_…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as JSON text (built once).
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
+}
+
+pub(crate) async fn serve() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}

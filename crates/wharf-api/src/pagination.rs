@@ -1,0 +1,96 @@
+//! Cursor pagination: `?limit=N&cursor=C`, answered with
+//! `{"items": […], "next_cursor": "…"}` and a `Link: <…>; rel="next"` header.
+//!
+//! Cursors are opaque (base64url of the last key seen), so the server may change
+//! what they hold; pages are keyset pages and stay consistent under inserts.
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ApiError;
+
+/// Paging parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to the configured maximum (default 50, maximum 200).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Resolved paging: how many to show and where to start.
+#[derive(Debug)]
+pub struct PageRequest {
+    /// Items to show.
+    pub limit: u32,
+    /// The last key of the previous page.
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    /// Checks `limit` and decodes `cursor`.
+    pub fn resolve(&self, default: u32, max: u32) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(default);
+        if limit == 0 || limit > max {
+            return Err(ApiError::BadRequest(format!("limit must be between 1 and {max} (got {limit})")));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => {
+                Some(URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
+                    ApiError::BadRequest("invalid cursor: pass the next_cursor of a previous page".into())
+                })?)
+            }
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Cursor of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A page ready to send, with its `Link` header.
+#[derive(Debug)]
+pub struct PageResponse<T> {
+    page: Page<T>,
+    link: Option<String>,
+}
+
+/// Builds a page from `limit + 1` fetched rows: the extra row only says whether a
+/// next page exists. `key` gives the keyset value of an item; `path` the collection URL.
+pub fn page<T: Serialize>(
+    mut rows: Vec<T>,
+    request: &PageRequest,
+    path: &str,
+    key: impl Fn(&T) -> String,
+) -> PageResponse<T> {
+    let more = rows.len() > request.limit as usize;
+    rows.truncate(request.limit as usize);
+    let next_cursor = if more { rows.last().map(|last| URL_SAFE_NO_PAD.encode(key(last))) } else { None };
+    let link = next_cursor.as_ref().map(|c| format!("<{path}?limit={}&cursor={c}>; rel=\"next\"", request.limit));
+    PageResponse { page: Page { items: rows, next_cursor }, link }
+}
+
+impl<T: Serialize> IntoResponse for PageResponse<T> {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.page).into_response();
+        if let Some(link) = self.link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+        response
+    }
+}

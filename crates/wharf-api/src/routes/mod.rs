@@ -1,0 +1,5 @@
+//! Handlers, one module per resource; the tree mirrors the URL tree.
+
+pub(crate) mod orgs;
+pub(crate) mod tokens;
+pub(crate) mod users;

@@ -1,0 +1,32 @@
+//! OCI-style error responses.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use wharf_oci::ErrorCode;
+
+/// The header every `/v2/` response carries.
+pub(crate) const API_VERSION: (HeaderName, HeaderValue) =
+    (HeaderName::from_static("docker-distribution-api-version"), HeaderValue::from_static("registry/2.0"));
+
+/// An OCI error body with the code's conventional status (or `status`), plus headers.
+pub(crate) fn oci_error(
+    code: ErrorCode,
+    status: Option<StatusCode>,
+    detail: &str,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    let status = status.unwrap_or_else(|| StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST));
+    let mut response = (status, code.body(Some(detail))).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in headers {
+        h.insert(name, value);
+    }
+    response
+}
+
+/// A header value from text that came from our own settings; falls back to an
+/// empty value rather than panicking on a control character.
+pub(crate) fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}

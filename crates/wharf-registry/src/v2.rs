@@ -1,0 +1,39 @@
+//! `GET /v2/`: the API version check and the start of every client's token flow.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use wharf_oci::ErrorCode;
+
+use crate::RegistryState;
+use crate::response::{API_VERSION, header_value, oci_error};
+
+/// 200 with a valid registry token; otherwise 401 with the Bearer challenge.
+pub(crate) async fn base(State(state): State<RegistryState>, headers: HeaderMap) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let Some(token) = bearer else {
+        let challenge = state.auth.challenge(None, None);
+        return oci_error(
+            ErrorCode::Unauthorized,
+            None,
+            "authentication required: get a token from the realm in WWW-Authenticate",
+            vec![API_VERSION, (header::WWW_AUTHENTICATE, header_value(&challenge))],
+        );
+    };
+    match state.auth.verify_registry_token(token.trim()) {
+        Ok(_) => (StatusCode::OK, [API_VERSION, (header::CONTENT_TYPE, header_value("application/json"))], "{}")
+            .into_response(),
+        Err(e) => {
+            let challenge = state.auth.challenge(None, Some("invalid_token"));
+            oci_error(
+                ErrorCode::Unauthorized,
+                None,
+                &e.to_string(),
+                vec![API_VERSION, (header::WWW_AUTHENTICATE, header_value(&challenge))],
+            )
+        }
+    }
+}
