@@ -1,0 +1,54 @@
+//! First start: the operator organization and the `admin` account.
+
+use wharf_auth::password;
+use wharf_core::{OrgKind, OrgName, UserName};
+use wharf_db::users::NewUser;
+use wharf_db::{Db, DbError};
+
+/// The first operator's user name.
+pub const ADMIN_USER: &str = "admin";
+/// The operator organization created at first start.
+pub const OPERATOR_ORG: &str = "operators";
+/// The environment variable that sets the first operator's password.
+pub const ADMIN_PASSWORD_VAR: &str = "WHARF_ADMIN_PASSWORD";
+
+/// What the first-start check did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Users exist already: nothing to do.
+    AlreadyBootstrapped,
+    /// Created `admin` with the password from the environment.
+    CreatedWithGivenPassword,
+    /// Created `admin` with this generated password, to be shown once.
+    CreatedWithGeneratedPassword(String),
+}
+
+/// Creates the operator organization and `admin` (its owner) when the database has
+/// no users. Safe when several nodes start at once: the loser of the race finds the
+/// account taken and does nothing.
+pub async fn ensure_admin(db: &Db, given_password: Option<&str>) -> anyhow::Result<Outcome> {
+    if db.count_users().await? > 0 {
+        return Ok(Outcome::AlreadyBootstrapped);
+    }
+    let (secret, generated) = match given_password {
+        Some(p) => {
+            password::check_rule(p).map_err(|e| anyhow::anyhow!("{ADMIN_PASSWORD_VAR} is unusable: {e}"))?;
+            (p.to_owned(), false)
+        }
+        None => (password::generate(), true),
+    };
+    let hash = password::hash(&secret).await?;
+    let name: UserName = ADMIN_USER.parse()?;
+    let admin = match db.create_user(NewUser { name: &name, email: None, password_hash: Some(&hash) }).await {
+        Ok(u) => u,
+        Err(DbError::Conflict(_)) => return Ok(Outcome::AlreadyBootstrapped),
+        Err(e) => return Err(e.into()),
+    };
+    let org: OrgName = OPERATOR_ORG.parse()?;
+    match db.create_org(&org, OrgKind::Operator, Some("Marketplace operators"), Some(admin.id)).await {
+        Ok(_) | Err(DbError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(user.name = ADMIN_USER, org.name = OPERATOR_ORG, "created the first operator account");
+    Ok(if generated { Outcome::CreatedWithGeneratedPassword(secret) } else { Outcome::CreatedWithGivenPassword })
+}

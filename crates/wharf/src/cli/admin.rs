@@ -1,0 +1,461 @@
+//! `wharf admin …`: operator bootstrap and user, organization and token management,
+//! working directly on the configured database (the server may be running).
+
+use std::io::{BufRead, IsTerminal};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use wharf_auth::{AuthSettings, Authenticator, password};
+use wharf_core::{OrgKind, OrgName, Role, Timestamp, TokenId, TokenScopes, UserName};
+use wharf_db::Db;
+use wharf_db::users::{NewUser, User};
+
+use super::serve::open_database;
+use super::{EXIT_FAILED, Failure, OutputArgs, ServerArgs};
+use crate::config::Config;
+use crate::output::{self, Format};
+use crate::telemetry;
+
+#[derive(Debug, Args)]
+pub(super) struct AdminArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage organizations and their members.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage users' API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        /// Login name (1-39 lowercase letters, digits, single hyphens).
+        name: String,
+        /// Contact address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// Create the user without a password (they can only use tokens).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// List users.
+    List(OutputArgs),
+    /// Set a user's password.
+    SetPassword {
+        /// The user.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account: it can no longer log in or use its tokens.
+    Disable {
+        /// The user.
+        name: String,
+    },
+    /// Re-enable a disabled account.
+    Enable {
+        /// The user.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organization.
+    Create {
+        /// Name (1-39 lowercase letters, digits, single hyphens).
+        name: String,
+        /// publisher, customer or operator.
+        #[arg(long)]
+        kind: String,
+        /// Its first owner.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Human-friendly name.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List organizations.
+    List(OutputArgs),
+    /// List an organization's members.
+    Members {
+        /// The organization.
+        org: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Add a member or change their role.
+    SetMember {
+        /// The organization.
+        org: String,
+        /// The user.
+        user: String,
+        /// viewer, developer, admin or owner.
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a member.
+    RemoveMember {
+        /// The organization.
+        org: String,
+        /// The user.
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; the secret is printed once.
+    Create {
+        /// The owner.
+        user: String,
+        /// A label, unique among the user's active tokens.
+        #[arg(long)]
+        name: String,
+        /// Scopes (repeat or separate with commas): api:read, api:write, registry:pull,
+        /// registry:push, registry:delete, admin.
+        #[arg(long = "scope", required = true, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Lifetime in days.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: u32,
+    },
+    /// List a user's tokens.
+    List {
+        /// The owner.
+        user: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The owner.
+        user: String,
+        /// The token id.
+        id: i64,
+    },
+}
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure::new(EXIT_FAILED, message)
+}
+
+fn user_name(s: &str) -> Result<UserName, Failure> {
+    s.parse().map_err(|e| fail(format!("invalid user name {s:?}: {e}")))
+}
+
+fn org_name(s: &str) -> Result<OrgName, Failure> {
+    s.parse().map_err(|e| fail(format!("invalid organization name {s:?}: {e}")))
+}
+
+async fn find_user(db: &Db, name: &str) -> Result<User, Failure> {
+    db.user_by_name(&user_name(name)?).await?.ok_or_else(|| fail(format!("no user named {name:?}")))
+}
+
+async fn find_org(db: &Db, name: &str) -> Result<wharf_db::orgs::Org, Failure> {
+    db.org_by_name(&org_name(name)?).await?.ok_or_else(|| fail(format!("no organization named {name:?}")))
+}
+
+/// Reads a new password from stdin (`--password-stdin`) or, on a terminal, by
+/// asking twice.
+fn read_password(from_stdin: bool) -> Result<String, Failure> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| fail(format!("cannot read standard input: {e}")))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(fail("no terminal to ask for the password on: pass --password-stdin and pipe it in"));
+    }
+    let first = rpassword::prompt_password("New password: ").map_err(|e| fail(e.to_string()))?;
+    let second = rpassword::prompt_password("Repeat it: ").map_err(|e| fail(e.to_string()))?;
+    if first != second {
+        return Err(fail("the passwords differ"));
+    }
+    Ok(first)
+}
+
+async fn all_users(db: &Db) -> Result<Vec<User>, Failure> {
+    let mut out: Vec<User> = Vec::new();
+    loop {
+        let page = db.list_users(out.last().map(|u| u.name.as_str()), 500).await?;
+        let done = page.len() < 500;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UserRow {
+    name: String,
+    email: Option<String>,
+    disabled: bool,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct OrgRow {
+    name: String,
+    kind: String,
+    display_name: Option<String>,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct MemberRow {
+    user: String,
+    role: String,
+    since: String,
+}
+
+#[derive(Serialize)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    scopes: String,
+    state: &'static str,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+}
+
+pub(super) async fn run(args: AdminArgs) -> Result<(), Failure> {
+    let config = Config::load(&args.server.overrides(None))?;
+    telemetry::init_logging(&crate::config::LogConfig { level: "warn".into(), ..config.log.clone() });
+    let db = open_database(&config).await?;
+    let result = dispatch(&db, &config, args.command).await;
+    db.close().await;
+    result
+}
+
+async fn dispatch(db: &Db, config: &Config, command: AdminCommand) -> Result<(), Failure> {
+    match command {
+        AdminCommand::User(c) => user(db, c).await,
+        AdminCommand::Org(c) => org(db, c).await,
+        AdminCommand::Token(c) => token(db, config.auth_settings(), c).await,
+    }
+}
+
+async fn user(db: &Db, command: UserCommand) -> Result<(), Failure> {
+    match command {
+        UserCommand::Create { name, email, password_stdin, no_password } => {
+            let name = user_name(&name)?;
+            let hash = if no_password { None } else { Some(password::hash(&read_password(password_stdin)?).await?) };
+            db.create_user(NewUser { name: &name, email: email.as_deref(), password_hash: hash.as_deref() }).await?;
+            output::line(format!("created user {name}"));
+        }
+        UserCommand::List(o) => {
+            let rows: Vec<UserRow> = all_users(db)
+                .await?
+                .iter()
+                .map(|u| UserRow {
+                    name: u.name.to_string(),
+                    email: u.email.clone(),
+                    disabled: u.disabled_at.is_some(),
+                    created_at: u.created_at.to_string(),
+                })
+                .collect();
+            match o.output {
+                Format::Json => output::json(&rows),
+                Format::Human => output::table(
+                    &["name", "email", "disabled", "created"],
+                    &rows
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                r.name.clone(),
+                                r.email.clone().unwrap_or_default(),
+                                r.disabled.to_string(),
+                                r.created_at.clone(),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            }
+        }
+        UserCommand::SetPassword { name, password_stdin } => {
+            let user = find_user(db, &name).await?;
+            let hash = password::hash(&read_password(password_stdin)?).await?;
+            db.set_password_hash(user.id, &hash).await?;
+            output::line(format!("password of {name} changed"));
+        }
+        UserCommand::Disable { name } => {
+            db.set_user_disabled(find_user(db, &name).await?.id, true).await?;
+            output::line(format!("disabled {name}: it can no longer log in or use its tokens"));
+        }
+        UserCommand::Enable { name } => {
+            db.set_user_disabled(find_user(db, &name).await?.id, false).await?;
+            output::line(format!("enabled {name}"));
+        }
+    }
+    Ok(())
+}
+
+async fn org(db: &Db, command: OrgCommand) -> Result<(), Failure> {
+    match command {
+        OrgCommand::Create { name, kind, owner, display_name } => {
+            let name = org_name(&name)?;
+            let kind: OrgKind = kind.parse().map_err(fail)?;
+            let owner = match owner {
+                Some(o) => Some(find_user(db, &o).await?.id),
+                None => None,
+            };
+            db.create_org(&name, kind, display_name.as_deref(), owner).await?;
+            output::line(format!("created {kind} organization {name}"));
+        }
+        OrgCommand::List(o) => {
+            let mut orgs: Vec<wharf_db::orgs::Org> = Vec::new();
+            loop {
+                let page = db.list_orgs(orgs.last().map(|x| x.name.as_str()), 500).await?;
+                let done = page.len() < 500;
+                orgs.extend(page);
+                if done {
+                    break;
+                }
+            }
+            let rows: Vec<OrgRow> = orgs
+                .iter()
+                .map(|x| OrgRow {
+                    name: x.name.to_string(),
+                    kind: x.kind.to_string(),
+                    display_name: x.display_name.clone(),
+                    created_at: x.created_at.to_string(),
+                })
+                .collect();
+            match o.output {
+                Format::Json => output::json(&rows),
+                Format::Human => output::table(
+                    &["name", "kind", "display name", "created"],
+                    &rows
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                r.name.clone(),
+                                r.kind.clone(),
+                                r.display_name.clone().unwrap_or_default(),
+                                r.created_at.clone(),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            }
+        }
+        OrgCommand::Members { org, output: o } => {
+            let org = find_org(db, &org).await?;
+            let members = db.list_members(org.id, None, 10_000).await?;
+            let rows: Vec<MemberRow> = members
+                .iter()
+                .map(|m| MemberRow {
+                    user: m.user_name.to_string(),
+                    role: m.role.to_string(),
+                    since: m.since.to_string(),
+                })
+                .collect();
+            match o.output {
+                Format::Json => output::json(&rows),
+                Format::Human => output::table(
+                    &["user", "role", "since"],
+                    &rows.iter().map(|r| vec![r.user.clone(), r.role.clone(), r.since.clone()]).collect::<Vec<_>>(),
+                ),
+            }
+        }
+        OrgCommand::SetMember { org, user, role } => {
+            let role: Role = role.parse().map_err(fail)?;
+            let o = find_org(db, &org).await?;
+            let u = find_user(db, &user).await?;
+            db.set_membership(o.id, u.id, role).await?;
+            output::line(format!("{user} is now {role} of {org}"));
+        }
+        OrgCommand::RemoveMember { org, user } => {
+            let o = find_org(db, &org).await?;
+            let u = find_user(db, &user).await?;
+            match db.remove_membership(o.id, u.id).await? {
+                Some(_) => output::line(format!("removed {user} from {org}")),
+                None => return Err(fail(format!("{user} is not a member of {org}"))),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(db: &Db, settings: AuthSettings, command: TokenCommand) -> Result<(), Failure> {
+    match command {
+        TokenCommand::Create { user, name, scopes, expires_in_days } => {
+            let owner = find_user(db, &user).await?;
+            let scopes: TokenScopes = scopes.join(" ").parse().map_err(|e| fail(format!("{e}")))?;
+            let auth = Authenticator::new(db.clone(), settings).await?;
+            let expires = Timestamp::now().plus(Duration::from_secs(u64::from(expires_in_days) * 86_400));
+            let (token, secret) = auth.create_api_token(&owner, &name, &scopes, Some(expires)).await?;
+            output::line(format!("created token {} ({name}) for {user}, scopes {scopes}, expires {expires}", token.id));
+            output::line("Its secret is shown only this once:");
+            output::line(format!("\n    {secret}\n"));
+        }
+        TokenCommand::List { user, output: o } => {
+            let owner = find_user(db, &user).await?;
+            let tokens = db.list_tokens(owner.id, None, 10_000).await?;
+            let now = Timestamp::now();
+            let rows: Vec<TokenRow> = tokens
+                .iter()
+                .map(|t| TokenRow {
+                    id: t.id.0,
+                    name: t.name.clone(),
+                    scopes: t.scopes.to_string(),
+                    state: if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.is_usable(now) {
+                        "active"
+                    } else {
+                        "expired"
+                    },
+                    expires_at: t.expires_at.map(|e| e.to_string()),
+                    last_used_at: t.last_used_at.map(|e| e.to_string()),
+                })
+                .collect();
+            match o.output {
+                Format::Json => output::json(&rows),
+                Format::Human => output::table(
+                    &["id", "name", "scopes", "state", "expires", "last used"],
+                    &rows
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                r.id.to_string(),
+                                r.name.clone(),
+                                r.scopes.clone(),
+                                r.state.to_owned(),
+                                r.expires_at.clone().unwrap_or_else(|| "never".into()),
+                                r.last_used_at.clone().unwrap_or_else(|| "never".into()),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            }
+        }
+        TokenCommand::Revoke { user, id } => {
+            let owner = find_user(db, &user).await?;
+            match db.revoke_token(owner.id, TokenId(id)).await? {
+                Some(_) => output::line(format!("revoked token {id} of {user}")),
+                None => return Err(fail(format!("{user} has no token {id}"))),
+            }
+        }
+    }
+    Ok(())
+}

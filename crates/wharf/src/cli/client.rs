@@ -1,0 +1,249 @@
+//! `wharf login`, `wharf logout`, `wharf whoami`, and the credentials file.
+//!
+//! `login` checks the user's password against the server, creates an API token
+//! for this machine and stores the token (never the password) in
+//! `<config dir>/wharf/credentials.toml` (`~/.config/wharf/` on Linux), a file only
+//! its owner can read (0600) in a directory only its owner can enter (0700).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use wharf_client::{Auth, Client};
+
+use super::{EXIT_AUTH, EXIT_FAILED, Failure, OutputArgs};
+use crate::output::{self, Format};
+
+const DEFAULT_SERVER: &str = "http://127.0.0.1:5000";
+
+#[derive(Debug, Args)]
+pub(super) struct LoginArgs {
+    /// Server URL (default: the last server logged in to, or http://127.0.0.1:5000).
+    #[arg(env = "WHARF_SERVER")]
+    server: Option<String>,
+    /// User name (asked for when absent).
+    #[arg(long, short = 'u', env = "WHARF_USERNAME")]
+    username: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Lifetime of the stored token, in days.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    expires_in_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct LogoutArgs {
+    /// Server URL (default: the last server logged in to).
+    #[arg(env = "WHARF_SERVER")]
+    server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct WhoamiArgs {
+    /// Server URL (default: the last server logged in to).
+    #[arg(env = "WHARF_SERVER")]
+    server: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// The stored credentials of one server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerCredentials {
+    username: String,
+    token: String,
+    token_id: i64,
+    expires_at: Option<String>,
+}
+
+/// `credentials.toml`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    /// The server used when a command names none.
+    default: Option<String>,
+    #[serde(default)]
+    servers: BTreeMap<String, ServerCredentials>,
+}
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure::new(EXIT_FAILED, message)
+}
+
+fn credentials_path() -> Result<PathBuf, Failure> {
+    let dir = dirs::config_dir().ok_or_else(|| fail("cannot find a configuration directory (is HOME set?)"))?;
+    Ok(dir.join("wharf").join("credentials.toml"))
+}
+
+fn load_credentials() -> Result<CredentialsFile, Failure> {
+    let path = credentials_path()?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text)
+            .map_err(|e| fail(format!("{} is damaged ({e}); delete it and log in again", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CredentialsFile::default()),
+        Err(e) => Err(fail(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Writes the file atomically: a 0600 temporary file in the same 0700 directory,
+/// synced, then renamed over the old one.
+fn save_credentials(file: &CredentialsFile) -> Result<PathBuf, Failure> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let path = credentials_path()?;
+    let dir = path.parent().ok_or_else(|| fail("credentials path has no parent"))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).ok();
+    let text = toml::to_string(file).map_err(|e| fail(e.to_string()))?;
+    let tmp = dir.join(format!(".credentials.toml.{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(format!("cannot write {}: {e}", path.display()))
+    })?;
+    Ok(path)
+}
+
+fn normalise(server: &str) -> String {
+    server.trim_end_matches('/').to_owned()
+}
+
+fn prompt(question: &str) -> Result<String, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(format!("no terminal to ask for the {question} on: pass it as an option")));
+    }
+    eprint!("{question}: ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| fail(e.to_string()))?;
+    Ok(line.trim().to_owned())
+}
+
+pub(super) async fn login(args: LoginArgs) -> Result<(), Failure> {
+    let mut creds = load_credentials()?;
+    let server = normalise(args.server.as_deref().or(creds.default.as_deref()).unwrap_or(DEFAULT_SERVER));
+    let username = match args.username {
+        Some(u) => u,
+        None => prompt("User name")?,
+    };
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| fail(format!("cannot read standard input: {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else if let Ok(p) = std::env::var("WHARF_PASSWORD") {
+        p
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {username}: ")).map_err(|e| fail(e.to_string()))?
+    } else {
+        return Err(fail("no terminal to ask for the password on: pass --password-stdin and pipe it in"));
+    };
+
+    let with_password = Client::new(&server, Auth::Basic { user: username.clone(), secret: password })?;
+    let me = with_password.current_user().await.map_err(|e| match e.status() {
+        Some(401) => Failure::new(EXIT_AUTH, format!("login to {server} failed: invalid username or password")),
+        _ => Failure::from(e),
+    })?;
+    let mut scopes = vec!["api:read", "api:write", "registry:pull", "registry:push", "registry:delete"];
+    if me.operator_role.is_some() {
+        scopes.push("admin");
+    }
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "this machine".into());
+    let name = format!("wharf-cli on {host} at {}", wharf_core::Timestamp::now());
+    let token = with_password.create_token(&name, &scopes, args.expires_in_days).await?;
+
+    // Check that the new token works before storing it.
+    let with_token = Client::new(&server, Auth::Token(token.secret.clone()))?;
+    with_token.current_user().await?;
+
+    let previous = creds.servers.insert(
+        server.clone(),
+        ServerCredentials {
+            username: me.name.clone(),
+            token: token.secret,
+            token_id: token.id,
+            expires_at: token.expires_at.clone(),
+        },
+    );
+    creds.default = Some(server.clone());
+    let path = save_credentials(&creds)?;
+    // The token this login replaces is no longer needed.
+    if let Some(old) = previous
+        && let Ok(old_client) = Client::new(&server, Auth::Token(old.token))
+    {
+        let _ = old_client.revoke_token(old.token_id).await;
+    }
+    output::line(format!(
+        "Logged in to {server} as {}. API token {} stored in {} (expires {}).",
+        me.name,
+        token.id,
+        path.display(),
+        token.expires_at.as_deref().unwrap_or("never")
+    ));
+    Ok(())
+}
+
+fn stored(creds: &CredentialsFile, server: Option<&str>) -> Result<(String, ServerCredentials), Failure> {
+    let server = normalise(server.or(creds.default.as_deref()).ok_or_else(|| {
+        Failure::new(EXIT_AUTH, "not logged in to any server: run `wharf login SERVER --username NAME`")
+    })?);
+    let entry = creds
+        .servers
+        .get(&server)
+        .cloned()
+        .ok_or_else(|| Failure::new(EXIT_AUTH, format!("not logged in to {server}: run `wharf login {server}`")))?;
+    Ok((server, entry))
+}
+
+pub(super) async fn logout(args: LogoutArgs) -> Result<(), Failure> {
+    let mut creds = load_credentials()?;
+    let (server, entry) = stored(&creds, args.server.as_deref())?;
+    let client = Client::new(&server, Auth::Token(entry.token.clone()))?;
+    match client.revoke_token(entry.token_id).await {
+        Ok(()) => {}
+        // Already revoked or expired: forgetting it is all that is left to do.
+        Err(e) if matches!(e.status(), Some(401 | 404)) => {}
+        Err(e) => return Err(Failure::from(e)),
+    }
+    creds.servers.remove(&server);
+    if creds.default.as_deref() == Some(server.as_str()) {
+        creds.default = creds.servers.keys().next().cloned();
+    }
+    save_credentials(&creds)?;
+    output::line(format!("Logged out of {server}; token {} revoked.", entry.token_id));
+    Ok(())
+}
+
+pub(super) async fn whoami(args: WhoamiArgs) -> Result<(), Failure> {
+    let creds = load_credentials()?;
+    let (server, entry) = stored(&creds, args.server.as_deref())?;
+    let client = Client::new(&server, Auth::Token(entry.token))?;
+    let me = client.current_user().await.map_err(|e| match e.status() {
+        Some(401) => Failure::new(
+            EXIT_AUTH,
+            format!("the stored token for {server} no longer works ({e}); run `wharf login {server}`"),
+        ),
+        _ => Failure::from(e),
+    })?;
+    match args.output.output {
+        Format::Json => output::json(&serde_json::json!({"server": server, "user": me})),
+        Format::Human => {
+            output::line(format!("{} on {server}", me.name));
+            output::line(format!("scopes: {}", me.scopes.join(" ")));
+            if let Some(role) = me.operator_role {
+                output::line(format!("operator role: {role}"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The command line: `wharf serve | migrate | admin … | login | logout | whoami`.
+//!
+//! Exit codes (also in `docs/cli.md`):
+//! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
+//! 4 a service (database, blob store, server) is unreachable · 5 authentication failed.
+
+mod admin;
+mod client;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Wharf: a self-hostable marketplace for container software.
+#[derive(Debug, Parser)]
+#[command(name = "wharf", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (registry, token service, REST API) on the configured storage.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(ServerArgs),
+    /// Administer users, organizations and tokens directly in the database.
+    Admin(admin::AdminArgs),
+    /// Log in to a Wharf server and store an API token for later commands.
+    Login(client::LoginArgs),
+    /// Revoke the stored token and forget it.
+    Logout(client::LogoutArgs),
+    /// Show who the stored credentials belong to.
+    Whoami(client::WhoamiArgs),
+}
+
+/// Where the server-side configuration comes from.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Configuration file (TOML; every key is documented in config/wharf.example.toml).
+    #[arg(long, short = 'c', value_name = "FILE", env = "WHARF_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides `data_dir`).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Address to listen on, IP:PORT (overrides `listen`).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+/// Output options shared by commands that print data.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Human)]
+    output: Format,
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Process exit code.
+    pub code: u8,
+    /// What to tell the user.
+    pub message: String,
+}
+
+/// Exit code: the operation failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: invalid configuration.
+pub const EXIT_CONFIG: u8 = 3;
+/// Exit code: a service is unreachable.
+pub const EXIT_UNAVAILABLE: u8 = 4;
+/// Exit code: authentication failed.
+pub const EXIT_AUTH: u8 = 5;
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+}
+
+impl From<crate::config::ConfigError> for Failure {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Failure::new(EXIT_CONFIG, e.to_string())
+    }
+}
+
+impl From<wharf_db::DbError> for Failure {
+    fn from(e: wharf_db::DbError) -> Self {
+        let code = match e {
+            wharf_db::DbError::Connect { .. } | wharf_db::DbError::Unavailable(_) => EXIT_UNAVAILABLE,
+            _ => EXIT_FAILED,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<wharf_client::ClientError> for Failure {
+    fn from(e: wharf_client::ClientError) -> Self {
+        let code = match &e {
+            wharf_client::ClientError::Unreachable { .. } => EXIT_UNAVAILABLE,
+            wharf_client::ClientError::Api { status: 401, .. } => EXIT_AUTH,
+            _ => EXIT_FAILED,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::new(EXIT_FAILED, format!("{e:#}"))
+    }
+}
+
+impl From<wharf_auth::AuthError> for Failure {
+    fn from(e: wharf_auth::AuthError) -> Self {
+        match e {
+            wharf_auth::AuthError::Db(db) => db.into(),
+            other => Failure::new(EXIT_FAILED, other.to_string()),
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Migrate(args) => serve::migrate(args).await,
+        Command::Admin(args) => admin::run(args).await,
+        Command::Login(args) => client::login(args).await,
+        Command::Logout(args) => client::logout(args).await,
+        Command::Whoami(args) => client::whoami(args).await,
+    }
+}
+
+impl ServerArgs {
+    fn overrides(&self, listen: Option<String>) -> crate::config::Overrides {
+        crate::config::Overrides { config_file: self.config.clone(), listen, data_dir: self.data_dir.clone() }
+    }
+}

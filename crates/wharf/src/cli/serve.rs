@@ -1,0 +1,90 @@
+//! `wharf serve` and `wharf migrate`.
+
+use std::time::Instant;
+
+use wharf_auth::Authenticator;
+use wharf_blob::BlobStore;
+use wharf_db::Db;
+
+use super::{EXIT_FAILED, EXIT_UNAVAILABLE, Failure, ServeArgs, ServerArgs};
+use crate::bootstrap::{self, ADMIN_PASSWORD_VAR, ADMIN_USER, Outcome};
+use crate::config::Config;
+use crate::server::{self, AppState};
+use crate::{output, telemetry};
+
+/// Opens the database named by the configuration and brings its schema up to date.
+pub(crate) async fn open_database(config: &Config) -> Result<Db, Failure> {
+    std::fs::create_dir_all(config.data_dir()).map_err(|e| {
+        Failure::new(EXIT_FAILED, format!("cannot create the data directory {}: {e}", config.data_dir().display()))
+    })?;
+    let db = Db::connect(&config.db_options()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+pub(super) async fn migrate(args: ServerArgs) -> Result<(), Failure> {
+    let config = Config::load(&args.overrides(None))?;
+    telemetry::init_logging(&config.log);
+    let db = open_database(&config).await?;
+    let version = db.schema_version().await?;
+    db.close().await;
+    output::line(format!("database {} is at schema version {version}", db.redacted_url()));
+    Ok(())
+}
+
+pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let config = Config::load(&args.server.overrides(args.listen))?;
+    telemetry::init_logging(&config.log);
+    telemetry::metrics();
+
+    let db = open_database(&config).await?;
+    tracing::info!(database = db.redacted_url(), backend = db.backend().as_str(), "database ready");
+
+    let blobs = BlobStore::open(&config.blob_options()).map_err(|e| Failure::new(super::EXIT_CONFIG, e.to_string()))?;
+    match blobs.check().await {
+        Ok(()) => tracing::info!(blob_store = blobs.description(), "blob store ready"),
+        // Keep serving: /readyz reports it and blob requests fail cleanly until it is back.
+        Err(e) => {
+            tracing::error!(blob_store = blobs.description(), error = %e, "blob store unreachable; /readyz will report unavailable")
+        }
+    }
+
+    let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
+    let given = std::env::var(ADMIN_PASSWORD_VAR).ok();
+    let outcome = bootstrap::ensure_admin(&db, given.as_deref()).await.map_err(Failure::from)?;
+
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| Failure::new(EXIT_UNAVAILABLE, format!("cannot listen on {}: {e}", config.listen)))?;
+    let url = config.public_url();
+    tracing::info!(
+        listen = %config.listen,
+        url = %url,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Wharf is serving"
+    );
+    announce(&outcome, &url);
+
+    let app = server::app(AppState::new(db.clone(), blobs, auth), &config);
+    server::serve(listener, app, db, config.server.shutdown_timeout.0).await.map_err(Failure::from)
+}
+
+fn announce(outcome: &Outcome, url: &str) {
+    match outcome {
+        Outcome::AlreadyBootstrapped => {}
+        Outcome::CreatedWithGivenPassword => {
+            output::line(format!(
+                "Created the operator account \"{ADMIN_USER}\" with the password from {ADMIN_PASSWORD_VAR}."
+            ));
+            output::line(format!("Log in with:  wharf login {url} --username {ADMIN_USER}"));
+        }
+        Outcome::CreatedWithGeneratedPassword(password) => {
+            output::line(format!(
+                "Created the operator account \"{ADMIN_USER}\". Its generated password is shown only this once:\n\n    {password}\n"
+            ));
+            output::line(format!("Log in with:  wharf login {url} --username {ADMIN_USER}"));
+            output::line("Change it with:  wharf admin user set-password admin");
+        }
+    }
+}

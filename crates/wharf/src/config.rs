@@ -1,0 +1,612 @@
+//! Configuration: one TOML file, `WHARF_…` environment overrides, command-line flags.
+//!
+//! Precedence, lowest first: built-in defaults, the file (`--config FILE` or
+//! `WHARF_CONFIG`), environment variables, flags. Every key is documented in
+//! `config/wharf.example.toml`, which a test keeps identical to the defaults.
+//!
+//! Environment variables name a key by its path in upper case, sections joined by a
+//! double underscore: `database.url` is `WHARF_DATABASE__URL`, `listen` is
+//! `WHARF_LISTEN`. A `WHARF_…` variable that names no key is an error (a typo should
+//! not be silently ignored); the few variables that are not configuration keys are
+//! listed in [`NOT_CONFIG_VARS`].
+//!
+//! Unknown keys, wrong types and broken rules are reported naming the key, where it
+//! came from, and the rule.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// `WHARF_…` variables that are not configuration keys.
+pub const NOT_CONFIG_VARS: &[&str] =
+    &["WHARF_CONFIG", "WHARF_ADMIN_PASSWORD", "WHARF_SERVER", "WHARF_USERNAME", "WHARF_PASSWORD"];
+/// Prefixes of variables used by the test suite and CI, also not configuration keys.
+const NOT_CONFIG_PREFIXES: &[&str] = &["WHARF_TEST_", "WHARF_CI_"];
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory for the SQLite database, local blobs and other state.
+    pub data_dir: PathBuf,
+    /// URL clients use to reach this server; empty means `http://<listen>`.
+    pub public_url: String,
+    /// The metadata database.
+    pub database: DatabaseConfig,
+    /// The blob store.
+    pub blob: BlobConfig,
+    /// Registry token service.
+    pub auth: AuthConfig,
+    /// REST API limits.
+    pub api: ApiConfig,
+    /// HTTP server.
+    pub server: ServerConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Empty for SQLite in the data directory, or a `postgres://` URL.
+    pub url: String,
+    /// Maximum pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    pub connect_timeout: HumanDuration,
+    /// SQLite: how long a writer waits for the write lock.
+    pub sqlite_busy_timeout: HumanDuration,
+}
+
+/// Which blob backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// A local directory.
+    Local,
+    /// An S3-compatible service.
+    S3,
+}
+
+/// `[blob]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobConfig {
+    /// `local` or `s3`.
+    pub backend: BlobBackend,
+    /// `[blob.local]`
+    pub local: LocalBlobConfig,
+    /// `[blob.s3]`
+    pub s3: S3BlobConfig,
+}
+
+/// `[blob.local]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalBlobConfig {
+    /// Empty for `<data_dir>/blobs`.
+    pub path: String,
+    /// fsync committed blobs.
+    pub fsync: bool,
+}
+
+/// `[blob.s3]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3BlobConfig {
+    /// Endpoint URL; empty for AWS.
+    pub endpoint: String,
+    /// Bucket (must exist).
+    pub bucket: String,
+    /// Region.
+    pub region: String,
+    /// Key prefix inside the bucket.
+    pub prefix: String,
+    /// Virtual-hosted-style addressing.
+    pub virtual_hosted_style: bool,
+    /// TCP connect timeout.
+    pub connect_timeout: HumanDuration,
+    /// Per-request timeout.
+    pub request_timeout: HumanDuration,
+    /// Retries of a failed request.
+    pub max_retries: u32,
+    /// Stop retrying after this long.
+    pub retry_timeout: HumanDuration,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `iss` of registry tokens.
+    pub issuer: String,
+    /// The registry's service name (`aud` of tokens, `service` of challenges).
+    pub service: String,
+    /// Lifetime of registry tokens.
+    pub token_ttl: HumanDuration,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Largest accepted request body.
+    pub max_body_bytes: u64,
+    /// Default page size.
+    pub default_page_size: u32,
+    /// Largest page size.
+    pub max_page_size: u32,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    pub shutdown_timeout: HumanDuration,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter: `info`, `debug`, `wharf=debug,tower_http=warn`, …
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:5000".into(),
+            data_dir: PathBuf::from("./wharf-data"),
+            public_url: String::new(),
+            database: DatabaseConfig::default(),
+            blob: BlobConfig::default(),
+            auth: AuthConfig::default(),
+            api: ApiConfig::default(),
+            server: ServerConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            max_connections: 16,
+            connect_timeout: HumanDuration(Duration::from_secs(5)),
+            sqlite_busy_timeout: HumanDuration(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        BlobConfig { backend: BlobBackend::Local, local: LocalBlobConfig::default(), s3: S3BlobConfig::default() }
+    }
+}
+
+impl Default for LocalBlobConfig {
+    fn default() -> Self {
+        LocalBlobConfig { path: String::new(), fsync: true }
+    }
+}
+
+impl Default for S3BlobConfig {
+    fn default() -> Self {
+        S3BlobConfig {
+            endpoint: String::new(),
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            prefix: String::new(),
+            virtual_hosted_style: false,
+            connect_timeout: HumanDuration(Duration::from_secs(5)),
+            request_timeout: HumanDuration(Duration::from_secs(60)),
+            max_retries: 3,
+            retry_timeout: HumanDuration(Duration::from_secs(15)),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            issuer: "wharf".into(),
+            service: "wharf-registry".into(),
+            token_ttl: HumanDuration(Duration::from_secs(300)),
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { max_body_bytes: 1024 * 1024, default_page_size: 50, max_page_size: 200 }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { shutdown_timeout: HumanDuration(Duration::from_secs(30)) }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+/// A duration written as `30s`, `5m`, `1h 30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map(HumanDuration).map_err(|e| {
+            serde::de::Error::custom(format!("invalid duration {s:?} ({e}): write e.g. \"30s\", \"5m\" or \"1h 30m\""))
+        })
+    }
+}
+
+/// Where a setting came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    File(PathBuf),
+    Env(String),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(p) => write!(f, "in {}", p.display()),
+            Origin::Env(v) => write!(f, "from environment variable {v}"),
+            Origin::Flag(flag) => write!(f, "from {flag}"),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("the configuration file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A `WHARF_…` variable that names no key.
+    #[error(
+        "environment variable {var} is not a configuration key (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)"
+    )]
+    UnknownEnv {
+        /// The variable.
+        var: String,
+    },
+    /// Keys that are unknown, of the wrong type or break a rule.
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<String>),
+}
+
+/// Command-line settings that override the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE`
+    pub config_file: Option<PathBuf>,
+    /// `--listen ADDR`
+    pub listen: Option<String>,
+    /// `--data-dir DIR`
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and `overrides`.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("WHARF_")).collect();
+        Config::load_from(overrides, &env)
+    }
+
+    /// Loads the configuration from an explicit environment (for tests).
+    pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+        let mut table = toml::Table::new();
+        let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+
+        let file = overrides
+            .config_file
+            .clone()
+            .or_else(|| env.iter().find(|(k, _)| k == "WHARF_CONFIG").map(|(_, v)| PathBuf::from(v)));
+        if let Some(path) = &file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            table = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Syntax { path: path.clone(), message: e.to_string() })?;
+        }
+
+        for (var, value) in env {
+            if NOT_CONFIG_VARS.contains(&var.as_str()) || NOT_CONFIG_PREFIXES.iter().any(|p| var.starts_with(p)) {
+                continue;
+            }
+            let Some(rest) = var.strip_prefix("WHARF_") else { continue };
+            let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            let Some(default) = lookup(&defaults, &path) else {
+                return Err(ConfigError::UnknownEnv { var: var.clone() });
+            };
+            let typed = match default {
+                toml::Value::Integer(_) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| {
+                    ConfigError::Invalid(vec![format!(
+                        "`{}` from environment variable {var}: expected an integer, got {value:?}",
+                        path.join(".")
+                    )])
+                })?,
+                toml::Value::Boolean(_) => match value.trim() {
+                    "true" | "1" => toml::Value::Boolean(true),
+                    "false" | "0" => toml::Value::Boolean(false),
+                    _ => {
+                        return Err(ConfigError::Invalid(vec![format!(
+                            "`{}` from environment variable {var}: expected true or false, got {value:?}",
+                            path.join(".")
+                        )]));
+                    }
+                },
+                _ => toml::Value::String(value.clone()),
+            };
+            insert(&mut table, &path, typed);
+            origins.insert(path.join("."), Origin::Env(var.clone()));
+        }
+        if let Some(listen) = &overrides.listen {
+            table.insert("listen".into(), toml::Value::String(listen.clone()));
+            origins.insert("listen".into(), Origin::Flag("--listen"));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            table.insert("data_dir".into(), toml::Value::String(dir.display().to_string()));
+            origins.insert("data_dir".into(), Origin::Flag("--data-dir"));
+        }
+
+        let where_ = |key: &str| -> String {
+            // The most specific origin recorded for this key or one of its parents.
+            let mut k = key.to_owned();
+            loop {
+                if let Some(o) = origins.get(&k) {
+                    return format!(" ({o})");
+                }
+                match k.rfind('.') {
+                    Some(i) => k.truncate(i),
+                    None => break,
+                }
+            }
+            file.as_ref().map(|f| format!(" ({})", Origin::File(f.clone()))).unwrap_or_default()
+        };
+
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let inner = inner.trim_end().trim_end_matches('\n');
+            let key_text = if key == "." { String::from("(top level)") } else { format!("`{key}`") };
+            ConfigError::Invalid(vec![format!("{key_text}{}: {inner}", where_(&key))])
+        })?;
+        let problems: Vec<String> =
+            config.rule_violations().into_iter().map(|(key, rule)| format!("`{key}`{}: {rule}", where_(key))).collect();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        Ok(config)
+    }
+
+    /// Rules that types alone do not express, as (key, rule) pairs.
+    fn rule_violations(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if self.listen.parse::<SocketAddr>().is_err() {
+            v.push(("listen", format!("must be IP:PORT such as 127.0.0.1:5000 (got {:?})", self.listen)));
+        }
+        if !self.public_url.is_empty() && !is_http_url(&self.public_url) {
+            v.push(("public_url", format!("must be an http:// or https:// URL (got {:?})", self.public_url)));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            v.push(("data_dir", "must not be empty".into()));
+        }
+        let url = &self.database.url;
+        if !url.is_empty() && wharf_db::Backend::from_url(url).is_err() {
+            v.push((
+                "database.url",
+                "must be empty (SQLite in the data directory), sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB"
+                    .into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.database.max_connections) {
+            v.push((
+                "database.max_connections",
+                format!("must be between 1 and 1000 (got {})", self.database.max_connections),
+            ));
+        }
+        if self.blob.backend == BlobBackend::S3 && self.blob.s3.bucket.is_empty() {
+            v.push(("blob.s3.bucket", "is required when blob.backend = \"s3\"".into()));
+        }
+        if !self.blob.s3.endpoint.is_empty() && !is_http_url(&self.blob.s3.endpoint) {
+            v.push((
+                "blob.s3.endpoint",
+                format!("must be an http:// or https:// URL (got {:?})", self.blob.s3.endpoint),
+            ));
+        }
+        let ttl = self.auth.token_ttl.0;
+        if ttl < Duration::from_secs(30) || ttl > Duration::from_secs(86_400) {
+            v.push((
+                "auth.token_ttl",
+                format!("must be between 30s and 24h (got {})", humantime::format_duration(ttl)),
+            ));
+        }
+        for (key, value) in [("auth.issuer", &self.auth.issuer), ("auth.service", &self.auth.service)] {
+            if value.is_empty() || value.chars().any(|c| c.is_control() || c == '"') {
+                v.push((key, "must be non-empty, without quotes or control characters".into()));
+            }
+        }
+        if !(1024..=1 << 30).contains(&self.api.max_body_bytes) {
+            v.push((
+                "api.max_body_bytes",
+                format!("must be between 1024 and 1073741824 (got {})", self.api.max_body_bytes),
+            ));
+        }
+        if !(1..=1000).contains(&self.api.max_page_size) {
+            v.push(("api.max_page_size", format!("must be between 1 and 1000 (got {})", self.api.max_page_size)));
+        }
+        if self.api.default_page_size == 0 || self.api.default_page_size > self.api.max_page_size {
+            v.push((
+                "api.default_page_size",
+                format!("must be between 1 and api.max_page_size (got {})", self.api.default_page_size),
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
+            v.push(("log.level", format!("is not a valid filter ({e}); use e.g. \"info\" or \"wharf=debug,info\"")));
+        }
+        v
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite:{}?mode=rwc", self.data_dir.join("wharf.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The URL clients reach this server at.
+    pub fn public_url(&self) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_owned();
+        }
+        match self.listen.parse::<SocketAddr>() {
+            Ok(addr) if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+            _ => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The local blob directory in effect.
+    pub fn blob_dir(&self) -> PathBuf {
+        if self.blob.local.path.is_empty() { self.data_dir.join("blobs") } else { PathBuf::from(&self.blob.local.path) }
+    }
+
+    /// Database options for `wharf-db`.
+    pub fn db_options(&self) -> wharf_db::DbOptions {
+        wharf_db::DbOptions {
+            url: self.database_url(),
+            max_connections: self.database.max_connections,
+            connect_timeout: self.database.connect_timeout.0,
+            sqlite_busy_timeout: self.database.sqlite_busy_timeout.0,
+        }
+    }
+
+    /// Blob store options for `wharf-blob`.
+    pub fn blob_options(&self) -> wharf_blob::StoreOptions {
+        match self.blob.backend {
+            BlobBackend::Local => wharf_blob::StoreOptions::Local(wharf_blob::LocalOptions {
+                root: self.blob_dir(),
+                fsync: self.blob.local.fsync,
+            }),
+            BlobBackend::S3 => {
+                let s3 = &self.blob.s3;
+                wharf_blob::StoreOptions::S3(wharf_blob::S3Options {
+                    endpoint: (!s3.endpoint.is_empty()).then(|| s3.endpoint.clone()),
+                    bucket: s3.bucket.clone(),
+                    region: s3.region.clone(),
+                    prefix: s3.prefix.clone(),
+                    virtual_hosted_style: s3.virtual_hosted_style,
+                    connect_timeout: s3.connect_timeout.0,
+                    request_timeout: s3.request_timeout.0,
+                    max_retries: s3.max_retries as usize,
+                    retry_timeout: s3.retry_timeout.0,
+                })
+            }
+        }
+    }
+
+    /// Token service settings for `wharf-auth`.
+    pub fn auth_settings(&self) -> wharf_auth::AuthSettings {
+        wharf_auth::AuthSettings {
+            issuer: self.auth.issuer.clone(),
+            service: self.auth.service.clone(),
+            token_ttl: self.auth.token_ttl.0,
+            realm: format!("{}/token", self.public_url()),
+        }
+    }
+
+    /// REST API limits for `wharf-api`.
+    pub fn api_limits(&self) -> wharf_api::ApiLimits {
+        wharf_api::ApiLimits {
+            max_body_bytes: usize::try_from(self.api.max_body_bytes).unwrap_or(usize::MAX),
+            default_page_size: self.api.default_page_size,
+            max_page_size: self.api.max_page_size,
+        }
+    }
+
+    /// The data directory, for messages.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+fn lookup<'a>(table: &'a toml::Table, path: &[String]) -> Option<&'a toml::Value> {
+    let (first, rest) = path.split_first()?;
+    let value = table.get(first)?;
+    if rest.is_empty() {
+        return if value.is_table() { None } else { Some(value) };
+    }
+    lookup(value.as_table()?, rest)
+}
+
+fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    let Some((first, rest)) = path.split_first() else { return };
+    if rest.is_empty() {
+        table.insert(first.clone(), value);
+        return;
+    }
+    let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    if let Some(t) = entry.as_table_mut() {
+        insert(t, rest, value);
+    }
+}

@@ -1,0 +1,9 @@
+//! The `wharf` binary's library: configuration, server assembly, bootstrap and the
+//! command line. This is the composition root; nothing depends on it.
+
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+mod output;
+pub mod server;
+pub mod telemetry;

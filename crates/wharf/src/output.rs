@@ -1,0 +1,46 @@
+//! Everything the CLI prints for people or scripts goes through here (logs go to
+//! stderr through `tracing`).
+
+#![expect(clippy::print_stdout, reason = "this module is the CLI's stdout")]
+
+use serde::Serialize;
+
+/// Output format of commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Human,
+    /// JSON for scripts.
+    Json,
+}
+
+/// Prints a line.
+pub fn line(text: impl std::fmt::Display) {
+    println!("{text}");
+}
+
+/// Prints a value as pretty JSON.
+pub fn json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => println!("{{\"error\": \"{e}\"}}"),
+    }
+}
+
+/// Prints rows under headers, columns aligned.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let render = |cells: Vec<String>| {
+        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    render(headers.iter().map(|h| h.to_uppercase()).collect());
+    for row in rows {
+        render(row.clone());
+    }
+}
