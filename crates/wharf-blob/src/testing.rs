@@ -26,6 +26,13 @@ pub const S3_BUCKET_VAR: &str = "WHARF_TEST_S3_BUCKET";
 /// The backend app-level tests should use: `WHARF_TEST_BLOB=s3` or `local` (default).
 pub const BACKEND_VAR: &str = "WHARF_TEST_BLOB";
 
+impl TestStore {
+    /// Wraps a store that needs nothing kept alive.
+    pub fn wrap(store: BlobStore) -> TestStore {
+        TestStore { store, _dir: None }
+    }
+}
+
 /// A store in a fresh temporary directory.
 pub async fn local() -> TestStore {
     let dir = tempfile::tempdir().expect("temporary directory");

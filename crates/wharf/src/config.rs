@@ -418,8 +418,10 @@ impl Config {
 
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
+            // The first line is the rule; toml appends the key again ("in `x`"),
+            // which we already name with its full path.
             let inner = e.into_inner().to_string();
-            let inner = inner.trim_end().trim_end_matches('\n');
+            let inner = inner.lines().next().unwrap_or_default();
             let key_text = if key == "." { String::from("(top level)") } else { format!("`{key}`") };
             ConfigError::Invalid(vec![format!("{key_text}{}: {inner}", where_(&key))])
         })?;

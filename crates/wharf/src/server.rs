@@ -48,6 +48,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application: every route plus shared middleware.
 pub fn app(state: AppState, config: &Config) -> Router {
+    // The recorder must exist before the first request is counted.
+    telemetry::metrics();
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
