@@ -1,0 +1,353 @@
+//! The `wharf` binary as a user runs it: first start, signals, configuration and
+//! start-up failures, `migrate`, `admin`, `login`/`whoami`/`logout`.
+//!
+//! Runs against the backends chosen by `WHARF_TEST_DB` / `WHARF_TEST_BLOB`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{PASSWORD, Server, backend_env, json, wharf};
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str], env: &[(String, String)], stdin: Option<&str>) -> Output {
+    let mut child = wharf(args, env)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[tokio::test]
+async fn first_start_creates_admin_with_a_generated_password_shown_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let backends = backend_env().await;
+    let server = Server::spawn(&data, &backends);
+    eprintln!("wharf serve answered /healthz {:?} after spawn (debug build)", server.ready_after);
+    let password = server.generated_password();
+    assert_eq!(password.len(), 24);
+    assert!(
+        server
+            .stdout
+            .iter()
+            .any(|l| l == &format!("Log in with:  wharf login {} --username admin", "http://127.0.0.1:5000")
+                || l.starts_with("Log in with:  wharf login http://127.0.0.1:")),
+        "{:?}",
+        server.stdout
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/user", server.url))
+        .basic_auth("admin", Some(&password))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!server.stderr().contains(&password), "the password is not logged");
+    drop(server);
+
+    // A second start finds the account and prints nothing about it.
+    let again = Server::spawn(&data, &backends);
+    assert!(again.stdout.is_empty(), "{:?}", again.stdout);
+    if backends.is_empty() {
+        assert!(data.join("wharf.db").exists() && data.join("blobs").is_dir());
+    }
+}
+
+#[tokio::test]
+async fn admin_password_comes_from_the_environment_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = backend_env().await;
+    e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    let server = Server::spawn(&dir.path().join("a"), &e);
+    assert!(server.stdout[0].contains("with the password from WHARF_ADMIN_PASSWORD"), "{:?}", server.stdout);
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/user", server.url))
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut e = backend_env().await;
+    e.push(("WHARF_ADMIN_PASSWORD".into(), "short".into()));
+    let out =
+        run(&["serve", "--data-dir", dir.path().join("b").to_str().unwrap(), "--listen", "127.0.0.1:0"], &e, None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("error: WHARF_ADMIN_PASSWORD is unusable: password must be at least 12 characters long (got 5)"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// SIGTERM and SIGINT: a request in flight completes, the process exits 0, and
+/// the database is closed cleanly (no SQLite write-ahead log left behind).
+#[tokio::test]
+async fn signals_let_in_flight_requests_finish() {
+    for signal in ["TERM", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut e = backend_env().await;
+        e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+        let mut server = Server::spawn(&data, &e);
+        let addr = server.url.trim_start_matches("http://").to_owned();
+
+        let body = format!(r#"{{"name":"late-{}","password":"{PASSWORD}"}}"#, signal.to_lowercase());
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("admin:{PASSWORD}"));
+        let mut conn = TcpStream::connect(&addr).unwrap();
+        write!(
+            conn,
+            "POST /api/v1/users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let (first, rest) = body.split_at(10);
+        conn.write_all(first.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        server.signal(signal);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(server.child.try_wait().unwrap().is_none(), "still serving the request in flight");
+        conn.write_all(rest.as_bytes()).unwrap();
+        let mut response = String::new();
+        conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        conn.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 201"), "SIG{signal}: {response}");
+
+        let status = server.wait(Duration::from_secs(15));
+        assert!(status.success(), "SIG{signal}: {status}");
+        let log = server.stderr();
+        assert!(log.contains(&format!("received SIG{signal}")) && log.contains("stopped"), "{log}");
+        if e.iter().all(|(k, _)| k != "WHARF_DATABASE__URL") {
+            assert!(data.join("wharf.db").exists());
+            let wal = data.join("wharf.db-wal");
+            assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "SQLite was closed cleanly");
+        }
+        // New connections are refused once it has exited.
+        assert!(TcpStream::connect(&addr).is_err());
+    }
+}
+
+#[tokio::test]
+async fn unreachable_database_at_start_is_a_clear_error() {
+    let e = env(&[
+        ("WHARF_DATABASE__URL", "postgres://wharf:hunter2@127.0.0.1:9/wharf"),
+        ("WHARF_DATABASE__CONNECT_TIMEOUT", "2s"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["serve", "--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"], &e, None);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: cannot connect to the database at postgres://wharf:***@127.0.0.1:9/wharf: "),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2"));
+}
+
+#[tokio::test]
+async fn invalid_configuration_stops_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wharf.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\n[database]\nurll = \"postgres://x\"\n").unwrap();
+    let data = dir.path().join("data");
+    let out = run(&["serve", "--config", file.to_str().unwrap(), "--data-dir", data.to_str().unwrap()], &[], None);
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("`database.urll`") && out.stderr.contains("unknown field `urll`"), "{}", out.stderr);
+    assert!(!data.exists(), "nothing was created");
+
+    let out = run(&["serve", "--data-dir", data.to_str().unwrap()], &env(&[("WHARF_LISTN", "127.0.0.1:1")]), None);
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("environment variable WHARF_LISTN is not a configuration key"), "{}", out.stderr);
+    let out = run(&["serve", "--data-dir", data.to_str().unwrap(), "--listen", "localhost"], &[], None);
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("`listen` (from --listen): must be IP:PORT"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn unreachable_s3_serves_but_reports_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = env(&[
+        ("WHARF_BLOB__BACKEND", "s3"),
+        ("WHARF_BLOB__S3__ENDPOINT", "http://127.0.0.1:9"),
+        ("WHARF_BLOB__S3__BUCKET", "wharf"),
+        ("WHARF_BLOB__S3__MAX_RETRIES", "0"),
+        ("WHARF_BLOB__S3__CONNECT_TIMEOUT", "1s"),
+        ("WHARF_ADMIN_PASSWORD", PASSWORD),
+    ]);
+    e.extend(backend_env().await.into_iter().filter(|(k, _)| k == "WHARF_DATABASE__URL"));
+    let server = Server::spawn(&dir.path().join("data"), &e);
+    let log = server.stderr();
+    assert!(log.contains("blob store unreachable; /readyz will report unavailable"), "{log}");
+    assert!(log.contains("s3://wharf/ at http://127.0.0.1:9"), "{log}");
+    let http = reqwest::Client::new();
+    let (status, body) = json(http.get(format!("{}/readyz", server.url)).send().await.unwrap()).await;
+    assert_eq!((status, body["checks"]["blob_store"]["ok"].as_bool()), (503, Some(false)), "{body}");
+    assert_eq!(http.get(format!("{}/healthz", server.url)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        run(&["serve", "--data-dir", dir.path().to_str().unwrap(), "--listen", &addr], &backend_env().await, None);
+    assert_eq!(out.code, 4);
+    assert!(out.stderr.contains(&format!("error: cannot listen on {addr}: ")), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = backend_env().await;
+    for _ in 0..2 {
+        let out = run(&["migrate", "--data-dir", dir.path().to_str().unwrap()], &e, None);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.trim_end().ends_with("is at schema version 1"), "{}", out.stdout);
+    }
+}
+
+#[tokio::test]
+async fn admin_commands_manage_users_orgs_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let e = backend_env().await;
+    let admin = |args: &[&str], stdin: Option<&str>| {
+        let mut all = vec!["admin", "--data-dir", d.as_str()];
+        all.extend_from_slice(args);
+        run(&all, &e, stdin)
+    };
+    let out = admin(
+        &["user", "create", "alice", "--email", "alice@example.com", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!((out.code, out.stdout.trim()), (0, "created user alice"), "{}", out.stderr);
+    let out = admin(&["user", "create", "alice", "--no-password"], None);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stderr.trim(), "error: user \"alice\" already exists");
+    let out = admin(&["user", "create", "Bad Name", "--no-password"], None);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: invalid user name \"Bad Name\": may contain only lowercase letters a-z, digits 0-9 and hyphens (found 'B')"
+    );
+    let out = admin(&["user", "create", "bob", "--password-stdin"], Some("short\n"));
+    assert_eq!((out.code, out.stderr.trim()), (1, "error: password must be at least 12 characters long (got 5)"));
+    let out = admin(&["user", "create", "bob"], None);
+    assert!(out.stderr.contains("pass --password-stdin"), "{}", out.stderr);
+    admin(&["user", "create", "bob", "--no-password"], None);
+
+    let out = admin(&["user", "list", "-o", "json"], None);
+    let users: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&str> = users.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let out = admin(&["user", "list"], None);
+    assert!(out.stdout.starts_with("NAME   EMAIL"), "{}", out.stdout);
+
+    let out =
+        admin(&["org", "create", "acme", "--kind", "publisher", "--owner", "alice", "--display-name", "ACME"], None);
+    assert_eq!((out.code, out.stdout.trim()), (0, "created publisher organization acme"), "{}", out.stderr);
+    let out = admin(&["org", "create", "x", "--kind", "vendor"], None);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: unknown organization kind \"vendor\": expected one of publisher, customer, operator"
+    );
+    assert_eq!(admin(&["org", "set-member", "acme", "bob", "--role", "developer"], None).code, 0);
+    let out = admin(&["org", "members", "acme", "-o", "json"], None);
+    let members: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(members[0]["role"], "owner");
+    assert_eq!(members[1]["role"], "developer");
+    let out = admin(&["org", "remove-member", "acme", "alice"], None);
+    assert_eq!((out.code, out.stderr.trim()), (1, "error: an organization must keep at least one owner"));
+
+    let out = admin(&["token", "create", "alice", "--name", "ci", "--scope", "registry:pull,api:read"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let secret = out.stdout.lines().find(|l| l.trim().starts_with("wharf_pat_")).unwrap().trim().to_owned();
+    let out = admin(&["token", "list", "alice", "-o", "json"], None);
+    let tokens: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (tokens[0]["state"].as_str(), tokens[0]["scopes"].as_str()),
+        (Some("active"), Some("api:read registry:pull"))
+    );
+    assert!(!out.stdout.contains(&secret));
+    let out = admin(&["token", "create", "alice", "--name", "x", "--scope", "root"], None);
+    assert!(out.stderr.contains("unknown scope \"root\""), "{}", out.stderr);
+    let id = tokens[0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(admin(&["token", "revoke", "alice", &id], None).code, 0);
+    let out = admin(&["user", "disable", "bob"], None);
+    assert_eq!(out.code, 0);
+    let out = admin(&["user", "set-password", "nobody", "--password-stdin"], Some("x\n"));
+    assert_eq!(out.stderr.trim(), "error: no user named \"nobody\"");
+}
+
+#[tokio::test]
+async fn login_stores_a_private_token_and_logout_revokes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = backend_env().await;
+    e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    let server = Server::spawn(&dir.path().join("data"), &e);
+    let home = dir.path().join("home");
+    let client_env = env(&[("XDG_CONFIG_HOME", home.to_str().unwrap()), ("HOME", home.to_str().unwrap())]);
+
+    let out =
+        run(&["login", &server.url, "--username", "admin", "--password-stdin"], &client_env, Some("wrong password!\n"));
+    assert_eq!(
+        (out.code, out.stderr.trim()),
+        (5, format!("error: login to {} failed: invalid username or password", server.url).as_str())
+    );
+    let out =
+        run(&["login", "http://127.0.0.1:9", "--username", "admin", "--password-stdin"], &client_env, Some("x\n"));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot reach the Wharf server at http://127.0.0.1:9"), "{}", out.stderr);
+
+    let out = run(
+        &["login", &server.url, "--username", "admin", "--password-stdin"],
+        &client_env,
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with(&format!("Logged in to {} as admin.", server.url)), "{}", out.stdout);
+    let file = home.join("wharf").join("credentials.toml");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(file.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains(PASSWORD), "the password is never stored");
+    let token = stored.lines().find_map(|l| l.strip_prefix("token = ")).unwrap().trim_matches('"').to_owned();
+
+    let out = run(&["whoami", "-o", "json"], &client_env, None);
+    let me: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!((me["user"]["name"].as_str(), me["user"]["operator_role"].as_str()), (Some("admin"), Some("owner")));
+
+    let out = run(&["logout"], &client_env, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = reqwest::Client::new().get(format!("{}/api/v1/user", server.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 401, "the stored token was revoked");
+    let out = run(&["whoami"], &client_env, None);
+    assert_eq!(out.code, 5);
+    assert!(out.stderr.contains("not logged in"), "{}", out.stderr);
+}
