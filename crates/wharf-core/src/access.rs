@@ -285,3 +285,18 @@ mod tests {
         assert!(!platform_grants_org_action(PlatformAction::ManageOrgs, OrgKind::Customer, Push));
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    /// `docs/permissions.md` shows the matrix these functions implement.
+    #[test]
+    fn documented_matrix_matches_the_code() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/permissions.md"))
+            .expect("docs/permissions.md");
+        let generated = super::permission_matrix_markdown();
+        assert!(
+            doc.contains(&generated),
+            "docs/permissions.md is out of date; replace its matrix with:\n\n{generated}"
+        );
+    }
+}

@@ -117,7 +117,9 @@ fn unknown_keys_are_named() {
 
 #[test]
 fn wrong_types_and_values_name_key_origin_and_rule() {
-    let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+    // (file contents, environment, what the message must contain)
+    type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (
             Some("[database]\nmax_connections = \"lots\"\n"),
             &[],

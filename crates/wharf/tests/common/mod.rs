@@ -138,7 +138,10 @@ fn rand_suffix() -> u64 {
 pub async fn json(r: reqwest::Response) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::Value::String(text));
+    let value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => serde_json::Value::String(text),
+    };
     (status, value)
 }
 
