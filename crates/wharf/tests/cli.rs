@@ -351,3 +351,28 @@ async fn login_stores_a_private_token_and_logout_revokes_it() {
     assert_eq!(out.code, 5);
     assert!(out.stderr.contains("not logged in"), "{}", out.stderr);
 }
+
+/// `log.format = "json"`: one JSON object per line, and a request's lines carry its id.
+#[tokio::test]
+async fn json_logs_carry_request_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = backend_env().await;
+    e.push(("WHARF_LOG__FORMAT".into(), "json".into()));
+    e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    let server = Server::spawn(&dir.path().join("data"), &e);
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/orgs/nope", server.url))
+        .header("x-request-id", "req-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.stderr();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(lines.iter().any(|l| l["message"] == "Wharf is serving" && l["level"] == "INFO"), "{log}");
+    let request_line = lines.iter().find(|l| l["span"]["request_id"] == "req-4711").expect("a line for the request");
+    assert_eq!(request_line["span"]["path"], "/api/v1/orgs/nope");
+    assert_eq!(request_line["status"], 401);
+}
