@@ -52,6 +52,15 @@ fn org_from_row(row: &AnyRow) -> Result<Org, DbError> {
     })
 }
 
+fn member_from_row(r: &AnyRow) -> Result<Member, DbError> {
+    Ok(Member {
+        user_id: UserId(col(r, "id")?),
+        user_name: parse_stored("users.name", &col::<String>(r, "name")?)?,
+        role: role_from_row(r)?,
+        since: Timestamp::from_millis(col(r, "created_at")?),
+    })
+}
+
 fn role_from_row(row: &AnyRow) -> Result<Role, DbError> {
     parse_stored("memberships.role", &col::<String>(row, "role")?)
 }
@@ -199,6 +208,19 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// One member of an organization.
+    pub async fn member(&self, org: OrgId, user: UserId) -> Result<Option<Member>, DbError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 AND m.user_id = $2",
+        )
+        .bind(org.0)
+        .bind(user.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
     /// Members of an organization ordered by user name, after `after`, at most `limit`.
     pub async fn list_members(&self, org: OrgId, after: Option<&str>, limit: u32) -> Result<Vec<Member>, DbError> {
         let rows = sqlx::query(
@@ -210,16 +232,7 @@ impl Db {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Member {
-                    user_id: UserId(col(r, "id")?),
-                    user_name: parse_stored("users.name", &col::<String>(r, "name")?)?,
-                    role: role_from_row(r)?,
-                    since: Timestamp::from_millis(col(r, "created_at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(member_from_row).collect()
     }
 
     /// Adds a member or changes their role. Refuses ([`DbError::LastOwner`]) to

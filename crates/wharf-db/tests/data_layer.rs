@@ -117,7 +117,13 @@ async fn orgs_with_owner_and_memberships(backend: Backend) {
     assert_eq!(db.role_in_org(acme.id, alice.id).await.unwrap(), Some(Role::Owner));
     assert_eq!(db.role_in_org(acme.id, bob.id).await.unwrap(), None);
     assert_eq!(db.set_membership(acme.id, bob.id, Role::Developer).await.unwrap(), None);
+    let joined = db.member(acme.id, bob.id).await.unwrap().unwrap().since;
     assert_eq!(db.set_membership(acme.id, bob.id, Role::Admin).await.unwrap(), Some(Role::Developer));
+    let changed = db.member(acme.id, bob.id).await.unwrap().unwrap();
+    assert_eq!((changed.role, changed.since), (Role::Admin, joined), "a role change keeps the join time");
+    assert!(
+        db.member(acme.id, alice.id).await.unwrap().is_some() && db.member(ops.id, alice.id).await.unwrap().is_none()
+    );
     let members: Vec<_> = db
         .list_members(acme.id, None, 10)
         .await

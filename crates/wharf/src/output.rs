@@ -28,7 +28,7 @@ pub fn json<T: Serialize>(value: &T) {
 }
 
 /// Prints rows under headers, columns aligned.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+fn table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -42,5 +42,13 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     render(headers.iter().map(|h| h.to_uppercase()).collect());
     for row in rows {
         render(row.clone());
+    }
+}
+
+/// Prints rows as JSON, or as a table with `headers` and the cells from `cells`.
+pub fn rows<T: Serialize>(format: Format, rows: &[T], headers: &[&str], cells: impl Fn(&T) -> Vec<String>) {
+    match format {
+        Format::Json => json(&rows),
+        Format::Human => table(headers, &rows.iter().map(cells).collect::<Vec<_>>()),
     }
 }

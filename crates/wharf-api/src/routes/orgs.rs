@@ -209,10 +209,14 @@ pub(crate) async fn set_member(
         return Err(ApiError::Forbidden("only owners may grant or take away the owner role".into()));
     }
     let previous = state.db.set_membership(org.id, target.id, new_role).await?;
-    let member = MemberView { user: target.name.to_string(), role: new_role, since: wharf_core::Timestamp::now() };
+    let member = state
+        .db
+        .member(org.id, target.id)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("the membership was removed meanwhile".into()))?;
     tracing::info!(org.name = %org.name, user.name = %target.name, role = %new_role, by = %caller.0.user_name, "membership set");
     let status = if previous.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(member)).into_response())
+    Ok((status, Json(MemberView::from(&member))).into_response())
 }
 
 /// Removes a member (admins; removing an owner needs an owner). Members may leave.

@@ -14,7 +14,7 @@ use wharf_db::users::{NewUser, User};
 use super::serve::open_database;
 use super::{EXIT_FAILED, Failure, OutputArgs, ServerArgs};
 use crate::config::Config;
-use crate::output::{self, Format};
+use crate::output;
 use crate::telemetry;
 
 #[derive(Debug, Args)]
@@ -273,23 +273,9 @@ async fn user(db: &Db, command: UserCommand) -> Result<(), Failure> {
                     created_at: u.created_at.to_string(),
                 })
                 .collect();
-            match o.output {
-                Format::Json => output::json(&rows),
-                Format::Human => output::table(
-                    &["name", "email", "disabled", "created"],
-                    &rows
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.name.clone(),
-                                r.email.clone().unwrap_or_default(),
-                                r.disabled.to_string(),
-                                r.created_at.clone(),
-                            ]
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-            }
+            output::rows(o.output, &rows, &["name", "email", "disabled", "created"], |r| {
+                vec![r.name.clone(), r.email.clone().unwrap_or_default(), r.disabled.to_string(), r.created_at.clone()]
+            });
         }
         UserCommand::SetPassword { name, password_stdin } => {
             let user = find_user(db, &name).await?;
@@ -340,23 +326,9 @@ async fn org(db: &Db, command: OrgCommand) -> Result<(), Failure> {
                     created_at: x.created_at.to_string(),
                 })
                 .collect();
-            match o.output {
-                Format::Json => output::json(&rows),
-                Format::Human => output::table(
-                    &["name", "kind", "display name", "created"],
-                    &rows
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.name.clone(),
-                                r.kind.clone(),
-                                r.display_name.clone().unwrap_or_default(),
-                                r.created_at.clone(),
-                            ]
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-            }
+            output::rows(o.output, &rows, &["name", "kind", "display name", "created"], |r| {
+                vec![r.name.clone(), r.kind.clone(), r.display_name.clone().unwrap_or_default(), r.created_at.clone()]
+            });
         }
         OrgCommand::Members { org, output: o } => {
             let org = find_org(db, &org).await?;
@@ -369,13 +341,9 @@ async fn org(db: &Db, command: OrgCommand) -> Result<(), Failure> {
                     since: m.since.to_string(),
                 })
                 .collect();
-            match o.output {
-                Format::Json => output::json(&rows),
-                Format::Human => output::table(
-                    &["user", "role", "since"],
-                    &rows.iter().map(|r| vec![r.user.clone(), r.role.clone(), r.since.clone()]).collect::<Vec<_>>(),
-                ),
-            }
+            output::rows(o.output, &rows, &["user", "role", "since"], |r| {
+                vec![r.user.clone(), r.role.clone(), r.since.clone()]
+            });
         }
         OrgCommand::SetMember { org, user, role } => {
             let role: Role = role.parse().map_err(fail)?;
@@ -429,25 +397,16 @@ async fn token(db: &Db, settings: AuthSettings, command: TokenCommand) -> Result
                     last_used_at: t.last_used_at.map(|e| e.to_string()),
                 })
                 .collect();
-            match o.output {
-                Format::Json => output::json(&rows),
-                Format::Human => output::table(
-                    &["id", "name", "scopes", "state", "expires", "last used"],
-                    &rows
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.id.to_string(),
-                                r.name.clone(),
-                                r.scopes.clone(),
-                                r.state.to_owned(),
-                                r.expires_at.clone().unwrap_or_else(|| "never".into()),
-                                r.last_used_at.clone().unwrap_or_else(|| "never".into()),
-                            ]
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-            }
+            output::rows(o.output, &rows, &["id", "name", "scopes", "state", "expires", "last used"], |r| {
+                vec![
+                    r.id.to_string(),
+                    r.name.clone(),
+                    r.scopes.clone(),
+                    r.state.to_owned(),
+                    r.expires_at.clone().unwrap_or_else(|| "never".into()),
+                    r.last_used_at.clone().unwrap_or_else(|| "never".into()),
+                ]
+            });
         }
         TokenCommand::Revoke { user, id } => {
             let owner = find_user(db, &user).await?;
