@@ -11,13 +11,14 @@
 //! store and compare the same way.
 //!
 //! Query methods live on [`Db`], one module per aggregate: [`users`], [`orgs`],
-//! [`tokens`], [`keys`]. Blob bytes never go into the database.
+//! [`tokens`], [`keys`], [`registry`]. Blob bytes never go into the database.
 
 mod error;
 pub mod keys;
 mod migrations;
 pub mod orgs;
 mod pool;
+pub mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;

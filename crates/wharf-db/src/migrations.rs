@@ -17,12 +17,20 @@ struct Step {
     postgres: &'static str,
 }
 
-const STEPS: &[Step] = &[Step {
-    version: 1,
-    description: "identities",
-    sqlite: include_str!("../migrations/sqlite/0001_identities.sql"),
-    postgres: include_str!("../migrations/postgres/0001_identities.sql"),
-}];
+const STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        description: "identities",
+        sqlite: include_str!("../migrations/sqlite/0001_identities.sql"),
+        postgres: include_str!("../migrations/postgres/0001_identities.sql"),
+    },
+    Step {
+        version: 2,
+        description: "registry",
+        sqlite: include_str!("../migrations/sqlite/0002_registry.sql"),
+        postgres: include_str!("../migrations/postgres/0002_registry.sql"),
+    },
+];
 
 /// The migrator for one dialect.
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -1,0 +1,603 @@
+//! The registry's metadata: repositories, blob links, manifests, tags, uploads.
+//!
+//! Digests and names arrive validated (`wharf_oci` newtypes) and are stored as text.
+
+use sqlx::any::AnyRow;
+use wharf_core::{OrgId, Timestamp, UserId};
+use wharf_oci::{Digest, RepositoryName};
+
+use crate::error::parse_stored;
+use crate::pool::col;
+use crate::{Db, DbError};
+
+/// A repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    /// Database id.
+    pub id: i64,
+    /// Owning organization.
+    pub org_id: OrgId,
+    /// Full name, e.g. `acme/tools/builder`.
+    pub name: RepositoryName,
+    /// Anyone may pull, without credentials.
+    pub anonymous_pull: bool,
+    /// Tags may not be moved or deleted once set.
+    pub immutable_tags: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A stored manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRow {
+    /// Its digest.
+    pub digest: Digest,
+    /// Its media type.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `artifactType`, or the config media type of an image manifest.
+    pub artifact_type: Option<String>,
+    /// The manifest it refers to (`subject`).
+    pub subject: Option<Digest>,
+    /// Its annotations, as JSON text (for the referrers API).
+    pub annotations: Option<String>,
+}
+
+/// A manifest to store.
+#[derive(Debug, Clone)]
+pub struct NewManifest<'a> {
+    /// The manifest's own fields.
+    pub row: &'a ManifestRow,
+    /// Blobs it references (config, layers): must be linked to the repository.
+    pub blobs: &'a [Digest],
+    /// Manifests it references (an index's entries): must be in the repository.
+    pub manifests: &'a [Digest],
+}
+
+/// An upload session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// Session id (a UUID).
+    pub id: String,
+    /// Repository it uploads into.
+    pub repository_id: i64,
+    /// Who started it (`None`: anonymous).
+    pub user_id: Option<UserId>,
+    /// Bytes received so far.
+    pub size: u64,
+    /// Serialized hash state after `size` bytes.
+    pub hash_state: String,
+    /// Blob store bookkeeping.
+    pub parts: String,
+    /// Start time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// Why a registry write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryWriteError {
+    /// A referenced blob or manifest is not in the repository.
+    #[error("the manifest references {0}, which is not in this repository")]
+    MissingReference(Digest),
+    /// The tag is immutable and points elsewhere.
+    #[error("tag {tag:?} is immutable in this repository and points to {current}")]
+    TagImmutable {
+        /// The tag.
+        tag: String,
+        /// Where it points.
+        current: Digest,
+    },
+    /// A manifest still references the blob.
+    #[error("blob {0} is referenced by a manifest in this repository; delete the manifest first")]
+    BlobReferenced(Digest),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for RegistryWriteError {
+    fn from(e: sqlx::Error) -> Self {
+        RegistryWriteError::Db(e.into())
+    }
+}
+
+const REPO_COLUMNS: &str = "id, org_id, name, anonymous_pull, immutable_tags, created_at";
+const MANIFEST_COLUMNS: &str = "digest, media_type, size, artifact_type, subject, annotations";
+
+fn repository_from_row(r: &AnyRow) -> Result<Repository, DbError> {
+    Ok(Repository {
+        id: col(r, "id")?,
+        org_id: OrgId(col(r, "org_id")?),
+        name: parse_stored("repositories.name", &col::<String>(r, "name")?)?,
+        anonymous_pull: col::<i64>(r, "anonymous_pull")? != 0,
+        immutable_tags: col::<i64>(r, "immutable_tags")? != 0,
+        created_at: Timestamp::from_millis(col(r, "created_at")?),
+    })
+}
+
+fn manifest_from_row(r: &AnyRow) -> Result<ManifestRow, DbError> {
+    Ok(ManifestRow {
+        digest: parse_stored("manifests.digest", &col::<String>(r, "digest")?)?,
+        media_type: col(r, "media_type")?,
+        size: u64::try_from(col::<i64>(r, "size")?).unwrap_or(0),
+        artifact_type: col(r, "artifact_type")?,
+        subject: col::<Option<String>>(r, "subject")?.map(|s| parse_stored("manifests.subject", &s)).transpose()?,
+        annotations: col(r, "annotations")?,
+    })
+}
+
+fn upload_from_row(r: &AnyRow) -> Result<Upload, DbError> {
+    Ok(Upload {
+        id: col(r, "id")?,
+        repository_id: col(r, "repository_id")?,
+        user_id: col::<Option<i64>>(r, "user_id")?.map(UserId),
+        size: u64::try_from(col::<i64>(r, "size")?).unwrap_or(0),
+        hash_state: col(r, "hash_state")?,
+        parts: col(r, "parts")?,
+        created_at: Timestamp::from_millis(col(r, "created_at")?),
+        updated_at: Timestamp::from_millis(col(r, "updated_at")?),
+    })
+}
+
+fn size_i64(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+impl Db {
+    /// A repository by name.
+    pub async fn repository(&self, name: &RepositoryName) -> Result<Option<Repository>, DbError> {
+        let sql = format!("SELECT {REPO_COLUMNS} FROM repositories WHERE name = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name.as_str()).fetch_optional(self.pool()).await?;
+        row.as_ref().map(repository_from_row).transpose()
+    }
+
+    /// The repository `name` of `org`, created when missing.
+    pub async fn ensure_repository(&self, org: OrgId, name: &RepositoryName) -> Result<Repository, DbError> {
+        if let Some(r) = self.repository(name).await? {
+            return Ok(r);
+        }
+        sqlx::query(
+            "INSERT INTO repositories (org_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(org.0)
+        .bind(name.as_str())
+        .bind(Timestamp::now().as_millis())
+        .execute(self.pool())
+        .await?;
+        self.repository(name).await?.ok_or_else(|| DbError::Corrupt(format!("repository {name} vanished")))
+    }
+
+    /// Sets a repository's anonymous-pull and immutable-tags flags.
+    pub async fn set_repository_flags(
+        &self,
+        id: i64,
+        anonymous_pull: bool,
+        immutable_tags: bool,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET anonymous_pull = $1, immutable_tags = $2 WHERE id = $3")
+            .bind(i64::from(anonymous_pull))
+            .bind(i64::from(immutable_tags))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Repository names ordered by name, after `last`, at most `limit`.
+    pub async fn list_repositories(&self, last: Option<&str>, limit: u32) -> Result<Vec<String>, DbError> {
+        Ok(sqlx::query_scalar("SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2")
+            .bind(last.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Records a blob now present in the store and links it to a repository.
+    pub async fn link_blob(&self, repository: i64, digest: &Digest, size: u64) -> Result<(), DbError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest.as_str())
+            .bind(size_i64(size))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository)
+        .bind(digest.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Size of a blob readable through `repository`, if it is linked there.
+    pub async fn blob_in_repository(&self, repository: i64, digest: &Digest) -> Result<Option<u64>, DbError> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+             WHERE rb.repository_id = $1 AND rb.digest = $2",
+        )
+        .bind(repository)
+        .bind(digest.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+    }
+
+    /// Size of a blob known to the registry, in any repository.
+    pub async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>, DbError> {
+        let size: Option<i64> = sqlx::query_scalar("SELECT size FROM blobs WHERE digest = $1")
+            .bind(digest.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+    }
+
+    /// A repository of `org` other than `except` where the blob is linked, for a
+    /// mount without `from`.
+    pub async fn blob_in_org(&self, org: OrgId, digest: &Digest) -> Result<Option<u64>, DbError> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id \
+             JOIN blobs b ON b.digest = rb.digest WHERE r.org_id = $1 AND rb.digest = $2 LIMIT 1",
+        )
+        .bind(org.0)
+        .bind(digest.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+    }
+
+    /// Removes a blob from a repository (the bytes stay until garbage collection).
+    /// Refused while a manifest of the repository references it. Returns whether it
+    /// was linked.
+    pub async fn unlink_blob(&self, repository: i64, digest: &Digest) -> Result<bool, RegistryWriteError> {
+        let mut tx = self.begin_write().await?;
+        let referenced: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM manifest_references WHERE repository_id = $1 AND digest = $2")
+                .bind(repository)
+                .bind(digest.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        let is_manifest: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM manifests WHERE repository_id = $1 AND digest = $2")
+                .bind(repository)
+                .bind(digest.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        if referenced > 0 || is_manifest > 0 {
+            return Err(RegistryWriteError::BlobReferenced(digest.clone()));
+        }
+        let done = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a manifest (whose bytes are already in the blob store) and optionally
+    /// points `tag` at it, in one transaction: the references are checked, the tag's
+    /// immutability is honoured, and a failure changes nothing.
+    pub async fn put_manifest(
+        &self,
+        repository: i64,
+        manifest: NewManifest<'_>,
+        tag: Option<(&str, bool)>,
+    ) -> Result<(), RegistryWriteError> {
+        let row = manifest.row;
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.begin_write().await?;
+        for digest in manifest.blobs {
+            let present: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+                    .bind(repository)
+                    .bind(digest.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if present == 0 {
+                return Err(RegistryWriteError::MissingReference(digest.clone()));
+            }
+        }
+        for digest in manifest.manifests {
+            let present: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM manifests WHERE repository_id = $1 AND digest = $2")
+                    .bind(repository)
+                    .bind(digest.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if present == 0 {
+                return Err(RegistryWriteError::MissingReference(digest.clone()));
+            }
+        }
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
+            .bind(row.digest.as_str())
+            .bind(size_i64(row.size))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository)
+        .bind(row.digest.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, subject, annotations, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository)
+        .bind(row.digest.as_str())
+        .bind(&row.media_type)
+        .bind(size_i64(row.size))
+        .bind(row.artifact_type.as_deref())
+        .bind(row.subject.as_ref().map(Digest::as_str))
+        .bind(row.annotations.as_deref())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            let refs =
+                manifest.blobs.iter().map(|d| (d, "blob")).chain(manifest.manifests.iter().map(|d| (d, "manifest")));
+            for (digest, kind) in refs {
+                sqlx::query(
+                    "INSERT INTO manifest_references (repository_id, manifest, digest, kind) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (repository_id, manifest, digest) DO NOTHING",
+                )
+                .bind(repository)
+                .bind(row.digest.as_str())
+                .bind(digest.as_str())
+                .bind(kind)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if let Some((tag, immutable)) = tag {
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT digest FROM tags WHERE repository_id = $1 AND name = $2")
+                    .bind(repository)
+                    .bind(tag)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if immutable
+                && let Some(current) = current
+                && current != row.digest.as_str()
+            {
+                return Err(RegistryWriteError::TagImmutable {
+                    tag: tag.to_owned(),
+                    current: parse_stored("tags.digest", &current)?,
+                });
+            }
+            sqlx::query(
+                "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
+            )
+            .bind(repository)
+            .bind(tag)
+            .bind(row.digest.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A manifest by digest.
+    pub async fn manifest(&self, repository: i64, digest: &Digest) -> Result<Option<ManifestRow>, DbError> {
+        let sql = format!("SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = $1 AND digest = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(repository)
+            .bind(digest.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(manifest_from_row).transpose()
+    }
+
+    /// The manifest a tag points to.
+    pub async fn manifest_by_tag(&self, repository: i64, tag: &str) -> Result<Option<ManifestRow>, DbError> {
+        let sql = "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations FROM tags t \
+             JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest \
+             WHERE t.repository_id = $1 AND t.name = $2";
+        let row = sqlx::query(sql).bind(repository).bind(tag).fetch_optional(self.pool()).await?;
+        row.as_ref().map(manifest_from_row).transpose()
+    }
+
+    /// Deletes a manifest and the tags pointing to it. Refused when one of those tags
+    /// is immutable. Returns whether it existed.
+    pub async fn delete_manifest(
+        &self,
+        repository: i64,
+        digest: &Digest,
+        immutable: bool,
+    ) -> Result<bool, RegistryWriteError> {
+        let mut tx = self.begin_write().await?;
+        if immutable {
+            let tag: Option<String> =
+                sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 LIMIT 1")
+                    .bind(repository)
+                    .bind(digest.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(tag) = tag {
+                return Err(RegistryWriteError::TagImmutable { tag, current: digest.clone() });
+            }
+        }
+        sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM manifest_references WHERE repository_id = $1 AND manifest = $2")
+            .bind(repository)
+            .bind(digest.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a tag. Refused when tags are immutable. Returns whether it existed.
+    pub async fn delete_tag(&self, repository: i64, tag: &str, immutable: bool) -> Result<bool, RegistryWriteError> {
+        if immutable {
+            if let Some(current) = self.manifest_by_tag(repository, tag).await? {
+                return Err(RegistryWriteError::TagImmutable { tag: tag.to_owned(), current: current.digest });
+            }
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
+            .bind(repository)
+            .bind(tag)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Tag names in lexical order, after `last`, at most `limit`.
+    pub async fn list_tags(&self, repository: i64, last: Option<&str>, limit: u32) -> Result<Vec<String>, DbError> {
+        Ok(sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3")
+            .bind(repository)
+            .bind(last.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Manifests whose `subject` is `subject`, optionally with one artifact type.
+    pub async fn referrers(
+        &self,
+        repository: i64,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<ManifestRow>, DbError> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = $1 AND subject = $2 \
+             AND ($3 = '' OR artifact_type = $3) ORDER BY created_at, digest"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(repository)
+            .bind(subject.as_str())
+            .bind(artifact_type.unwrap_or(""))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(manifest_from_row).collect()
+    }
+
+    /// Bytes stored for an organization: each distinct blob linked to one of its
+    /// repositories counts once.
+    pub async fn org_storage_bytes(&self, org: OrgId) -> Result<u64, DbError> {
+        let total: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(b.size) AS BIGINT) FROM blobs b WHERE b.digest IN \
+             (SELECT rb.digest FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.org_id = $1)",
+        )
+        .bind(org.0)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(total.map_or(0, |t| u64::try_from(t).unwrap_or(0)))
+    }
+
+    /// An organization's storage quota (`None`: unlimited).
+    pub async fn org_quota(&self, org: OrgId) -> Result<Option<u64>, DbError> {
+        let q: Option<Option<i64>> = sqlx::query_scalar("SELECT storage_quota_bytes FROM organizations WHERE id = $1")
+            .bind(org.0)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(q.flatten().map(|v| u64::try_from(v).unwrap_or(0)))
+    }
+
+    /// Sets an organization's storage quota (`None`: unlimited).
+    pub async fn set_org_quota(&self, org: OrgId, bytes: Option<u64>) -> Result<(), DbError> {
+        sqlx::query("UPDATE organizations SET storage_quota_bytes = $1 WHERE id = $2")
+            .bind(bytes.map(size_i64))
+            .bind(org.0)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Starts an upload session.
+    pub async fn create_upload(&self, upload: &Upload) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO uploads (id, repository_id, user_id, size, hash_state, parts, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&upload.id)
+        .bind(upload.repository_id)
+        .bind(upload.user_id.map(|u| u.0))
+        .bind(size_i64(upload.size))
+        .bind(&upload.hash_state)
+        .bind(&upload.parts)
+        .bind(upload.created_at.as_millis())
+        .bind(upload.updated_at.as_millis())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// An upload session.
+    pub async fn upload(&self, id: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(
+            "SELECT id, repository_id, user_id, size, hash_state, parts, created_at, updated_at FROM uploads WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(upload_from_row).transpose()
+    }
+
+    /// Records progress, only if the session is still at `expected_size` (two
+    /// writers of one session cannot both advance it). Returns whether it applied.
+    pub async fn advance_upload(&self, id: &str, expected_size: u64, upload: &Upload) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE uploads SET size = $1, hash_state = $2, parts = $3, updated_at = $4 WHERE id = $5 AND size = $6",
+        )
+        .bind(size_i64(upload.size))
+        .bind(&upload.hash_state)
+        .bind(&upload.parts)
+        .bind(Timestamp::now().as_millis())
+        .bind(id)
+        .bind(size_i64(expected_size))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends an upload session. Returns whether it existed.
+    pub async fn delete_upload(&self, id: &str) -> Result<bool, DbError> {
+        let done = sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sessions untouched since `before`, oldest first, at most `limit`.
+    pub async fn stale_uploads(&self, before: Timestamp, limit: u32) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, repository_id, user_id, size, hash_state, parts, created_at, updated_at FROM uploads \
+             WHERE updated_at < $1 ORDER BY updated_at LIMIT $2",
+        )
+        .bind(before.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(upload_from_row).collect()
+    }
+}
