@@ -6,6 +6,7 @@
 
 mod digest;
 mod error_code;
+pub mod manifest;
 mod name;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
