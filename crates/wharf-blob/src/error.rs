@@ -37,6 +37,17 @@ pub enum BlobError {
         /// What object_store reported.
         source: object_store::Error,
     },
+    /// A local file operation failed.
+    #[error("the blob store ({store}) failed: {source}")]
+    Io {
+        /// Which store.
+        store: String,
+        /// What the operating system reported.
+        source: std::io::Error,
+    },
+    /// An upload session's saved state is unusable (a bug or a manual edit).
+    #[error("upload session state is damaged: {0}")]
+    BadUploadState(String),
     /// The backend did not answer in time.
     #[error("the blob store ({store}) did not answer within {seconds} s")]
     Timeout {
@@ -50,6 +61,6 @@ pub enum BlobError {
 impl BlobError {
     /// Whether retrying later might succeed (the backend, not the request, is at fault).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, BlobError::Backend { .. } | BlobError::Timeout { .. })
+        matches!(self, BlobError::Backend { .. } | BlobError::Io { .. } | BlobError::Timeout { .. })
     }
 }

@@ -14,6 +14,7 @@
 //! ```text
 //! blobs/<algorithm>/<first two hex digits>/<hex>   immutable content, one object per digest
 //! staging/<uuid>                                   writes whose digest is known only at the end
+//! uploads/<id>  (local)  uploads/<id>/<n>  (S3)     resumable upload sessions
 //! readyz                                           never written; probed by readiness checks
 //! ```
 
@@ -21,8 +22,10 @@ mod error;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod upload;
 mod writer;
 
 pub use error::BlobError;
 pub use store::{BlobInfo, BlobRead, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions};
+pub use upload::{Appended, UploadState};
 pub use writer::BlobWriter;

@@ -119,6 +119,7 @@ struct Inner {
     prefix: Path,
     description: String,
     backend: &'static str,
+    local: Option<LocalOptions>,
 }
 
 /// How long a readiness probe may take.
@@ -127,6 +128,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 impl BlobStore {
     /// Opens a store. Does not contact the backend; see [`BlobStore::check`].
     pub fn open(options: &StoreOptions) -> Result<BlobStore, BlobError> {
+        let local = match options {
+            StoreOptions::Local(l) => Some(l.clone()),
+            StoreOptions::S3(_) => None,
+        };
         let (store, prefix, description, backend): (Arc<dyn ObjectStore>, Path, String, &'static str) = match options {
             StoreOptions::Local(local) => {
                 std::fs::create_dir_all(&local.root).map_err(|e| {
@@ -170,7 +175,10 @@ impl BlobStore {
                 (Arc::new(s3_store), prefix, description, "s3")
             }
         };
-        Ok(BlobStore { inner: Arc::new(Inner { store, prefix, description, backend }) })
+        // Direct file access uses the canonical root, as object_store does.
+        let local =
+            local.map(|l| LocalOptions { root: std::fs::canonicalize(&l.root).unwrap_or(l.root), fsync: l.fsync });
+        Ok(BlobStore { inner: Arc::new(Inner { store, prefix, description, backend, local }) })
     }
 
     /// Human-readable description, for logs and errors.
@@ -187,11 +195,25 @@ impl BlobStore {
         &self.inner.store
     }
 
+    /// The local directory, when this store is one.
+    pub(crate) fn local(&self) -> Option<&LocalOptions> {
+        self.inner.local.as_ref()
+    }
+
+    /// The file behind a key, for the local backend.
+    pub(crate) fn local_path(&self, key: &Path) -> Option<PathBuf> {
+        self.inner.local.as_ref().map(|l| key.parts().fold(l.root.clone(), |p, part| p.join(part.as_ref())))
+    }
+
+    pub(crate) fn io_error(&self, source: std::io::Error) -> BlobError {
+        BlobError::Io { store: self.inner.description.clone(), source }
+    }
+
     pub(crate) fn backend_error(&self, source: object_store::Error) -> BlobError {
         BlobError::Backend { store: self.inner.description.clone(), source }
     }
 
-    fn key(&self, parts: &[&str]) -> Path {
+    pub(crate) fn key(&self, parts: &[&str]) -> Path {
         let mut path = self.inner.prefix.clone();
         for part in parts {
             path = path.clone().join(*part);
@@ -222,6 +244,9 @@ impl BlobStore {
     /// Reads a blob, or a range of it.
     pub async fn get(&self, digest: &Digest, range: Option<ByteRange>) -> Result<BlobRead, BlobError> {
         let key = self.blob_key(digest);
+        if let Some(path) = self.local_path(&key) {
+            return self.get_local(digest, &path, range).await;
+        }
         let mut options = GetOptions::default();
         if let Some(r) = range {
             options.range = Some(match r.end {
@@ -265,6 +290,50 @@ impl BlobStore {
         Ok(BlobRead { size, range, stream })
     }
 
+    /// Local files are streamed in large reads straight from the file (object_store
+    /// reads local files 8 KiB at a time).
+    async fn get_local(
+        &self,
+        digest: &Digest,
+        path: &std::path::Path,
+        range: Option<ByteRange>,
+    ) -> Result<BlobRead, BlobError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        const READ_CHUNK: usize = 256 * 1024;
+        let mut file = match tokio::fs::File::open(path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound(digest.clone())),
+            Err(e) => return Err(self.io_error(e)),
+        };
+        let size = file.metadata().await.map_err(|e| self.io_error(e))?.len();
+        let (start, end) = match range {
+            None => (0, size),
+            Some(r) => {
+                let last = r.end.unwrap_or(size.saturating_sub(1));
+                if r.start >= size || last < r.start {
+                    return Err(BlobError::RangeNotSatisfiable { start: r.start, end: last, size });
+                }
+                (r.start, last.min(size - 1) + 1)
+            }
+        };
+        if start > 0 {
+            file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| self.io_error(e))?;
+        }
+        let store = self.inner.description.clone();
+        let backend = self.inner.backend;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(end - start), READ_CHUNK)
+            .map(move |chunk| match chunk {
+                Ok(bytes) => {
+                    metrics::counter!("wharf_blob_bytes_read_total", "backend" => backend)
+                        .increment(bytes.len() as u64);
+                    Ok(bytes)
+                }
+                Err(source) => Err(BlobError::Io { store: store.clone(), source }),
+            })
+            .boxed();
+        Ok(BlobRead { size, range: start..end, stream })
+    }
+
     async fn size_of(&self, digest: &Digest) -> Result<u64, BlobError> {
         self.stat(digest).await?.ok_or_else(|| BlobError::NotFound(digest.clone()))
     }
@@ -293,6 +362,13 @@ impl BlobStore {
     /// straight to the blob's key in parts; the upload is only completed if they hash
     /// to `expected`, otherwise it is aborted and nothing becomes visible.
     pub async fn writer_for(&self, expected: &Digest) -> Result<BlobWriter, BlobError> {
+        // Multipart uploads to 144-character SHA-512 keys exceed the object-name
+        // limits of some S3 implementations (s3s-fs keeps multipart bookkeeping in a
+        // file named after the key); those blobs stream to a short staging key
+        // instead and are verified the same way at commit.
+        if self.local().is_none() && expected.algorithm() == Algorithm::Sha512 {
+            return BlobWriter::start(self.clone(), Algorithm::Sha512, Target::Staging(self.staging_key())).await;
+        }
         BlobWriter::start(self.clone(), expected.algorithm(), Target::Final(expected.clone())).await
     }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use wharf_oci::{Algorithm, Digest};
 
-use crate::{BlobError, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions};
+use crate::{BlobError, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions, UploadState};
 
 /// A store for one test, plus whatever must live as long as it.
 #[derive(Debug)]
@@ -100,6 +100,12 @@ macro_rules! backend_suite {
             missing_blob,
             delete_blob,
             readiness_check_passes,
+            upload_in_several_appends,
+            upload_resumes_after_a_disconnect,
+            upload_ignores_bytes_of_unrecorded_requests,
+            upload_with_wrong_digest_stores_nothing,
+            upload_with_sha512_digest,
+            upload_abort_and_empty_upload,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -320,4 +326,98 @@ pub async fn delete_blob(store: &BlobStore) {
 /// A reachable backend passes the readiness probe.
 pub async fn readiness_check_passes(store: &BlobStore) {
     store.check().await.unwrap();
+}
+
+fn body(chunks: Vec<Vec<u8>>) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin {
+    futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Three requests, then a commit: the blob is their concatenation.
+pub async fn upload_in_several_appends(store: &BlobStore) {
+    let data = pattern(3 * 1024 * 1024 + 77, 20);
+    let id = new_id();
+    let mut state = UploadState::default();
+    for part in data.chunks(1024 * 1024 + 13) {
+        let a =
+            store.append_upload(&id, &state, body(part.chunks(50_000).map(<[u8]>::to_vec).collect())).await.unwrap();
+        assert!(a.interrupted.is_none());
+        assert_eq!(a.written, part.len() as u64);
+        state = a.state;
+    }
+    assert_eq!(state.size, data.len() as u64);
+    let digest = Digest::of(Algorithm::Sha256, &data);
+    assert_eq!(store.stat(&digest).await.unwrap(), None, "nothing visible before commit");
+    let info = store.commit_upload(&id, &state, &digest).await.unwrap();
+    assert_eq!(info.size, data.len() as u64);
+    assert_eq!(read_all(store, &digest).await, data);
+}
+
+/// A body that breaks off keeps what arrived; the session continues from there.
+pub async fn upload_resumes_after_a_disconnect(store: &BlobStore) {
+    let data = pattern(700_000, 21);
+    let id = new_id();
+    let broken = futures::stream::iter(vec![
+        Ok(Bytes::copy_from_slice(&data[..300_000])),
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")),
+    ]);
+    let a = store.append_upload(&id, &UploadState::default(), broken).await.unwrap();
+    assert_eq!(a.interrupted.as_deref(), Some("client went away"));
+    assert_eq!(a.state.size, 300_000);
+    let b = store.append_upload(&id, &a.state, body(vec![data[300_000..].to_vec()])).await.unwrap();
+    let digest = Digest::of(Algorithm::Sha256, &data);
+    store.commit_upload(&id, &b.state, &digest).await.unwrap();
+    assert_eq!(read_all(store, &digest).await, data);
+}
+
+/// Bytes stored by a request whose new state was never recorded (a crash between
+/// storing and recording) are replaced when the client retries from the recorded state.
+pub async fn upload_ignores_bytes_of_unrecorded_requests(store: &BlobStore) {
+    let id = new_id();
+    let first = store.append_upload(&id, &UploadState::default(), body(vec![b"hello ".to_vec()])).await.unwrap();
+    // This request's progress is "lost".
+    store.append_upload(&id, &first.state, body(vec![b"GARBAGE GARBAGE".to_vec()])).await.unwrap();
+    let retried = store.append_upload(&id, &first.state, body(vec![b"world".to_vec()])).await.unwrap();
+    let digest = Digest::of(Algorithm::Sha256, b"hello world");
+    store.commit_upload(&id, &retried.state, &digest).await.unwrap();
+    assert_eq!(read_all(store, &digest).await, b"hello world");
+}
+
+/// A commit with the wrong digest stores nothing and ends the session.
+pub async fn upload_with_wrong_digest_stores_nothing(store: &BlobStore) {
+    let id = new_id();
+    let a = store.append_upload(&id, &UploadState::default(), body(vec![b"some bytes".to_vec()])).await.unwrap();
+    let wrong = Digest::of(Algorithm::Sha256, b"other bytes");
+    let err = store.commit_upload(&id, &a.state, &wrong).await.unwrap_err();
+    assert!(matches!(&err, BlobError::DigestMismatch { expected, .. } if *expected == wrong), "{err:?}");
+    assert_eq!(store.stat(&wrong).await.unwrap(), None);
+    assert_eq!(store.stat(&Digest::of(Algorithm::Sha256, b"some bytes")).await.unwrap(), None);
+}
+
+/// Sessions hash SHA-256 as they go; a SHA-512 commit re-reads the bytes.
+pub async fn upload_with_sha512_digest(store: &BlobStore) {
+    let data = pattern(200_000, 22);
+    let id = new_id();
+    let a = store.append_upload(&id, &UploadState::default(), body(vec![data[..1000].to_vec()])).await.unwrap();
+    let b = store.append_upload(&id, &a.state, body(vec![data[1000..].to_vec()])).await.unwrap();
+    let digest = Digest::of(Algorithm::Sha512, &data);
+    store.commit_upload(&id, &b.state, &digest).await.unwrap();
+    assert_eq!(read_all(store, &digest).await, data);
+}
+
+/// Aborting discards the bytes; an empty session commits the empty blob.
+pub async fn upload_abort_and_empty_upload(store: &BlobStore) {
+    let id = new_id();
+    let a = store.append_upload(&id, &UploadState::default(), body(vec![b"doomed".to_vec()])).await.unwrap();
+    store.abort_upload(&id, &a.state).await.unwrap();
+    store.abort_upload(&id, &a.state).await.unwrap();
+    let err = store.commit_upload("bad/id", &a.state, &Digest::of(Algorithm::Sha256, b"")).await.unwrap_err();
+    assert!(matches!(err, BlobError::BadUploadState(_)));
+    let empty = Digest::of(Algorithm::Sha256, b"");
+    let info = store.commit_upload(&new_id(), &UploadState::default(), &empty).await.unwrap();
+    assert_eq!(info.size, 0);
+    assert_eq!(store.stat(&empty).await.unwrap(), Some(0));
 }

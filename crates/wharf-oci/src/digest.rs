@@ -209,6 +209,33 @@ impl Hasher {
         }
     }
 
+    /// The hasher's state as bytes, to continue it later (in another request or on
+    /// another node) with [`Hasher::restore`].
+    pub fn save(&self) -> Vec<u8> {
+        use sha2::digest::common::hazmat::SerializableState;
+        let mut out = vec![match self {
+            Hasher::Sha256(_) => 1u8,
+            Hasher::Sha512(_) => 2u8,
+        }];
+        match self {
+            Hasher::Sha256(h) => out.extend_from_slice(h.serialize().as_slice()),
+            Hasher::Sha512(h) => out.extend_from_slice(h.serialize().as_slice()),
+        }
+        out
+    }
+
+    /// A hasher continued from [`Hasher::save`]'s bytes; `None` when they are not a
+    /// saved state.
+    pub fn restore(saved: &[u8]) -> Option<Hasher> {
+        use sha2::digest::common::hazmat::SerializableState;
+        let (kind, state) = saved.split_first()?;
+        match kind {
+            1 => sha2::Sha256::deserialize(state.try_into().ok()?).ok().map(Hasher::Sha256),
+            2 => sha2::Sha512::deserialize(state.try_into().ok()?).ok().map(Hasher::Sha512),
+            _ => None,
+        }
+    }
+
     /// Finishes and returns the digest.
     pub fn finish(self) -> Digest {
         let algorithm = self.algorithm();
@@ -267,6 +294,22 @@ mod tests {
                 (want, got) => panic!("{input:?}: wanted {want:?}, got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn saved_state_continues_exactly() {
+        let data = vec![42u8; 10_000];
+        for alg in [Algorithm::Sha256, Algorithm::Sha512] {
+            // Split inside a block, so the buffered partial block is saved too.
+            let mut first = alg.hasher();
+            first.update(&data[..4099]);
+            let mut resumed = Hasher::restore(&first.save()).unwrap();
+            resumed.update(&data[4099..]);
+            assert_eq!(resumed.finish(), Digest::of(alg, &data));
+        }
+        assert!(Hasher::restore(b"").is_none());
+        assert!(Hasher::restore(&[1, 2, 3]).is_none());
+        assert!(Hasher::restore(&[9; 200]).is_none());
     }
 
     #[test]
