@@ -279,7 +279,7 @@ mod tests {
                 "ambiguous",
             ),
             (image(None), Some(OCI_INDEX), "needs a \"manifests\" list"),
-            (format!(r#"{{"schemaVersion":2,"manifests":[]}}"#), Some(OCI_MANIFEST), "needs \"config\" and \"layers\""),
+            (r#"{"schemaVersion":2,"manifests":[]}"#.into(), Some(OCI_MANIFEST), "needs \"config\" and \"layers\""),
             (r#"{"schemaVersion":2,"layers":[]}"#.into(), Some(OCI_MANIFEST), "needs a config"),
             (
                 r#"{"schemaVersion":2,"config":{"mediaType":"a","digest":"sha256:ABC","size":1},"layers":[]}"#.into(),
