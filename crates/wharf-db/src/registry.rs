@@ -3,7 +3,7 @@
 //! Digests and names arrive validated (`wharf_oci` newtypes) and are stored as text.
 
 use sqlx::any::AnyRow;
-use wharf_core::{OrgId, Timestamp, UserId};
+use wharf_core::{OrgId, Timestamp};
 use wharf_oci::{Digest, RepositoryName};
 
 use crate::error::parse_stored;
@@ -62,8 +62,8 @@ pub struct Upload {
     pub id: String,
     /// Repository it uploads into.
     pub repository_id: i64,
-    /// Who started it (`None`: anonymous).
-    pub user_id: Option<UserId>,
+    /// The user name that started it (empty: anonymous); only they may continue it.
+    pub principal: String,
     /// Bytes received so far.
     pub size: u64,
     /// Serialized hash state after `size` bytes.
@@ -133,7 +133,7 @@ fn upload_from_row(r: &AnyRow) -> Result<Upload, DbError> {
     Ok(Upload {
         id: col(r, "id")?,
         repository_id: col(r, "repository_id")?,
-        user_id: col::<Option<i64>>(r, "user_id")?.map(UserId),
+        principal: col(r, "principal")?,
         size: u64::try_from(col::<i64>(r, "size")?).unwrap_or(0),
         hash_state: col(r, "hash_state")?,
         parts: col(r, "parts")?,
@@ -538,12 +538,12 @@ impl Db {
     /// Starts an upload session.
     pub async fn create_upload(&self, upload: &Upload) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO uploads (id, repository_id, user_id, size, hash_state, parts, created_at, updated_at) \
+            "INSERT INTO uploads (id, repository_id, principal, size, hash_state, parts, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&upload.id)
         .bind(upload.repository_id)
-        .bind(upload.user_id.map(|u| u.0))
+        .bind(&upload.principal)
         .bind(size_i64(upload.size))
         .bind(&upload.hash_state)
         .bind(&upload.parts)
@@ -557,7 +557,7 @@ impl Db {
     /// An upload session.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>, DbError> {
         let row = sqlx::query(
-            "SELECT id, repository_id, user_id, size, hash_state, parts, created_at, updated_at FROM uploads WHERE id = $1",
+            "SELECT id, repository_id, principal, size, hash_state, parts, created_at, updated_at FROM uploads WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -582,6 +582,25 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Takes the session's write lease until `until`, unless another request holds
+    /// an unexpired one. Returns whether it was taken.
+    pub async fn claim_upload(&self, id: &str, until: Timestamp) -> Result<bool, DbError> {
+        let done =
+            sqlx::query("UPDATE uploads SET busy_until = $1 WHERE id = $2 AND (busy_until IS NULL OR busy_until < $3)")
+                .bind(until.as_millis())
+                .bind(id)
+                .bind(Timestamp::now().as_millis())
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the write lease back.
+    pub async fn release_upload(&self, id: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE uploads SET busy_until = NULL WHERE id = $1").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
     /// Ends an upload session. Returns whether it existed.
     pub async fn delete_upload(&self, id: &str) -> Result<bool, DbError> {
         let done = sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(self.pool()).await?;
@@ -591,7 +610,7 @@ impl Db {
     /// Sessions untouched since `before`, oldest first, at most `limit`.
     pub async fn stale_uploads(&self, before: Timestamp, limit: u32) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(
-            "SELECT id, repository_id, user_id, size, hash_state, parts, created_at, updated_at FROM uploads \
+            "SELECT id, repository_id, principal, size, hash_state, parts, created_at, updated_at FROM uploads \
              WHERE updated_at < $1 ORDER BY updated_at LIMIT $2",
         )
         .bind(before.as_millis())

@@ -1,6 +1,6 @@
 //! The registry's metadata, identical on SQLite and PostgreSQL.
 
-use wharf_core::{OrgKind, Timestamp, UserId};
+use wharf_core::{OrgKind, Timestamp};
 use wharf_db::registry::{ManifestRow, NewManifest, RegistryWriteError, Upload};
 use wharf_db::testing::fresh;
 use wharf_db::{Backend, Db};
@@ -227,7 +227,7 @@ async fn uploads_advance_optimistically(backend: Backend) {
     let mut up = Upload {
         id: "3f2a".into(),
         repository_id: repo,
-        user_id: Some(UserId(7)),
+        principal: "alice".into(),
         size: 0,
         hash_state: "s0".into(),
         parts: String::new(),
@@ -240,10 +240,16 @@ async fn uploads_advance_optimistically(backend: Backend) {
     assert!(t.db.advance_upload("3f2a", 0, &up).await.unwrap());
     assert!(!t.db.advance_upload("3f2a", 0, &up).await.unwrap(), "a second writer from the same offset loses");
     let stored = t.db.upload("3f2a").await.unwrap().unwrap();
-    assert_eq!((stored.size, stored.hash_state.as_str(), stored.user_id), (10, "s10", Some(UserId(7))));
+    assert_eq!((stored.size, stored.hash_state.as_str(), stored.principal.as_str()), (10, "s10", "alice"));
     let later = Timestamp::now().plus(std::time::Duration::from_secs(60));
     assert_eq!(t.db.stale_uploads(later, 10).await.unwrap().len(), 1);
     assert!(t.db.stale_uploads(now, 10).await.unwrap().is_empty());
+    let until = Timestamp::now().plus(std::time::Duration::from_secs(600));
+    assert!(t.db.claim_upload("3f2a", until).await.unwrap());
+    assert!(!t.db.claim_upload("3f2a", until).await.unwrap(), "one writer at a time");
+    t.db.release_upload("3f2a").await.unwrap();
+    assert!(t.db.claim_upload("3f2a", Timestamp::from_millis(1)).await.unwrap());
+    assert!(t.db.claim_upload("3f2a", until).await.unwrap(), "an expired lease can be taken over");
     assert!(t.db.delete_upload("3f2a").await.unwrap());
     assert!(t.db.upload("3f2a").await.unwrap().is_none());
 }

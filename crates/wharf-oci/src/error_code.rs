@@ -1,4 +1,4 @@
-//! The Distribution Specification's error codes as data: code, conventional
+//! The Distribution Specification's error codes (and two that distribution adds) as data: code, conventional
 //! status and message (statuses follow `distribution/registry/api/errcode`).
 
 use std::fmt;
@@ -35,6 +35,11 @@ pub enum ErrorCode {
     Unsupported,
     /// Too many requests.
     TooManyRequests,
+    /// Not in the specification: a pagination parameter that is not a number or is
+    /// negative (the code distribution uses; the status is 400).
+    PaginationNumberInvalid,
+    /// Not in the specification: a byte range that cannot be served (with 416).
+    RangeInvalid,
 }
 
 impl ErrorCode {
@@ -55,6 +60,8 @@ impl ErrorCode {
             ErrorCode::Denied => "DENIED",
             ErrorCode::Unsupported => "UNSUPPORTED",
             ErrorCode::TooManyRequests => "TOOMANYREQUESTS",
+            ErrorCode::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
+            ErrorCode::RangeInvalid => "RANGE_INVALID",
         }
     }
 
@@ -70,7 +77,9 @@ impl ErrorCode {
             | ErrorCode::ManifestBlobUnknown
             | ErrorCode::ManifestInvalid
             | ErrorCode::NameInvalid
-            | ErrorCode::SizeInvalid => 400,
+            | ErrorCode::SizeInvalid
+            | ErrorCode::PaginationNumberInvalid => 400,
+            ErrorCode::RangeInvalid => 416,
             ErrorCode::Unauthorized => 401,
             ErrorCode::Denied => 403,
             ErrorCode::Unsupported => 405,
@@ -95,6 +104,8 @@ impl ErrorCode {
             ErrorCode::Denied => "requested access to the resource is denied",
             ErrorCode::Unsupported => "the operation is unsupported",
             ErrorCode::TooManyRequests => "too many requests",
+            ErrorCode::PaginationNumberInvalid => "invalid number of results requested",
+            ErrorCode::RangeInvalid => "invalid content range",
         }
     }
 

@@ -1,29 +1,69 @@
 //! The registry's HTTP surface. Only this crate speaks the OCI HTTP protocol.
 //!
+//! - `/v2/…`: the OCI Distribution Specification v1.1 (pull, push monolithic,
+//!   chunked and resumable, mounts, manifests and indexes, tags, referrers, deletes,
+//!   catalog). Errors use the specification's JSON error format.
 //! - `GET /token`: the Docker token service. Credentials by HTTP Basic (user name
 //!   with a password or an API token), a Bearer API token, or none (anonymous).
-//!   Answers `{"token","access_token","expires_in","issued_at"}`.
 //! - `GET /.well-known/jwks.json`: the public keys that verify issued tokens.
-//! - `GET /v2/`: the API version check. Without a valid registry token it answers 401
-//!   with the `WWW-Authenticate: Bearer realm=…,service=…` challenge that starts
-//!   every client's token flow.
 //!
-//! Errors use the Distribution Specification's JSON error format.
+//! Handlers are thin: [`path`] parses the URL, [`access`] decides, the data layer
+//! (`wharf-db`) keeps metadata and the blob store (`wharf-blob`) keeps bytes.
 
+mod access;
+mod error;
+mod path;
 mod response;
+mod routes;
 mod token;
 mod v2;
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use wharf_auth::Authenticator;
+use wharf_blob::BlobStore;
+use wharf_db::Db;
+
+/// Limits and behaviour of the registry.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// Largest accepted manifest, in bytes (the specification asks for at least 4 MiB).
+    pub max_manifest_bytes: usize,
+    /// Largest page of tags or catalog entries; larger `n` are clamped.
+    pub max_page: u32,
+    /// Upload sessions untouched for this long are refused and later purged.
+    pub upload_ttl: Duration,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        RegistrySettings {
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_page: 1000,
+            upload_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
 
 /// What the registry handlers need.
 #[derive(Debug, Clone)]
 pub struct RegistryState {
     /// Credentials, access and token signing.
     pub auth: Authenticator,
+    /// Metadata.
+    pub db: Db,
+    /// Bytes.
+    pub blobs: BlobStore,
+    /// Limits.
+    pub settings: RegistrySettings,
 }
+
+/// A label for the metrics of `/v2/<name>/…` requests, which all match one route:
+/// the response carries the endpoint's template (`/v2/{name}/blobs/{digest}`, …).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
 
 /// The registry's routes.
 pub fn router(state: RegistryState) -> Router {
@@ -31,5 +71,7 @@ pub fn router(state: RegistryState) -> Router {
         .route("/token", get(token::issue))
         .route("/.well-known/jwks.json", get(token::jwks))
         .route("/v2/", get(v2::base))
+        .route("/v2/_catalog", get(routes::catalog::list))
+        .route("/v2/{*path}", any(routes::dispatch))
         .with_state(state)
 }

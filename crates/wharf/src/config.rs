@@ -43,6 +43,8 @@ pub struct Config {
     pub blob: BlobConfig,
     /// Registry token service.
     pub auth: AuthConfig,
+    /// The OCI registry.
+    pub registry: RegistryConfig,
     /// REST API limits.
     pub api: ApiConfig,
     /// HTTP server.
@@ -133,6 +135,28 @@ pub struct AuthConfig {
     pub token_ttl: HumanDuration,
 }
 
+/// `[registry]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    /// Largest accepted manifest, in bytes.
+    pub max_manifest_bytes: u64,
+    /// Largest page of tags or catalog entries.
+    pub max_page: u32,
+    /// Upload sessions untouched for this long expire.
+    pub upload_ttl: HumanDuration,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_page: 1000,
+            upload_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
 /// `[api]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -182,6 +206,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             blob: BlobConfig::default(),
             auth: AuthConfig::default(),
+            registry: RegistryConfig::default(),
             api: ApiConfig::default(),
             server: ServerConfig::default(),
             log: LogConfig::default(),
@@ -480,6 +505,21 @@ impl Config {
                 v.push((key, "must be non-empty, without quotes or control characters".into()));
             }
         }
+        if !(4 * 1024 * 1024..=64 * 1024 * 1024).contains(&self.registry.max_manifest_bytes) {
+            v.push((
+                "registry.max_manifest_bytes",
+                format!(
+                    "must be between 4194304 (4 MiB, the specification's minimum) and 67108864 (got {})",
+                    self.registry.max_manifest_bytes
+                ),
+            ));
+        }
+        if !(1..=10_000).contains(&self.registry.max_page) {
+            v.push(("registry.max_page", format!("must be between 1 and 10000 (got {})", self.registry.max_page)));
+        }
+        if self.registry.upload_ttl.0 < Duration::from_secs(60) {
+            v.push(("registry.upload_ttl", "must be at least 1m".into()));
+        }
         if !(1024..=1 << 30).contains(&self.api.max_body_bytes) {
             v.push((
                 "api.max_body_bytes",
@@ -567,6 +607,15 @@ impl Config {
             service: self.auth.service.clone(),
             token_ttl: self.auth.token_ttl.0,
             realm: format!("{}/token", self.public_url()),
+        }
+    }
+
+    /// Registry settings for `wharf-registry`.
+    pub fn registry_settings(&self) -> wharf_registry::RegistrySettings {
+        wharf_registry::RegistrySettings {
+            max_manifest_bytes: usize::try_from(self.registry.max_manifest_bytes).unwrap_or(usize::MAX),
+            max_page: self.registry.max_page,
+            upload_ttl: self.registry.upload_ttl.0,
         }
     }
 

@@ -1,0 +1,139 @@
+//! The `/v2/…` URL grammar. Repository names contain slashes, so a path is read
+//! from its end, where the distribution API's suffixes have a fixed shape:
+//!
+//! ```text
+//! /v2/<name>/blobs/uploads/            start an upload (POST)
+//! /v2/<name>/blobs/uploads/<id>        an upload session
+//! /v2/<name>/blobs/<digest>            a blob
+//! /v2/<name>/manifests/<reference>     a manifest, by tag or digest
+//! /v2/<name>/tags/list                 the tags
+//! /v2/<name>/referrers/<digest>        manifests whose subject is <digest>
+//! ```
+
+use wharf_oci::{Digest, RepositoryName};
+
+/// What a `/v2/` path addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Start an upload.
+    Uploads,
+    /// One upload session.
+    Upload(String),
+    /// A blob (the digest is parsed by the handler so a bad one gets DIGEST_INVALID).
+    Blob(String),
+    /// A manifest by tag or digest.
+    Manifest(String),
+    /// The tag list.
+    Tags,
+    /// The referrers of a digest.
+    Referrers(String),
+}
+
+/// Why a path is not a registry path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PathError {
+    /// No known suffix: not an endpoint.
+    NotAnEndpoint,
+    /// The name part breaks the grammar.
+    BadName(String),
+}
+
+/// Splits the part after `/v2/` into repository name and route.
+pub(crate) fn parse(tail: &str) -> Result<(RepositoryName, Route), PathError> {
+    let segments: Vec<&str> = tail.split('/').collect();
+    let n = segments.len();
+    let (name_end, route) = if n >= 4 && segments[n - 3] == "blobs" && segments[n - 2] == "uploads" {
+        if segments[n - 1].is_empty() {
+            (n - 3, Route::Uploads)
+        } else {
+            (n - 3, Route::Upload(segments[n - 1].to_owned()))
+        }
+    } else if n >= 3 && segments[n - 2] == "blobs" && segments[n - 1] == "uploads" {
+        (n - 2, Route::Uploads)
+    } else if n >= 3 && segments[n - 2] == "blobs" {
+        (n - 2, Route::Blob(segments[n - 1].to_owned()))
+    } else if n >= 3 && segments[n - 2] == "manifests" {
+        (n - 2, Route::Manifest(segments[n - 1].to_owned()))
+    } else if n >= 3 && segments[n - 2] == "tags" && segments[n - 1] == "list" {
+        (n - 2, Route::Tags)
+    } else if n >= 3 && segments[n - 2] == "referrers" {
+        (n - 2, Route::Referrers(segments[n - 1].to_owned()))
+    } else {
+        return Err(PathError::NotAnEndpoint);
+    };
+    let name = segments[..name_end].join("/");
+    let name = name.parse::<RepositoryName>().map_err(|e| PathError::BadName(e.to_string()))?;
+    Ok((name, route))
+}
+
+/// A manifest reference: a tag or a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reference {
+    /// A tag.
+    Tag(String),
+    /// A digest.
+    Digest(Digest),
+}
+
+/// The longest tag, per the Distribution Specification.
+const MAX_TAG_LEN: usize = 128;
+
+/// Parses a reference: a digest when it contains `:`, otherwise a tag matching
+/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+pub(crate) fn reference(s: &str) -> Result<Reference, String> {
+    if s.contains(':') {
+        return s.parse::<Digest>().map(Reference::Digest).map_err(|e| e.to_string());
+    }
+    let valid_first = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_first
+        || s.len() > MAX_TAG_LEN
+        || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(format!(
+            "invalid tag {:?}: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+            s.chars().take(140).collect::<String>()
+        ));
+    }
+    Ok(Reference::Tag(s.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let ok = |tail: &str, name: &str, route: Route| {
+            let (n, r) = parse(tail).unwrap_or_else(|e| panic!("{tail}: {e:?}"));
+            assert_eq!((n.as_str(), r), (name, route), "{tail}");
+        };
+        ok("acme/app/blobs/uploads/", "acme/app", Route::Uploads);
+        ok("acme/app/blobs/uploads", "acme/app", Route::Uploads);
+        ok("acme/app/blobs/uploads/3f2a-11", "acme/app", Route::Upload("3f2a-11".into()));
+        ok("acme/app/blobs/sha256:abc", "acme/app", Route::Blob("sha256:abc".into()));
+        ok("acme/a/b/c/manifests/latest", "acme/a/b/c", Route::Manifest("latest".into()));
+        ok("acme/blobs/manifests/v1", "acme/blobs", Route::Manifest("v1".into()));
+        ok("acme/tags/tags/list", "acme/tags", Route::Tags);
+        ok("acme/app/referrers/sha256:abc", "acme/app", Route::Referrers("sha256:abc".into()));
+        assert_eq!(parse("acme/app"), Err(PathError::NotAnEndpoint));
+        assert_eq!(parse("acme/app/tags"), Err(PathError::NotAnEndpoint));
+        assert_eq!(parse("manifests/latest"), Err(PathError::NotAnEndpoint));
+        for bad in ["Acme/app/tags/list", "acme//app/tags/list", "acme/../app/tags/list", "/acme/tags/list"] {
+            assert!(matches!(parse(bad), Err(PathError::BadName(_))), "{bad}");
+        }
+        let long = format!("acme/{}/tags/list", "a".repeat(260));
+        assert!(matches!(parse(&long), Err(PathError::BadName(m)) if m.contains("255")));
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(reference("v1.2.3-rc_1"), Ok(Reference::Tag("v1.2.3-rc_1".into())));
+        assert!(matches!(
+            reference("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            Ok(Reference::Digest(_))
+        ));
+        for bad in [".hidden", "-x", "a/b", "", &"x".repeat(129), "sha256:zz", "tag with space"] {
+            assert!(reference(bad).is_err(), "{bad:?}");
+        }
+    }
+}

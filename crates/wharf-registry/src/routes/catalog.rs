@@ -1,0 +1,49 @@
+//! `GET /v2/_catalog?n=&last=`: repository names, for callers granted
+//! `registry:catalog:*` (operators).
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{next_link, page_size};
+use crate::RegistryState;
+use crate::access::{Caller, unauthorized};
+use crate::error::RegistryError;
+use crate::response::{API_VERSION, header_value};
+
+pub(crate) async fn list(
+    State(state): State<RegistryState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let mut response =
+        catalog(&state, query.unwrap_or_default(), &headers).await.unwrap_or_else(IntoResponse::into_response);
+    response.headers_mut().insert(API_VERSION.0, API_VERSION.1);
+    response
+}
+
+async fn catalog(state: &RegistryState, query: String, headers: &HeaderMap) -> Result<Response, RegistryError> {
+    let caller = Caller::from_headers(state, headers).await?;
+    if !caller.grants(state, "registry", "catalog", "*").await? {
+        let error = if caller.subject().is_empty() { None } else { Some("insufficient_scope") };
+        return Err(unauthorized(
+            state,
+            Some("registry:catalog:*"),
+            error,
+            "listing the catalog needs an operator role",
+        ));
+    }
+    let param =
+        |key: &str| url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned());
+    let n = page_size(param("n"), state.settings.max_page)?;
+    let last = param("last");
+    let mut names = if n == 0 { Vec::new() } else { state.db.list_repositories(last.as_deref(), n + 1).await? };
+    let more = names.len() > n as usize;
+    names.truncate(n as usize);
+    let mut response = (StatusCode::OK, Json(serde_json::json!({"repositories": names}))).into_response();
+    if more && let Some(last) = names.last() {
+        response.headers_mut().insert(header::LINK, header_value(&next_link("/v2/_catalog", n, last)));
+    }
+    Ok(response)
+}
