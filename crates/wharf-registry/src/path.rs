@@ -38,9 +38,13 @@ pub(crate) enum PathError {
     BadName(String),
 }
 
-/// Splits the part after `/v2/` into repository name and route.
+/// Splits the part after `/v2/` (as sent, percent-encoded) into repository name and
+/// route. Segments are decoded after splitting, so an encoded `/` (`%2F`) stays
+/// inside its segment instead of changing the route.
 pub(crate) fn parse(tail: &str) -> Result<(RepositoryName, Route), PathError> {
-    let segments: Vec<&str> = tail.split('/').collect();
+    let decoded: Vec<String> =
+        tail.split('/').map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let n = segments.len();
     let (name_end, route) = if n >= 4 && segments[n - 3] == "blobs" && segments[n - 2] == "uploads" {
         if segments[n - 1].is_empty() {
@@ -115,6 +119,13 @@ mod tests {
         ok("acme/blobs/manifests/v1", "acme/blobs", Route::Manifest("v1".into()));
         ok("acme/tags/tags/list", "acme/tags", Route::Tags);
         ok("acme/app/referrers/sha256:abc", "acme/app", Route::Referrers("sha256:abc".into()));
+        ok("acme/app/blobs/sha256%3A..%2Fx", "acme/app", Route::Blob("sha256:../x".into()));
+        ok("acme/app/manifests/v1%2E0", "acme/app", Route::Manifest("v1.0".into()));
+        assert!(matches!(parse("acme/%2E%2E/app/tags/list"), Err(PathError::BadName(_))));
+        assert!(
+            matches!(parse("acme%2Fapp/tags/list"), Err(PathError::BadName(_))),
+            "an encoded slash is not a separator"
+        );
         assert_eq!(parse("acme/app"), Err(PathError::NotAnEndpoint));
         assert_eq!(parse("acme/app/tags"), Err(PathError::NotAnEndpoint));
         assert_eq!(parse("manifests/latest"), Err(PathError::NotAnEndpoint));

@@ -104,7 +104,7 @@ pub(crate) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Respon
         }
         ManifestError::Invalid(m) => RegistryError::new(ErrorCode::ManifestInvalid, m),
     })?;
-    check_quota(ctx, &repo, bytes.len() as u64, Some(&digest)).await?;
+    check_quota(&ctx.state, &repo, ctx.name.namespace(), bytes.len() as u64, Some(&digest)).await?;
     let size = bytes.len() as u64;
     ctx.state.blobs.put_bytes(bytes, Some(&digest)).await?;
     let row = ManifestRow {

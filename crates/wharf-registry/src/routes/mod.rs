@@ -79,9 +79,8 @@ pub(crate) async fn dispatch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let raw = uri.path().strip_prefix("/v2/").unwrap_or_default();
-    let tail = percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned();
-    let (label, result) = match path::parse(&tail) {
+    let tail = uri.path().strip_prefix("/v2/").unwrap_or_default();
+    let (label, result) = match path::parse(tail) {
         Err(PathError::NotAnEndpoint) => (
             "/v2/{unknown}",
             Err(RegistryError::new(ErrorCode::Unsupported, "no such registry endpoint").status(StatusCode::NOT_FOUND)),

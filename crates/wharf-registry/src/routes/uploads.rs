@@ -19,6 +19,7 @@ use wharf_db::registry::{Repository, Upload};
 use wharf_oci::{Digest, ErrorCode, RepositoryName};
 
 use super::{Ctx, digest};
+use crate::RegistryState;
 use crate::access::Action;
 use crate::error::RegistryError;
 use crate::response::{CONTENT_DIGEST, UPLOAD_UUID, empty};
@@ -73,7 +74,7 @@ pub(crate) async fn start(ctx: &Ctx, body: Body) -> Result<Response, RegistryErr
     if let Some(mount) = ctx.param("mount") {
         let digest = digest(&mount)?;
         if let Some(size) = mountable(ctx, &repo, &digest).await? {
-            check_quota(ctx, &repo, size, Some(&digest)).await?;
+            check_quota(&ctx.state, &repo, ctx.name.namespace(), size, Some(&digest)).await?;
             ctx.state.db.link_blob(repo.id, &digest, size).await?;
             tracing::info!(repo.name = %ctx.name, blob.digest = %digest, "blob mounted");
             return Ok(created(ctx, &digest));
@@ -128,7 +129,7 @@ async fn mountable(ctx: &Ctx, repo: &Repository, digest: &Digest) -> Result<Opti
 async fn monolithic(ctx: &Ctx, repo: &Repository, digest: &Digest, body: Body) -> Result<Response, RegistryError> {
     let declared = declared_length(ctx);
     if let Some(len) = declared {
-        check_quota(ctx, repo, len, Some(digest)).await?;
+        check_quota(&ctx.state, repo, ctx.name.namespace(), len, Some(digest)).await?;
     }
     let id = uuid::Uuid::new_v4().to_string();
     let start = UploadState::default();
@@ -145,7 +146,7 @@ async fn monolithic(ctx: &Ctx, repo: &Repository, digest: &Digest, body: Body) -
         return Err(RegistryError::new(ErrorCode::SizeInvalid, "Content-Length does not match the body"));
     }
     if declared.is_none()
-        && let Err(e) = check_quota(ctx, repo, appended.written, Some(digest)).await
+        && let Err(e) = check_quota(&ctx.state, repo, ctx.name.namespace(), appended.written, Some(digest)).await
     {
         ctx.state.blobs.abort_upload(&id, &appended.state).await.ok();
         return Err(e);
@@ -164,12 +165,13 @@ async fn link(ctx: &Ctx, repo: &Repository, info: &BlobInfo) -> Result<(), Regis
 /// Refuses a blob that would take the organization over its storage quota. A blob
 /// the organization already stores costs nothing.
 pub(crate) async fn check_quota(
-    ctx: &Ctx,
+    state: &RegistryState,
     repo: &Repository,
+    org_name: &str,
     adding: u64,
     digest: Option<&Digest>,
 ) -> Result<(), RegistryError> {
-    let db = &ctx.state.db;
+    let db = &state.db;
     let Some(quota) = db.org_quota(repo.org_id).await? else {
         return Ok(());
     };
@@ -183,8 +185,7 @@ pub(crate) async fn check_quota(
         return Err(RegistryError::new(
             ErrorCode::Denied,
             format!(
-                "storage quota of organization {} exceeded: {used} bytes stored + {adding} bytes pushed > quota of {quota} bytes",
-                ctx.name.namespace()
+                "storage quota of organization {org_name} exceeded: {used} bytes stored + {adding} bytes pushed > quota of {quota} bytes"
             ),
         ));
     }
@@ -207,44 +208,55 @@ async fn session(ctx: &Ctx, repo: &Repository, id: &str) -> Result<Upload, Regis
         return Err(unknown());
     }
     if up.updated_at.plus(ctx.state.settings.upload_ttl) < Timestamp::now() {
-        discard(ctx, &up).await;
+        discard(&ctx.state, &up).await;
         return Err(unknown());
     }
     Ok(up)
 }
 
-async fn discard(ctx: &Ctx, up: &Upload) {
-    if let Err(e) = ctx.state.blobs.abort_upload(&up.id, &state_of(up)).await {
+async fn discard(state: &RegistryState, up: &Upload) {
+    if let Err(e) = state.blobs.abort_upload(&up.id, &state_of(up)).await {
         tracing::warn!(upload.id = %up.id, error = %e, "could not remove an upload's bytes; garbage collection will");
     }
-    ctx.state.db.delete_upload(&up.id).await.ok();
+    state.db.delete_upload(&up.id).await.ok();
 }
 
-/// Runs `f` holding the session's write lease.
-async fn with_lease<T>(
-    ctx: &Ctx,
+/// Runs `work` holding the session's write lease, in a task of its own: when the
+/// client goes away, hyper drops the request's future, but recording what arrived,
+/// committing and releasing the lease must still happen.
+async fn leased<T: Send + 'static>(
+    state: &RegistryState,
     id: &str,
-    f: impl std::future::Future<Output = Result<T, RegistryError>>,
+    work: impl std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
 ) -> Result<T, RegistryError> {
-    if !ctx.state.db.claim_upload(id, Timestamp::now().plus(LEASE)).await? {
+    if !state.db.claim_upload(id, Timestamp::now().plus(LEASE)).await? {
         return Err(RegistryError::new(
             ErrorCode::BlobUploadInvalid,
             "another request is writing to this upload; retry when it is done",
         )
         .status(StatusCode::CONFLICT));
     }
-    let result = f.await;
-    if let Err(e) = ctx.state.db.release_upload(id).await {
-        tracing::warn!(upload.id = id, error = %e, "could not release an upload lease; it expires by itself");
-    }
-    result
+    let db = state.db.clone();
+    let id = id.to_owned();
+    let task = tokio::spawn(async move {
+        let result = work.await;
+        if let Err(e) = db.release_upload(&id).await {
+            tracing::warn!(upload.id = %id, error = %e, "could not release an upload lease; it expires by itself");
+        }
+        result
+    });
+    task.await.map_err(|e| RegistryError::internal(format!("upload task failed: {e}"), false))?
 }
 
 /// Appends the body and records the new state, even when the body broke off.
-async fn append(ctx: &Ctx, up: &Upload, body: Body) -> Result<(UploadState, u64, Option<String>), RegistryError> {
+async fn append(
+    state: &RegistryState,
+    up: &Upload,
+    body: Body,
+) -> Result<(UploadState, u64, Option<String>), RegistryError> {
     let before = state_of(up);
     let stream = body.into_data_stream().map_err(|e| e.to_string());
-    let appended = ctx.state.blobs.append_upload(&up.id, &before, stream).await?;
+    let appended = state.blobs.append_upload(&up.id, &before, stream).await?;
     if appended.written > 0 {
         let recorded = Upload {
             size: appended.state.size,
@@ -252,7 +264,7 @@ async fn append(ctx: &Ctx, up: &Upload, body: Body) -> Result<(UploadState, u64,
             parts: appended.state.parts.clone(),
             ..up.clone()
         };
-        ctx.state.db.advance_upload(&up.id, up.size, &recorded).await?;
+        state.db.advance_upload(&up.id, up.size, &recorded).await?;
     }
     Ok((appended.state, appended.written, appended.interrupted))
 }
@@ -302,7 +314,9 @@ pub(crate) async fn patch(ctx: &Ctx, id: &str, body: Body) -> Result<Response, R
         }
         expected_len = Some(len);
     }
-    let (state, written, interrupted) = with_lease(ctx, id, append(ctx, &up, body)).await?;
+    let (registry, upload) = (ctx.state.clone(), up.clone());
+    let (state, written, interrupted) =
+        leased(&ctx.state, id, async move { append(&registry, &upload, body).await }).await?;
     if let Some(reason) = interrupted {
         return Err(RegistryError::new(
             ErrorCode::BlobUploadInvalid,
@@ -334,31 +348,36 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, 
             ));
         }
     };
-    let info = with_lease(ctx, id, async {
-        let (state, written, interrupted) = append(ctx, &up, body).await?;
+    let (registry, upload, target, namespace) =
+        (ctx.state.clone(), up.clone(), repo.clone(), ctx.name.namespace().to_owned());
+    let info = leased(&ctx.state, id, async move {
+        let (state, written, interrupted) = append(&registry, &upload, body).await?;
         if let Some(reason) = interrupted {
             return Err(RegistryError::new(
                 ErrorCode::BlobUploadInvalid,
                 format!("the body ended early after {written} bytes ({reason}); GET the upload to see where to resume"),
             ));
         }
-        if let Err(e) = check_quota(ctx, &repo, state.size, Some(&digest)).await {
-            discard(ctx, &Upload { size: state.size, parts: state.parts.clone(), ..up.clone() }).await;
+        if let Err(e) = check_quota(&registry, &target, &namespace, state.size, Some(&digest)).await {
+            discard(&registry, &Upload { size: state.size, parts: state.parts.clone(), ..upload.clone() }).await;
             return Err(e);
         }
-        match ctx.state.blobs.commit_upload(id, &state, &digest).await {
-            Ok(info) => Ok(info),
+        match registry.blobs.commit_upload(&upload.id, &state, &digest).await {
+            Ok(info) => {
+                registry.db.link_blob(target.id, &info.digest, info.size).await?;
+                registry.db.delete_upload(&upload.id).await?;
+                Ok(info)
+            }
             Err(e) => {
                 // A mismatch ends the session (its bytes are already discarded).
-                ctx.state.db.delete_upload(id).await.ok();
+                registry.db.delete_upload(&upload.id).await.ok();
                 Err(e.into())
             }
         }
     })
     .await?;
-    link(ctx, &repo, &info).await?;
-    ctx.state.db.delete_upload(id).await?;
-    Ok(created(ctx, &digest))
+    tracing::debug!(repo.name = %ctx.name, blob.digest = %info.digest, size_bytes = info.size, "blob pushed");
+    Ok(created(ctx, &info.digest))
 }
 
 /// Where the session is: `204` with `Range`.
@@ -372,6 +391,6 @@ pub(crate) async fn status(ctx: &Ctx, id: &str) -> Result<Response, RegistryErro
 pub(crate) async fn cancel(ctx: &Ctx, id: &str) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Push).await?;
     let up = session(ctx, &repo, id).await?;
-    discard(ctx, &up).await;
+    discard(&ctx.state, &up).await;
     Ok(empty(StatusCode::NO_CONTENT, vec![(header::CONTENT_LENGTH, "0".to_owned())]))
 }
