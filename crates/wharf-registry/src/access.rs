@@ -7,7 +7,9 @@
 //! - nothing: anonymous, which may only pull from repositories that allow it.
 //!
 //! A caller who may not pull a repository gets the same 401 challenge whether it
-//! exists or not; one who may pull but not push or delete gets 403 DENIED.
+//! exists or not. One who may pull but not push or delete gets 403 DENIED; with a
+//! registry token the 403 also carries the challenge for the scope needed, so clients
+//! whose token merely lacked it (they asked for less) can ask `/token` again.
 
 use axum::http::{HeaderMap, header};
 use wharf_auth::registry::{RegistryClaims, RegistryScope};
@@ -134,11 +136,23 @@ impl Caller {
         if action == Action::Pull && may_pull {
             return Ok(());
         }
+        // Someone who can see the repository gets the verdict, 403 DENIED. With a
+        // registry token it also carries the challenge for the scope needed: the token
+        // may only lack the action because the client asked for less, and clients that
+        // renew tokens on 403 (oras) then ask for it; the token service still grants
+        // only what the role allows.
         if may_pull && !self.is_anonymous() {
-            return Err(RegistryError::new(
+            let mut denied = RegistryError::new(
                 ErrorCode::Denied,
-                format!("your role does not allow {} on {name}", action.as_str()),
-            ));
+                format!("your access does not include {} on {name}", action.as_str()),
+            );
+            if matches!(self.credential, Credential::Token(_)) {
+                denied = denied.header(
+                    header::WWW_AUTHENTICATE,
+                    &state.auth.challenge(Some(&action.challenge_scope(name)), Some("insufficient_scope")),
+                );
+            }
+            return Err(denied);
         }
         let error = if self.is_anonymous() { None } else { Some("insufficient_scope") };
         Err(unauthorized(state, Some(&action.challenge_scope(name)), error, "authentication required"))

@@ -582,10 +582,28 @@ async fn access_follows_roles_and_hides_private_repositories() {
         assert_eq!(a.replace("acme/app", "X"), b.replace("acme/missing", "X"), "{who}");
         assert!(a.contains("scope=\"repository:acme/app:pull\""), "{a}");
     }
-    // Viewers pull but may not push.
+    // Viewers pull but may not push: 403, with the challenge for the scope needed so a
+    // client whose token merely lacked it can renew it (the token service will still
+    // not grant push to a viewer).
     let viewer = Reg::new(&app, "viewer", "acme/app").await;
     assert_eq!(viewer.req(Method::GET, &format!("/blobs/{d}")).send().await.unwrap().status(), 200);
     let r = viewer.req(Method::POST, "/blobs/uploads/").send().await.unwrap();
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.contains("scope=\"repository:acme/app:pull,push\"")
+            && challenge.ends_with("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert_eq!(code(r).await, (403, "DENIED".into()));
+    // With Basic credentials there is no token to renew: a plain 403.
+    let r = app
+        .http
+        .post(format!("{}/v2/acme/app/blobs/uploads/", app.url))
+        .basic_auth("viewer", Some(common::PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("www-authenticate").is_none());
     assert_eq!(code(r).await, (403, "DENIED".into()));
     // Anonymous pull once the repository allows it, still no anonymous push.
     let repo = app.db.repository(&"acme/app".parse().unwrap()).await.unwrap().unwrap();
