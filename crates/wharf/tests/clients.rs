@@ -1,0 +1,292 @@
+//! Real OCI clients against the real `wharf` binary, with token authentication:
+//! skopeo (Debian), umoci (Debian) building and unpacking images, and the oras
+//! Python SDK (PyPI). `.ci/run` installs them; without them these tests fail and say
+//! how to install them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{PASSWORD, Server, backend_env};
+
+fn tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()));
+    found.unwrap_or_else(|| panic!("{name} is not installed: `apt-get install skopeo umoci` (`.ci/run` does)"))
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn umoci(args: &[&str]) -> String {
+    run(Command::new(tool("umoci")).args(args))
+}
+
+fn skopeo(args: &[&str]) -> String {
+    run(Command::new(tool("skopeo")).args(args))
+}
+
+/// Builds `layout:tag`, an image of `layers` layers for `arch`, with umoci.
+fn build_image(layout: &Path, tag: &str, arch: &str, layers: usize) {
+    let layout_s = layout.to_str().unwrap();
+    if !layout.join("index.json").exists() {
+        umoci(&["init", "--layout", layout_s]);
+    }
+    let image = format!("{layout_s}:{tag}");
+    umoci(&["new", "--image", &image]);
+    // Each layer is the difference between a fresh unpack and what was added to it.
+    for i in 0..layers {
+        let bundle = layout.with_file_name(format!("bundle-{tag}-{i}"));
+        umoci(&["unpack", "--rootless", "--image", &image, bundle.to_str().unwrap()]);
+        let dir = bundle.join("rootfs").join(format!("layer{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let content: Vec<u8> = (0..200_000u32).map(|x| ((x * (i as u32 + 3)) % 251) as u8).collect();
+        std::fs::write(dir.join("data.bin"), content).unwrap();
+        std::fs::write(dir.join("note.txt"), format!("{arch} layer {i}\n")).unwrap();
+        umoci(&["repack", "--image", &image, bundle.to_str().unwrap()]);
+        std::fs::remove_dir_all(&bundle).ok();
+    }
+    umoci(&["config", "--image", &image, "--architecture", arch, "--os", "linux", "--config.user", "1000"]);
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The descriptor `index.json` names `tag` with.
+fn tagged(layout: &Path, tag: &str) -> serde_json::Value {
+    let index = read_json(&layout.join("index.json"));
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap_or_else(|| panic!("no {tag} in {index}"))
+        .clone()
+}
+
+fn blob_path(layout: &Path, digest: &str) -> PathBuf {
+    let (alg, hex) = digest.split_once(':').unwrap();
+    layout.join("blobs").join(alg).join(hex)
+}
+
+/// Every blob an image manifest needs, for byte comparison.
+fn image_blobs(layout: &Path, manifest_digest: &str) -> Vec<String> {
+    let manifest = read_json(&blob_path(layout, manifest_digest));
+    let mut blobs = vec![manifest_digest.to_owned(), manifest["config"]["digest"].as_str().unwrap().to_owned()];
+    blobs.extend(manifest["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_owned()));
+    blobs
+}
+
+fn assert_same_blobs(a: &Path, b: &Path, blobs: &[String]) {
+    for d in blobs {
+        assert_eq!(
+            std::fs::read(blob_path(a, d)).unwrap(),
+            std::fs::read(blob_path(b, d)).unwrap(),
+            "blob {d} differs"
+        );
+    }
+}
+
+async fn start() -> (tempfile::TempDir, Server, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = backend_env().await;
+    env.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    let server = Server::spawn(&dir.path().join("data"), &env);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs", server.url))
+        .basic_auth("admin", Some(PASSWORD))
+        .json(&serde_json::json!({"name": "acme", "kind": "publisher"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let host = server.url.trim_start_matches("http://").to_owned();
+    (dir, server, host)
+}
+
+#[tokio::test]
+async fn skopeo_round_trips_an_image_byte_for_byte() {
+    let (dir, _server, host) = start().await;
+    let creds = format!("admin:{PASSWORD}");
+    let layout = dir.path().join("src");
+    build_image(&layout, "v1", "amd64", 3);
+    let pushed = tagged(&layout, "v1");
+    let digest = pushed["digest"].as_str().unwrap().to_owned();
+    let blobs = image_blobs(&layout, &digest);
+    assert_eq!(blobs.len(), 5, "manifest, config and three layers");
+
+    let src = format!("oci:{}:v1", layout.display());
+    skopeo(&["copy", "--dest-creds", &creds, "--dest-tls-verify=false", &src, &format!("docker://{host}/acme/app:v1")]);
+
+    // Back out by tag and by digest: the same manifest digest and the same bytes.
+    let by_tag = dir.path().join("by-tag");
+    skopeo(&[
+        "copy",
+        "--src-creds",
+        &creds,
+        "--src-tls-verify=false",
+        &format!("docker://{host}/acme/app:v1"),
+        &format!("oci:{}:v1", by_tag.display()),
+    ]);
+    assert_eq!(tagged(&by_tag, "v1")["digest"], digest.as_str());
+    assert_same_blobs(&layout, &by_tag, &blobs);
+    let by_digest = dir.path().join("by-digest");
+    skopeo(&[
+        "copy",
+        "--src-creds",
+        &creds,
+        "--src-tls-verify=false",
+        &format!("docker://{host}/acme/app@{digest}"),
+        &format!("oci:{}:x", by_digest.display()),
+    ]);
+    assert_eq!(tagged(&by_digest, "x")["digest"], digest.as_str());
+    assert_same_blobs(&layout, &by_digest, &blobs);
+
+    // What was pulled is a usable image: umoci unpacks it and the files are there.
+    let bundle = dir.path().join("unpacked");
+    umoci(&["unpack", "--rootless", "--image", &format!("{}:v1", by_tag.display()), bundle.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(bundle.join("rootfs/layer2/note.txt")).unwrap(), "amd64 layer 2\n");
+
+    let inspect: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--creds",
+        &creds,
+        "--tls-verify=false",
+        &format!("docker://{host}/acme/app:v1"),
+    ]))
+    .unwrap();
+    assert_eq!(inspect["Digest"], digest.as_str());
+    assert_eq!(inspect["Architecture"], "amd64");
+    assert_eq!(inspect["Layers"].as_array().unwrap().len(), 3);
+
+    skopeo(&[
+        "copy",
+        "--dest-creds",
+        &creds,
+        "--dest-tls-verify=false",
+        &src,
+        &format!("docker://{host}/acme/app:v1.1"),
+    ]);
+    let tags: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "list-tags",
+        "--creds",
+        &creds,
+        "--tls-verify=false",
+        &format!("docker://{host}/acme/app"),
+    ]))
+    .unwrap();
+    assert_eq!(tags["Tags"], serde_json::json!(["v1", "v1.1"]));
+
+    // Delete by tag (skopeo deletes the manifest the tag points to).
+    skopeo(&["delete", "--creds", &creds, "--tls-verify=false", &format!("docker://{host}/acme/app:v1")]);
+    let gone = Command::new(tool("skopeo"))
+        .args(["inspect", "--creds", &creds, "--tls-verify=false", &format!("docker://{host}/acme/app:v1")])
+        .output()
+        .unwrap();
+    assert!(!gone.status.success());
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("manifest unknown"),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+}
+
+#[tokio::test]
+async fn skopeo_copies_a_multi_arch_index() {
+    let (dir, _server, host) = start().await;
+    let creds = format!("admin:{PASSWORD}");
+    let layout = dir.path().join("src");
+    build_image(&layout, "amd64", "amd64", 2);
+    build_image(&layout, "arm64", "arm64", 2);
+    // An image index over both, written into the layout as tag "multi".
+    let entries: Vec<serde_json::Value> = [("amd64", "amd64"), ("arm64", "arm64")]
+        .iter()
+        .map(|(tag, arch)| {
+            let d = tagged(&layout, tag);
+            serde_json::json!({"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"], "platform": {"os": "linux", "architecture": arch}})
+        })
+        .collect();
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries,
+    }))
+    .unwrap();
+    let index_digest = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &index);
+    std::fs::write(blob_path(&layout, index_digest.as_str()), &index).unwrap();
+    let mut top = read_json(&layout.join("index.json"));
+    top["manifests"].as_array_mut().unwrap().push(serde_json::json!({
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": index_digest.as_str(), "size": index.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "multi"},
+    }));
+    std::fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+
+    skopeo(&[
+        "copy",
+        "--all",
+        "--dest-creds",
+        &creds,
+        "--dest-tls-verify=false",
+        &format!("oci:{}:multi", layout.display()),
+        &format!("docker://{host}/acme/multi:v1"),
+    ]);
+    let back = dir.path().join("back");
+    skopeo(&[
+        "copy",
+        "--all",
+        "--src-creds",
+        &creds,
+        "--src-tls-verify=false",
+        &format!("docker://{host}/acme/multi:v1"),
+        &format!("oci:{}:v1", back.display()),
+    ]);
+    assert_eq!(tagged(&back, "v1")["digest"], index_digest.as_str());
+    assert_eq!(std::fs::read(blob_path(&back, index_digest.as_str())).unwrap(), index);
+    for tag in ["amd64", "arm64"] {
+        let d = tagged(&layout, tag)["digest"].as_str().unwrap().to_owned();
+        assert_same_blobs(&layout, &back, &image_blobs(&layout, &d));
+    }
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--creds",
+        &creds,
+        "--tls-verify=false",
+        &format!("docker://{host}/acme/multi:v1"),
+    ]);
+    assert_eq!(raw.as_bytes(), index.as_slice(), "the index is served exactly as pushed");
+}
+
+/// The oras Python SDK pushes and pulls an artifact through the token flow.
+#[tokio::test]
+async fn oras_python_sdk_pushes_and_pulls_an_artifact() {
+    let (dir, _server, host) = start().await;
+    let python = tool("python3");
+    let probe = Command::new(&python).args(["-c", "import oras.client"]).output().unwrap();
+    assert!(probe.status.success(), "the oras Python SDK is not installed: `pip install oras` (`.ci/run` does)");
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "release notes 1.0\n").unwrap();
+    let script = r#"
+import os, sys, oras.client
+host, password, src, out = sys.argv[1:5]
+c = oras.client.OrasClient(hostname=host, insecure=True)
+c.login(username="admin", password=password, hostname=host)
+os.chdir(os.path.dirname(src))
+r = c.push(files=[os.path.basename(src)], target=f"{host}/acme/notes:v1")
+assert r.status_code == 201, r.text
+files = c.pull(target=f"{host}/acme/notes:v1", outdir=out)
+print(open(files[0]).read(), end="")
+"#;
+    let out = dir.path().join("pulled");
+    let printed =
+        run(Command::new(&python).args(["-c", script, &host, PASSWORD, file.to_str().unwrap(), out.to_str().unwrap()]));
+    assert_eq!(printed, "release notes 1.0\n");
+}
