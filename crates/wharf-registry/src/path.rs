@@ -65,6 +65,9 @@ pub(crate) fn parse(tail: &str) -> Result<(RepositoryName, Route), PathError> {
     } else {
         return Err(PathError::NotAnEndpoint);
     };
+    if let Some(bad) = segments[..name_end].iter().find(|s| s.contains('/')) {
+        return Err(PathError::BadName(format!("repository name component {bad:?} contains an encoded '/'")));
+    }
     let name = segments[..name_end].join("/");
     let name = name.parse::<RepositoryName>().map_err(|e| PathError::BadName(e.to_string()))?;
     Ok((name, route))
