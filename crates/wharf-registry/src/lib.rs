@@ -35,6 +35,9 @@ pub struct RegistrySettings {
     pub max_page: u32,
     /// Upload sessions untouched for this long are refused and later purged.
     pub upload_ttl: Duration,
+    /// Organizations whose repositories anyone may pull, push and delete without
+    /// credentials: for benchmarks and throw-away test registries only.
+    pub open_namespaces: Vec<String>,
 }
 
 impl Default for RegistrySettings {
@@ -43,6 +46,7 @@ impl Default for RegistrySettings {
             max_manifest_bytes: 4 * 1024 * 1024,
             max_page: 1000,
             upload_ttl: Duration::from_secs(24 * 3600),
+            open_namespaces: Vec::new(),
         }
     }
 }

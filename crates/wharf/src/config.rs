@@ -6,7 +6,7 @@
 //!
 //! Environment variables name a key by its path in upper case, sections joined by a
 //! double underscore: `database.url` is `WHARF_DATABASE__URL`, `listen` is
-//! `WHARF_LISTEN`. A `WHARF_…` variable that names no key is an error (a typo should
+//! `WHARF_LISTEN`; lists are comma-separated. A `WHARF_…` variable that names no key is an error (a typo should
 //! not be silently ignored); the few variables that are not configuration keys are
 //! listed in [`NOT_CONFIG_VARS`].
 //!
@@ -145,6 +145,8 @@ pub struct RegistryConfig {
     pub max_page: u32,
     /// Upload sessions untouched for this long expire.
     pub upload_ttl: HumanDuration,
+    /// Organizations open to anyone, without credentials (benchmarks and tests only).
+    pub open_namespaces: Vec<String>,
 }
 
 impl Default for RegistryConfig {
@@ -153,6 +155,7 @@ impl Default for RegistryConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             max_page: 1000,
             upload_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
+            open_namespaces: Vec::new(),
         }
     }
 }
@@ -402,6 +405,14 @@ impl Config {
                         path.join(".")
                     )])
                 })?,
+                toml::Value::Array(_) => toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| toml::Value::String(v.to_owned()))
+                        .collect(),
+                ),
                 toml::Value::Boolean(_) => match value.trim() {
                     "true" | "1" => toml::Value::Boolean(true),
                     "false" | "0" => toml::Value::Boolean(false),
@@ -517,6 +528,11 @@ impl Config {
         if !(1..=10_000).contains(&self.registry.max_page) {
             v.push(("registry.max_page", format!("must be between 1 and 10000 (got {})", self.registry.max_page)));
         }
+        for ns in &self.registry.open_namespaces {
+            if ns.parse::<wharf_core::OrgName>().is_err() {
+                v.push(("registry.open_namespaces", format!("{ns:?} is not an organization name")));
+            }
+        }
         if self.registry.upload_ttl.0 < Duration::from_secs(60) {
             v.push(("registry.upload_ttl", "must be at least 1m".into()));
         }
@@ -616,6 +632,7 @@ impl Config {
             max_manifest_bytes: usize::try_from(self.registry.max_manifest_bytes).unwrap_or(usize::MAX),
             max_page: self.registry.max_page,
             upload_ttl: self.registry.upload_ttl.0,
+            open_namespaces: self.registry.open_namespaces.clone(),
         }
     }
 

@@ -49,6 +49,7 @@ fn precedence_is_defaults_file_env_flags() {
         ("WHARF_DATA_DIR".to_owned(), "/srv/env".to_owned()),
         ("WHARF_DATABASE__MAX_CONNECTIONS".to_owned(), "8".to_owned()),
         ("WHARF_BLOB__LOCAL__FSYNC".to_owned(), "false".to_owned()),
+        ("WHARF_REGISTRY__OPEN_NAMESPACES".to_owned(), "bench, scratch".to_owned()),
         ("WHARF_ADMIN_PASSWORD".to_owned(), "not a config key, ignored".to_owned()),
         ("WHARF_TEST_DB".to_owned(), "ignored too".to_owned()),
     ];
@@ -59,6 +60,7 @@ fn precedence_is_defaults_file_env_flags() {
     assert_eq!(c.data_dir, PathBuf::from("/srv/env"), "env beats file");
     assert_eq!(c.database.max_connections, 8, "env integers are typed");
     assert!(!c.blob.local.fsync, "env booleans are typed");
+    assert_eq!(c.registry.open_namespaces, ["bench", "scratch"], "env lists are comma-separated");
     assert_eq!(c.public_url(), "http://127.0.0.1:7000", "an unspecified listen address is reached on loopback");
     let overrides = Overrides { data_dir: Some("/srv/flag".into()), ..overrides };
     assert_eq!(Config::load_from(&overrides, &env).unwrap().data_dir, PathBuf::from("/srv/flag"));

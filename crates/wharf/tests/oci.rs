@@ -753,3 +753,20 @@ async fn unknown_endpoints_and_methods() {
     let r = reg.req(Method::POST, "/tags/list").send().await.unwrap();
     assert_eq!(code(r).await, (405, "UNSUPPORTED".into()));
 }
+
+/// `registry.open_namespaces`: anyone may pull and push there, nowhere else.
+#[tokio::test]
+async fn open_namespaces_need_no_credentials() {
+    let app = TestApp::with_config(|c| c.registry.open_namespaces = vec!["bench".into()]).await;
+    app.org("bench", OrgKind::Publisher, "admin").await;
+    app.user("dev").await;
+    app.org("acme", OrgKind::Publisher, "dev").await;
+    let open = Reg::anonymous(&app, "bench/run-1");
+    let d = open.push_blob(b"benchmark bytes").await;
+    assert_eq!(
+        open.req(Method::GET, &format!("/blobs/{d}")).send().await.unwrap().text().await.unwrap(),
+        "benchmark bytes"
+    );
+    let closed = Reg::anonymous(&app, "acme/app");
+    assert_eq!(closed.req(Method::POST, "/blobs/uploads/").send().await.unwrap().status(), 401);
+}
