@@ -11,9 +11,11 @@
 //! store and compare the same way.
 //!
 //! Query methods live on [`Db`], one module per aggregate: [`users`], [`orgs`],
-//! [`tokens`], [`keys`], [`registry`]. Blob bytes never go into the database.
+//! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`]. Blob bytes never go into the database.
 
 mod error;
+pub mod gc;
+pub mod jobs;
 pub mod keys;
 mod migrations;
 pub mod orgs;

@@ -30,6 +30,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0002_registry.sql"),
         postgres: include_str!("../migrations/postgres/0002_registry.sql"),
     },
+    Step {
+        version: 3,
+        description: "jobs",
+        sqlite: include_str!("../migrations/sqlite/0003_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0003_jobs.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

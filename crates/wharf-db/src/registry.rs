@@ -199,12 +199,15 @@ impl Db {
     pub async fn link_blob(&self, repository: i64, digest: &Digest, size: u64) -> Result<(), DbError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
-            .bind(digest.as_str())
-            .bind(size_i64(size))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
+        )
+        .bind(digest.as_str())
+        .bind(size_i64(size))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
@@ -215,6 +218,24 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Declares that a push or mount is about to rely on the blob's bytes: garbage
+    /// collection will not take it for its grace period. Called before writing or
+    /// reusing the bytes; [`Db::delete_orphan_blob`] takes the same row lock, so a
+    /// collection in progress finishes first and the push then writes the bytes anew.
+    pub async fn touch_blob(&self, digest: &Digest, size: u64) -> Result<(), DbError> {
+        let now = Timestamp::now().as_millis();
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
+        )
+        .bind(digest.as_str())
+        .bind(size_i64(size))
+        .bind(now)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -317,12 +338,15 @@ impl Db {
                 return Err(RegistryWriteError::MissingReference(digest.clone()));
             }
         }
-        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
-            .bind(row.digest.as_str())
-            .bind(size_i64(row.size))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
+        )
+        .bind(row.digest.as_str())
+        .bind(size_i64(row.size))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",

@@ -14,11 +14,15 @@ CREATE TABLE repositories (
 CREATE INDEX repositories_by_org ON repositories (org_id);
 
 -- Every blob in the store, once. Rows are only removed by garbage collection.
+-- `touched_at` is set whenever a push or mount is about to rely on the bytes; garbage
+-- collection never takes a blob touched within its grace period.
 CREATE TABLE blobs (
     digest     TEXT   PRIMARY KEY,
     size       BIGINT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    touched_at BIGINT NOT NULL
 );
+CREATE INDEX blobs_by_touch ON blobs (touched_at);
 
 -- Which repositories a blob may be read through (pushed or mounted there).
 CREATE TABLE repository_blobs (

@@ -1,0 +1,138 @@
+//! Queries of garbage collection. Every deletion re-checks its condition in the same
+//! statement or transaction, so running collections concurrently with pushes, mounts
+//! or each other never removes anything still in use.
+
+use std::collections::HashSet;
+
+use wharf_core::Timestamp;
+use wharf_oci::Digest;
+
+use crate::error::parse_stored;
+use crate::pool::col;
+use crate::{Backend, Db, DbError};
+
+/// Links made before `cutoff` of blobs that no manifest of their repository uses.
+const UNREFERENCED_LINK: &str = "rb.created_at < $1 \
+    AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.repository_id = rb.repository_id AND mr.digest = rb.digest) \
+    AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = rb.repository_id AND m.digest = rb.digest)";
+
+impl Db {
+    /// Up to `limit` links of blobs no manifest of their repository references,
+    /// made before `cutoff` (layers pushed but never used by a manifest).
+    pub async fn unreferenced_links(&self, cutoff: Timestamp, limit: u32) -> Result<Vec<(i64, Digest)>, DbError> {
+        let sql =
+            format!("SELECT rb.repository_id, rb.digest FROM repository_blobs rb WHERE {UNREFERENCED_LINK} LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(cutoff.as_millis())
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((col(r, "repository_id")?, parse_stored("repository_blobs.digest", &col::<String>(r, "digest")?)?))
+            })
+            .collect()
+    }
+
+    /// Removes one such link if it still qualifies. Returns whether it did.
+    pub async fn remove_unreferenced_link(
+        &self,
+        repository: i64,
+        digest: &Digest,
+        cutoff: Timestamp,
+    ) -> Result<bool, DbError> {
+        let sql = format!(
+            "DELETE FROM repository_blobs AS rb WHERE rb.repository_id = $2 AND rb.digest = $3 AND {UNREFERENCED_LINK}"
+        );
+        let sql = if self.backend() == Backend::Sqlite {
+            // SQLite does not take an alias on DELETE's table: name it in full.
+            sql.replace("repository_blobs AS rb", "repository_blobs").replace("rb.", "repository_blobs.")
+        } else {
+            sql
+        };
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(cutoff.as_millis())
+            .bind(repository)
+            .bind(digest.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Up to `limit` blobs linked to no repository and untouched since `cutoff`.
+    pub async fn orphan_blobs(&self, cutoff: Timestamp, limit: u32) -> Result<Vec<(Digest, u64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT b.digest, b.size FROM blobs b WHERE b.touched_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) LIMIT $2",
+        )
+        .bind(cutoff.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_stored("blobs.digest", &col::<String>(r, "digest")?)?,
+                    u64::try_from(col::<i64>(r, "size")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    /// Deletes an orphan blob: in one write transaction that holds the blob's row,
+    /// re-checks that it is linked nowhere and untouched since `cutoff`, runs
+    /// `delete_bytes`, then deletes the row. A push touching the blob meanwhile
+    /// waits for this transaction, then finds no row and writes the bytes anew.
+    /// Returns whether the blob was deleted.
+    pub async fn delete_orphan_blob<F, Fut, E>(
+        &self,
+        digest: &Digest,
+        cutoff: Timestamp,
+        delete_bytes: F,
+    ) -> Result<bool, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: From<DbError>,
+    {
+        let mut tx = self.begin_write().await?;
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT touched_at FROM blobs WHERE digest = $1{lock}");
+        let touched: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(digest.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(DbError::from)?;
+        let linked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM repository_blobs WHERE digest = $1")
+            .bind(digest.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(DbError::from)?;
+        if touched.is_none_or(|t| t >= cutoff.as_millis()) || linked > 0 {
+            return Ok(false);
+        }
+        delete_bytes().await?;
+        sqlx::query("DELETE FROM blobs WHERE digest = $1")
+            .bind(digest.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(DbError::from)?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(true)
+    }
+
+    /// Whether the registry knows a blob (for the sweep of the store).
+    pub async fn blob_known(&self, digest: &Digest) -> Result<bool, DbError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE digest = $1")
+            .bind(digest.as_str())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Ids of every upload session, whose bytes the sweep must keep.
+    pub async fn upload_ids(&self) -> Result<HashSet<String>, DbError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM uploads").fetch_all(self.pool()).await?;
+        Ok(ids.into_iter().collect())
+    }
+}

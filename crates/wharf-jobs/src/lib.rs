@@ -1,0 +1,187 @@
+//! The durable job queue's runner.
+//!
+//! Every background action in Wharf is a [`Job`]: a serde payload stored in the
+//! database (`wharf_db::jobs`), claimed by one worker at a time under a lease,
+//! retried with exponential backoff when it fails, and run again when its worker
+//! dies (the lease expires). Jobs must therefore be idempotent. This crate knows
+//! nothing of what jobs do: the binary registers them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wharf_core::Timestamp;
+use wharf_db::Db;
+
+/// A kind of background work.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Its name in the queue; unique in the application.
+    const KIND: &'static str;
+    /// Attempts before the job is given up.
+    const MAX_ATTEMPTS: u32 = 5;
+    /// What the job needs to run (database, stores, settings).
+    type Context: Clone + Send + Sync + 'static;
+    /// Does the work. Must be idempotent: it may run again after a crash.
+    fn run(&self, ctx: &Self::Context) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Queues `job`. With a `dedup_key`, nothing is queued (and `None` returned) while a
+/// job with that key is queued or running.
+pub async fn enqueue<J: Job>(db: &Db, job: &J, dedup_key: Option<&str>) -> anyhow::Result<Option<i64>> {
+    let payload = serde_json::to_string(job)?;
+    Ok(db.enqueue_job(J::KIND, &payload, dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?)
+}
+
+type Handler = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
+
+/// Claims and runs jobs.
+#[derive(Clone)]
+pub struct Runner {
+    db: Db,
+    handlers: HashMap<&'static str, Handler>,
+    worker: String,
+    lease: Duration,
+    poll: Duration,
+    backoff: Duration,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("worker", &self.worker).field("kinds", &self.handlers.keys()).finish()
+    }
+}
+
+/// What [`Runner::run_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// No job was ready.
+    Idle,
+    /// A job ran and succeeded.
+    Succeeded(i64),
+    /// A job failed; it will be retried.
+    WillRetry(i64),
+    /// A job failed for the last time.
+    GaveUp(i64),
+}
+
+impl Runner {
+    /// A runner on `db` with no job kinds yet.
+    pub fn new(db: Db) -> Runner {
+        Runner {
+            db,
+            handlers: HashMap::new(),
+            worker: format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            lease: Duration::from_secs(300),
+            poll: Duration::from_secs(5),
+            backoff: Duration::from_secs(30),
+        }
+    }
+
+    /// How long a claimed job is reserved before another worker may take it over
+    /// (the runner renews it while the job runs).
+    pub fn lease(mut self, lease: Duration) -> Runner {
+        self.lease = lease;
+        self
+    }
+
+    /// How often to look for work when idle.
+    pub fn poll_interval(mut self, poll: Duration) -> Runner {
+        self.poll = poll;
+        self
+    }
+
+    /// The first retry delay; it doubles with every attempt.
+    pub fn backoff(mut self, backoff: Duration) -> Runner {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Runs jobs of kind `J` with `ctx`.
+    pub fn register<J: Job>(mut self, ctx: J::Context) -> Runner {
+        let handler: Handler = Arc::new(move |payload: String| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let job: J = serde_json::from_str(&payload)?;
+                job.run(&ctx).await
+            })
+        });
+        self.handlers.insert(J::KIND, handler);
+        self
+    }
+
+    /// Claims one ready job, runs it, and records the outcome.
+    pub async fn run_once(&self) -> anyhow::Result<Ran> {
+        let kinds: Vec<&str> = self.handlers.keys().copied().collect();
+        let Some(job) = self.db.claim_job(&kinds, &self.worker, self.lease).await? else {
+            return Ok(Ran::Idle);
+        };
+        let handler = self.handlers.get(job.kind.as_str()).cloned().ok_or_else(|| anyhow::anyhow!("no handler"))?;
+        tracing::info!(job.id = job.id, job.kind = %job.kind, attempt = job.attempts, "job started");
+        let started = std::time::Instant::now();
+        // Renew the lease while the job runs, so a long job is not taken over.
+        let renew = {
+            let (db, id, lease) = (self.db.clone(), job.id, self.lease);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    if let Err(e) = db.extend_job(id, lease).await {
+                        tracing::warn!(job.id = id, error = %e, "could not renew a job lease");
+                    }
+                }
+            })
+        };
+        let outcome = tokio::spawn(handler(job.payload.clone())).await;
+        renew.abort();
+        let result = match outcome {
+            Ok(r) => r,
+            Err(e) => Err(anyhow::anyhow!("the job panicked: {e}")),
+        };
+        let kind = job.kind.clone();
+        match result {
+            Ok(()) => {
+                self.db.finish_job(job.id).await?;
+                metrics::counter!("wharf_jobs_total", "kind" => kind, "result" => "succeeded").increment(1);
+                tracing::info!(job.id = job.id, job.kind = %job.kind, duration_ms = started.elapsed().as_millis() as u64, "job succeeded");
+                Ok(Ran::Succeeded(job.id))
+            }
+            Err(e) if job.attempts < job.max_attempts => {
+                let delay = self.backoff.saturating_mul(1 << job.attempts.saturating_sub(1).min(16));
+                self.db.fail_job(job.id, &format!("{e:#}"), Some(Timestamp::now().plus(delay))).await?;
+                metrics::counter!("wharf_jobs_total", "kind" => kind, "result" => "retried").increment(1);
+                tracing::warn!(job.id = job.id, job.kind = %job.kind, attempt = job.attempts, retry_in_s = delay.as_secs(), error = %format!("{e:#}"), "job failed; will retry");
+                Ok(Ran::WillRetry(job.id))
+            }
+            Err(e) => {
+                self.db.fail_job(job.id, &format!("{e:#}"), None).await?;
+                metrics::counter!("wharf_jobs_total", "kind" => kind, "result" => "failed").increment(1);
+                tracing::error!(job.id = job.id, job.kind = %job.kind, attempts = job.attempts, error = %format!("{e:#}"), "job failed for good");
+                Ok(Ran::GaveUp(job.id))
+            }
+        }
+    }
+
+    /// Runs jobs until `shutdown` resolves; a job in progress finishes first.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let ran = match self.run_once().await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "the job runner could not reach the queue");
+                    Ran::Idle
+                }
+            };
+            if ran != Ran::Idle {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+}
