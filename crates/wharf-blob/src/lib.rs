@@ -26,6 +26,6 @@ mod upload;
 mod writer;
 
 pub use error::BlobError;
-pub use store::{BlobInfo, BlobRead, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions};
+pub use store::{BlobInfo, BlobRead, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions, StoredBlob};
 pub use upload::{Appended, UploadState};
 pub use writer::BlobWriter;

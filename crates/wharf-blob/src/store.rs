@@ -424,3 +424,83 @@ impl BlobStore {
         }
     }
 }
+
+/// A blob found in the store by a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Its digest (from its key).
+    pub digest: Digest,
+    /// Its size.
+    pub size: u64,
+    /// When it was last written, milliseconds since the epoch.
+    pub modified_ms: i64,
+}
+
+impl BlobStore {
+    /// Every blob in the store, as found by listing `blobs/` (keys that are not
+    /// digests are skipped).
+    pub fn stored_blobs(&self) -> BoxStream<'static, Result<StoredBlob, BlobError>> {
+        let prefix = self.key(&["blobs"]);
+        let store = self.inner.description.clone();
+        self.inner
+            .store
+            .list(Some(&prefix))
+            .filter_map(move |item| {
+                let store = store.clone();
+                async move {
+                    match item {
+                        Err(source) => Some(Err(BlobError::Backend { store, source })),
+                        Ok(meta) => {
+                            let parts: Vec<String> = meta.location.parts().map(|p| p.as_ref().to_owned()).collect();
+                            let n = parts.len();
+                            if n < 3 {
+                                return None;
+                            }
+                            let digest = format!("{}:{}", parts[n - 3], parts[n - 1]).parse::<Digest>().ok()?;
+                            Some(Ok(StoredBlob {
+                                digest,
+                                size: meta.size,
+                                modified_ms: meta.last_modified.timestamp_millis(),
+                            }))
+                        }
+                    }
+                }
+            })
+            .boxed()
+    }
+
+    /// Deletes leftovers of interrupted writes older than `cutoff_ms`: staging objects,
+    /// and upload-session bytes whose session is not in `live_uploads`. Returns how
+    /// many objects and bytes were (or, with `dry_run`, would be) removed.
+    pub async fn remove_stale_temporaries(
+        &self,
+        cutoff_ms: i64,
+        live_uploads: &std::collections::HashSet<String>,
+        dry_run: bool,
+    ) -> Result<(u64, u64), BlobError> {
+        let (mut count, mut bytes) = (0u64, 0u64);
+        for area in ["staging", "uploads"] {
+            let prefix = self.key(&[area]);
+            let mut listing = self.inner.store.list(Some(&prefix));
+            let depth = prefix.parts().count();
+            while let Some(item) = listing.next().await {
+                let meta = item.map_err(|e| self.backend_error(e))?;
+                if meta.last_modified.timestamp_millis() >= cutoff_ms {
+                    continue;
+                }
+                if area == "uploads" {
+                    let id = meta.location.parts().nth(depth).map(|p| p.as_ref().to_owned()).unwrap_or_default();
+                    if live_uploads.contains(&id) {
+                        continue;
+                    }
+                }
+                if !dry_run {
+                    self.delete_key(&meta.location).await?;
+                }
+                count += 1;
+                bytes += meta.size;
+            }
+        }
+        Ok((count, bytes))
+    }
+}

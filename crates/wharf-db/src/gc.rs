@@ -121,6 +121,18 @@ impl Db {
         Ok(true)
     }
 
+    /// Records a blob found in the store but unknown to the database as an orphan
+    /// untouched since the epoch, so [`Db::delete_orphan_blob`] can collect it under
+    /// the same lock and re-check as any orphan. A row that exists is left as it is.
+    pub async fn adopt_stray_blob(&self, digest: &Digest, size: u64) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, 0, 0) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest.as_str())
+            .bind(i64::try_from(size).unwrap_or(i64::MAX))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Whether the registry knows a blob (for the sweep of the store).
     pub async fn blob_known(&self, digest: &Digest) -> Result<bool, DbError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE digest = $1")

@@ -12,6 +12,7 @@
 
 mod access;
 mod error;
+pub mod gc;
 mod path;
 mod response;
 mod routes;

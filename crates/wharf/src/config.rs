@@ -45,6 +45,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The OCI registry.
     pub registry: RegistryConfig,
+    /// Garbage collection of the registry.
+    pub gc: GcConfig,
     /// REST API limits.
     pub api: ApiConfig,
     /// HTTP server.
@@ -160,6 +162,25 @@ impl Default for RegistryConfig {
     }
 }
 
+/// `[gc]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GcConfig {
+    /// How often the server collects; `0s` turns periodic collection off.
+    pub interval: HumanDuration,
+    /// Nothing younger than this is collected.
+    pub grace: HumanDuration,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        GcConfig {
+            interval: HumanDuration(Duration::from_secs(6 * 3600)),
+            grace: HumanDuration(Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
 /// `[api]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -210,6 +231,7 @@ impl Default for Config {
             blob: BlobConfig::default(),
             auth: AuthConfig::default(),
             registry: RegistryConfig::default(),
+            gc: GcConfig::default(),
             api: ApiConfig::default(),
             server: ServerConfig::default(),
             log: LogConfig::default(),
@@ -536,6 +558,12 @@ impl Config {
         if self.registry.upload_ttl.0 < Duration::from_secs(60) {
             v.push(("registry.upload_ttl", "must be at least 1m".into()));
         }
+        if self.gc.grace.0 < Duration::from_secs(60) {
+            v.push(("gc.grace", "must be at least 1m: pushes in progress need time to link what they upload".into()));
+        }
+        if !self.gc.interval.0.is_zero() && self.gc.interval.0 < Duration::from_secs(60) {
+            v.push(("gc.interval", "must be 0s (off) or at least 1m".into()));
+        }
         if !(1024..=1 << 30).contains(&self.api.max_body_bytes) {
             v.push((
                 "api.max_body_bytes",
@@ -634,6 +662,11 @@ impl Config {
             upload_ttl: self.registry.upload_ttl.0,
             open_namespaces: self.registry.open_namespaces.clone(),
         }
+    }
+
+    /// Garbage collection options (`dry_run` off).
+    pub fn gc_options(&self) -> wharf_registry::gc::GcOptions {
+        wharf_registry::gc::GcOptions { grace: self.gc.grace.0, upload_ttl: self.registry.upload_ttl.0, dry_run: false }
     }
 
     /// REST API limits for `wharf-api`.

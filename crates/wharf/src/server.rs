@@ -166,24 +166,31 @@ async fn metrics_endpoint(State(state): State<AppState>) -> Response {
     metrics::gauge!("wharf_db_pool_connections", "state" => "in_use")
         .set(f64::from(stats.size.saturating_sub(stats.idle)));
     metrics::gauge!("wharf_db_pool_connections", "state" => "max").set(f64::from(stats.max));
+    if let Ok(counts) = state.db.job_counts().await {
+        for c in counts {
+            metrics::gauge!("wharf_jobs", "kind" => c.kind, "state" => c.state).set(c.count as f64);
+        }
+    }
     let handle = telemetry::metrics();
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }
 
-/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to
-/// `shutdown_timeout`) and closes the database.
+/// Serves until SIGINT or SIGTERM, then tells background work to stop (`stopping`)
+/// and lets in-flight requests finish (up to `shutdown_timeout`). The caller closes
+/// the database once its background work is done.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
-    db: Db,
     shutdown_timeout: Duration,
+    stopping: tokio::sync::watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let signalled = Arc::new(tokio::sync::Notify::new());
     let notify = signalled.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
+        let _ = stopping.send(true);
         notify.notify_one();
         let _ = stop_tx.send(());
     });
@@ -200,8 +207,6 @@ pub async fn serve(
             tracing::warn!(timeout = %humantime::format_duration(shutdown_timeout), "in-flight requests did not finish in time; exiting");
         }
     }
-    db.close().await;
-    tracing::info!("stopped");
     Ok(())
 }
 

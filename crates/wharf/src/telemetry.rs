@@ -55,4 +55,14 @@ fn describe() {
     );
     metrics::describe_counter!("wharf_blob_bytes_read_total", metrics::Unit::Bytes, "Bytes read from the blob store");
     metrics::describe_gauge!("wharf_ready", "1 when the last readiness check passed, 0 otherwise");
+    metrics::describe_gauge!("wharf_jobs", "Jobs in the durable queue, by kind and state");
+    metrics::describe_counter!("wharf_jobs_total", "Job runs, by kind and result (succeeded, retried, failed)");
+    metrics::describe_counter!("wharf_gc_collected_total", "Things garbage collection removed, by what");
+    metrics::describe_counter!("wharf_gc_bytes_freed_total", metrics::Unit::Bytes, "Bytes garbage collection freed");
+    metrics::describe_gauge!("wharf_gc_last_success_timestamp_seconds", "When the last garbage collection finished");
+    metrics::describe_gauge!(
+        "wharf_gc_last_duration_seconds",
+        metrics::Unit::Seconds,
+        "How long the last garbage collection took"
+    );
 }

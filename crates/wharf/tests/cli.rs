@@ -304,6 +304,26 @@ async fn admin_commands_manage_users_orgs_and_tokens() {
     assert_eq!(out.code, 0);
     let out = admin(&["user", "set-password", "nobody", "--password-stdin"], Some("x\n"));
     assert_eq!(out.stderr.trim(), "error: no user named \"nobody\"");
+
+    // Registry administration.
+    let out = admin(&["org", "set-quota", "acme", "20GiB"], None);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (0, "acme: storage quota 21474836480 bytes (0 bytes used)"),
+        "{}",
+        out.stderr
+    );
+    let out = admin(&["org", "set-quota", "acme", "20 parsecs"], None);
+    assert!(out.stderr.contains("invalid quota"), "{}", out.stderr);
+    assert_eq!(admin(&["org", "set-quota", "acme", "none"], None).code, 0);
+    let out = admin(&["repo", "set", "acme/app", "--immutable-tags", "true"], None);
+    assert_eq!((out.code, out.stderr.trim()), (1, "error: no repository named \"acme/app\""));
+    let out = admin(&["gc", "--dry-run", "-o", "json"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!((report["dry_run"].as_bool(), report["blobs_deleted"].as_u64()), (Some(true), Some(0)));
+    let out = admin(&["gc"], None);
+    assert!(out.stdout.starts_with("garbage collection removed: 0 upload sessions"), "{}", out.stdout);
 }
 
 #[tokio::test]

@@ -106,6 +106,8 @@ pub(crate) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Respon
     })?;
     check_quota(&ctx.state, &repo, ctx.name.namespace(), bytes.len() as u64, Some(&digest)).await?;
     let size = bytes.len() as u64;
+    // Declare the bytes in use before relying on them (see `gc`).
+    ctx.state.db.touch_blob(&digest, size).await?;
     ctx.state.blobs.put_bytes(bytes, Some(&digest)).await?;
     let row = ManifestRow {
         digest: digest.clone(),

@@ -151,6 +151,8 @@ async fn monolithic(ctx: &Ctx, repo: &Repository, digest: &Digest, body: Body) -
         ctx.state.blobs.abort_upload(&id, &appended.state).await.ok();
         return Err(e);
     }
+    // Declare the bytes in use before relying on them (see `gc`).
+    ctx.state.db.touch_blob(digest, appended.written).await?;
     let info = ctx.state.blobs.commit_upload(&id, &appended.state, digest).await?;
     link(ctx, repo, &info).await?;
     Ok(created(ctx, digest))
@@ -362,6 +364,8 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, 
             discard(&registry, &Upload { size: state.size, parts: state.parts.clone(), ..upload.clone() }).await;
             return Err(e);
         }
+        // Declare the bytes in use before relying on them (see `gc`).
+        registry.db.touch_blob(&digest, state.size).await?;
         match registry.blobs.commit_upload(&upload.id, &state, &digest).await {
             Ok(info) => {
                 registry.db.link_blob(target.id, &info.digest, info.size).await?;

@@ -36,6 +36,35 @@ enum AdminCommand {
     /// Manage users' API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage registry repositories.
+    #[command(subcommand)]
+    Repo(RepoCommand),
+    /// Run a registry garbage collection now, and print what it removed.
+    Gc {
+        /// Count what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Nothing younger than this is collected (default: the configured `gc.grace`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        grace: Option<std::time::Duration>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RepoCommand {
+    /// Change a repository's settings.
+    Set {
+        /// The repository, e.g. acme/app.
+        name: String,
+        /// Let anyone pull it without credentials.
+        #[arg(long)]
+        anonymous_pull: Option<bool>,
+        /// Refuse to move or delete a tag once set.
+        #[arg(long)]
+        immutable_tags: Option<bool>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +139,13 @@ enum OrgCommand {
         /// viewer, developer, admin or owner.
         #[arg(long)]
         role: String,
+    },
+    /// Set (or with `none`, remove) an organization's registry storage quota.
+    SetQuota {
+        /// The organization.
+        org: String,
+        /// Bytes, with an optional unit (KiB, MiB, GiB, TiB), or `none`.
+        quota: String,
     },
     /// Remove a member.
     RemoveMember {
@@ -251,7 +287,77 @@ async fn dispatch(db: &Db, config: &Config, command: AdminCommand) -> Result<(),
         AdminCommand::User(c) => user(db, c).await,
         AdminCommand::Org(c) => org(db, c).await,
         AdminCommand::Token(c) => token(db, config.auth_settings(), c).await,
+        AdminCommand::Repo(c) => repo(db, c).await,
+        AdminCommand::Gc { dry_run, grace, output } => gc(db, config, dry_run, grace, output).await,
     }
+}
+
+async fn repo(db: &Db, command: RepoCommand) -> Result<(), Failure> {
+    match command {
+        RepoCommand::Set { name, anonymous_pull, immutable_tags } => {
+            let repo_name: wharf_oci::RepositoryName =
+                name.parse().map_err(|e| fail(format!("invalid repository name {name:?}: {e}")))?;
+            let repo = db.repository(&repo_name).await?.ok_or_else(|| fail(format!("no repository named {name:?}")))?;
+            let anonymous_pull = anonymous_pull.unwrap_or(repo.anonymous_pull);
+            let immutable_tags = immutable_tags.unwrap_or(repo.immutable_tags);
+            db.set_repository_flags(repo.id, anonymous_pull, immutable_tags).await?;
+            output::line(format!("{name}: anonymous pull {anonymous_pull}, immutable tags {immutable_tags}"));
+        }
+    }
+    Ok(())
+}
+
+async fn gc(
+    db: &Db,
+    config: &Config,
+    dry_run: bool,
+    grace: Option<std::time::Duration>,
+    o: OutputArgs,
+) -> Result<(), Failure> {
+    let blobs = wharf_blob::BlobStore::open(&config.blob_options()).map_err(|e| fail(e.to_string()))?;
+    let mut options = config.gc_options();
+    options.dry_run = dry_run;
+    if let Some(g) = grace {
+        options.grace = g;
+    }
+    let report = wharf_registry::gc::collect(db, &blobs, &options).await.map_err(|e| fail(format!("{e:#}")))?;
+    match o.output {
+        crate::output::Format::Json => output::json(&report),
+        crate::output::Format::Human => {
+            let verb = if dry_run { "would remove" } else { "removed" };
+            output::line(format!(
+                "garbage collection {verb}: {} upload sessions, {} unused blob links, {} blobs ({} bytes), {} temporary objects ({} bytes) in {} ms",
+                report.uploads_purged,
+                report.links_removed,
+                report.blobs_deleted,
+                report.blob_bytes_freed,
+                report.temporaries_removed,
+                report.temporary_bytes_freed,
+                report.duration_ms
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `1048576`, `512MiB`, `10 GiB` or `none`.
+fn parse_quota(s: &str) -> Result<Option<u64>, Failure> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| fail(format!("invalid quota {s:?}: write e.g. 500MiB, 20GiB or none")))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        other => return Err(fail(format!("invalid quota unit {other:?}: use B, KiB, MiB, GiB or TiB"))),
+    };
+    n.checked_mul(factor).map(Some).ok_or_else(|| fail(format!("quota {s:?} is too large")))
 }
 
 async fn user(db: &Db, command: UserCommand) -> Result<(), Failure> {
@@ -351,6 +457,16 @@ async fn org(db: &Db, command: OrgCommand) -> Result<(), Failure> {
             let u = find_user(db, &user).await?;
             db.set_membership(o.id, u.id, role).await?;
             output::line(format!("{user} is now {role} of {org}"));
+        }
+        OrgCommand::SetQuota { org, quota } => {
+            let o = find_org(db, &org).await?;
+            let bytes = parse_quota(&quota)?;
+            db.set_org_quota(o.id, bytes).await?;
+            let used = db.org_storage_bytes(o.id).await?;
+            match bytes {
+                Some(b) => output::line(format!("{org}: storage quota {b} bytes ({used} bytes used)")),
+                None => output::line(format!("{org}: no storage quota ({used} bytes used)")),
+            }
         }
         OrgCommand::RemoveMember { org, user } => {
             let o = find_org(db, &org).await?;

@@ -66,8 +66,61 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
     );
     announce(&outcome, &url);
 
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let worker = background(&config, &db, &blobs, stop);
     let app = server::app(AppState::new(db.clone(), blobs, auth), &config);
-    server::serve(listener, app, db, config.server.shutdown_timeout.0).await.map_err(Failure::from)
+    let served = server::serve(listener, app, config.server.shutdown_timeout.0, stopping).await;
+    // A job still running gets the same time to finish; if it does not, its lease
+    // expires and it runs again later (jobs are durable and idempotent).
+    if tokio::time::timeout(config.server.shutdown_timeout.0, worker).await.is_err() {
+        tracing::warn!("a background job did not finish in time; it will run again");
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    served.map_err(Failure::from)
+}
+
+/// The job runner and the scheduler of periodic jobs, until `stop` turns true.
+fn background(
+    config: &Config,
+    db: &Db,
+    blobs: &BlobStore,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    use wharf_registry::gc::{GcContext, GcJob};
+    let runner = wharf_jobs::Runner::new(db.clone()).register::<GcJob>(GcContext {
+        db: db.clone(),
+        blobs: blobs.clone(),
+        options: config.gc_options(),
+    });
+    let interval = config.gc.interval.0;
+    if !interval.is_zero() {
+        let (db, rx) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            let mut stop = std::pin::pin!(stopped(rx));
+            loop {
+                tokio::select! {
+                    () = &mut stop => return,
+                    _ = tick.tick() => {}
+                }
+                match wharf_jobs::enqueue(&db, &GcJob { dry_run: false }, Some("registry.gc")).await {
+                    Ok(Some(id)) => tracing::info!(job.id = id, "garbage collection scheduled"),
+                    Ok(None) => tracing::info!("garbage collection already queued or running"),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "could not schedule garbage collection"),
+                }
+                let week_ago = wharf_core::Timestamp::now().as_millis() - 7 * 86_400_000;
+                if let Err(e) = db.prune_jobs(wharf_core::Timestamp::from_millis(week_ago)).await {
+                    tracing::warn!(error = %e, "could not prune finished jobs");
+                }
+            }
+        });
+    }
+    tokio::spawn(runner.run_until(stopped(stop)))
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
 }
 
 fn announce(outcome: &Outcome, url: &str) {
