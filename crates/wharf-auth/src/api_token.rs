@@ -5,8 +5,6 @@
 //! slow hash would add nothing but latency to every registry request. The prefix lets
 //! secret scanners recognise leaked tokens and lets Wharf tell a token from a password.
 
-use sha2::{Digest as _, Sha256};
-
 /// Every token secret starts with this.
 pub const PREFIX: &str = "wharf_pat_";
 const BODY_LEN: usize = 40;
@@ -21,7 +19,7 @@ pub fn generate() -> (String, String) {
 
 /// The stored form of a secret.
 pub fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes()))
 }
 
 /// Whether a credential is shaped like an API token (rather than a password).

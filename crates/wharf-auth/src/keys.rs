@@ -19,7 +19,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest as _, Sha256};
 use wharf_core::Timestamp;
 use wharf_db::Db;
 use wharf_db::keys::SigningKeyRecord;
@@ -76,7 +75,7 @@ fn coordinates(point: &[u8]) -> Result<(String, String), AuthError> {
 fn thumbprint(point: &[u8]) -> Result<String, AuthError> {
     let (x, y) = coordinates(point)?;
     let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    Ok(URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes())))
 }
 
 impl KeyRing {
@@ -184,7 +183,10 @@ mod tests {
             jwk["x"].as_str().unwrap(),
             jwk["y"].as_str().unwrap()
         );
-        assert_eq!(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())), record.kid);
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes())),
+            record.kid
+        );
         assert!(!jwks.to_string().contains(&record.private_key), "private key never published");
     }
 }

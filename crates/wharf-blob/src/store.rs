@@ -120,6 +120,8 @@ struct Inner {
     description: String,
     backend: &'static str,
     local: Option<LocalOptions>,
+    /// Running hashers of open upload sessions on this node (see `upload`).
+    hashers: std::sync::Mutex<std::collections::HashMap<String, (u64, wharf_oci::Hasher)>>,
 }
 
 /// How long a readiness probe may take.
@@ -178,7 +180,9 @@ impl BlobStore {
         // Direct file access uses the canonical root, as object_store does.
         let local =
             local.map(|l| LocalOptions { root: std::fs::canonicalize(&l.root).unwrap_or(l.root), fsync: l.fsync });
-        Ok(BlobStore { inner: Arc::new(Inner { store, prefix, description, backend, local }) })
+        Ok(BlobStore {
+            inner: Arc::new(Inner { store, prefix, description, backend, local, hashers: Default::default() }),
+        })
     }
 
     /// Human-readable description, for logs and errors.
@@ -193,6 +197,10 @@ impl BlobStore {
 
     pub(crate) fn object_store(&self) -> &Arc<dyn ObjectStore> {
         &self.inner.store
+    }
+
+    pub(crate) fn hashers(&self) -> &std::sync::Mutex<std::collections::HashMap<String, (u64, wharf_oci::Hasher)>> {
+        &self.inner.hashers
     }
 
     /// The local directory, when this store is one.

@@ -106,6 +106,7 @@ macro_rules! backend_suite {
             upload_with_wrong_digest_stores_nothing,
             upload_with_sha512_digest,
             upload_abort_and_empty_upload,
+            upload_continues_on_another_node,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -420,4 +421,24 @@ pub async fn upload_abort_and_empty_upload(store: &BlobStore) {
     let info = store.commit_upload(&new_id(), &UploadState::default(), &empty).await.unwrap();
     assert_eq!(info.size, 0);
     assert_eq!(store.stat(&empty).await.unwrap(), Some(0));
+}
+
+/// A session continued and committed where its hasher is not (a restart, another
+/// node): the stored bytes are hashed at commit, and a wrong digest is still caught.
+pub async fn upload_continues_on_another_node(store: &BlobStore) {
+    let data = pattern(1_500_000, 23);
+    let id = new_id();
+    let a = store.append_upload(&id, &UploadState::default(), body(vec![data[..700_000].to_vec()])).await.unwrap();
+    store.forget_hashers();
+    let b = store.append_upload(&id, &a.state, body(vec![data[700_000..].to_vec()])).await.unwrap();
+    let wrong = Digest::of(Algorithm::Sha256, b"not it");
+    assert!(matches!(store.commit_upload(&id, &b.state, &wrong).await, Err(BlobError::DigestMismatch { .. })));
+    let id = new_id();
+    let a = store.append_upload(&id, &UploadState::default(), body(vec![data[..700_000].to_vec()])).await.unwrap();
+    store.forget_hashers();
+    let b = store.append_upload(&id, &a.state, body(vec![data[700_000..].to_vec()])).await.unwrap();
+    store.forget_hashers();
+    let digest = Digest::of(Algorithm::Sha256, &data);
+    store.commit_upload(&id, &b.state, &digest).await.unwrap();
+    assert_eq!(read_all(store, &digest).await, data);
 }

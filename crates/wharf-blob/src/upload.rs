@@ -2,7 +2,11 @@
 //! different nodes), are hashed as they arrive, and become a blob at commit.
 //!
 //! The caller keeps the session's [`UploadState`] (in the database) and passes it
-//! back with each call; the store keeps only the bytes:
+//! back with each call; the store keeps the bytes, and, in memory on this node, the
+//! running hasher of each open session. That hasher is only used while it has seen
+//! exactly the session's recorded bytes; otherwise (a restart, another node, an
+//! interrupted write) the commit re-hashes what is stored, so the digest check never
+//! depends on it. The bytes:
 //! - local directory: one file `uploads/<id>`, appended to, renamed into place at
 //!   commit (no copy); on each append it is first cut back to the recorded size, so
 //!   bytes written by a request whose progress was never recorded cannot leak in;
@@ -12,8 +16,6 @@
 //! A client that disconnects mid-request keeps what arrived: the returned state
 //! covers exactly the bytes stored, and the session resumes from there.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use object_store::path::Path;
@@ -23,31 +25,15 @@ use wharf_oci::{Algorithm, Digest, Hasher};
 use crate::{BlobError, BlobInfo, BlobStore};
 
 /// What must be kept between the requests of an upload session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UploadState {
     /// Bytes received so far.
     pub size: u64,
-    /// The SHA-256 state after those bytes, base64.
-    pub hash_state: String,
     /// The sizes of the stored parts, comma-separated (object stores only).
     pub parts: String,
 }
 
-impl Default for UploadState {
-    fn default() -> Self {
-        UploadState { size: 0, hash_state: STANDARD.encode(Algorithm::Sha256.hasher().save()), parts: String::new() }
-    }
-}
-
 impl UploadState {
-    fn hasher(&self) -> Result<Hasher, BlobError> {
-        STANDARD
-            .decode(&self.hash_state)
-            .ok()
-            .and_then(|b| Hasher::restore(&b))
-            .ok_or_else(|| BlobError::BadUploadState("unreadable hash state".into()))
-    }
-
     fn part_sizes(&self) -> Result<Vec<u64>, BlobError> {
         self.parts
             .split(',')
@@ -68,8 +54,11 @@ pub struct Appended {
     pub interrupted: Option<String>,
 }
 
-/// Chunks buffered between the receiving task and the writing thread.
+/// Chunks buffered between the receiving task and the writing and hashing threads.
 const PIPELINE_DEPTH: usize = 32;
+/// Open sessions whose hasher a node keeps; beyond it, the oldest are dropped (their
+/// commits re-hash the stored bytes).
+const MAX_CACHED_HASHERS: usize = 4096;
 
 impl BlobStore {
     fn upload_key(&self, id: &str) -> Path {
@@ -85,7 +74,7 @@ impl BlobStore {
     {
         check_id(id)?;
         if let Some(path) = self.local_path(&self.upload_key(id)) {
-            self.append_local(path, state, body).await
+            self.append_local(id, path, state, body).await
         } else {
             self.append_part(id, state, body).await
         }
@@ -93,6 +82,7 @@ impl BlobStore {
 
     async fn append_local<S, E>(
         &self,
+        id: &str,
         path: std::path::PathBuf,
         state: &UploadState,
         mut body: S,
@@ -101,11 +91,11 @@ impl BlobStore {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let mut hasher = state.hasher()?;
         let start = state.size;
+        let hasher = self.take_hasher(id, start);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
-        // Hashing and writing run on a blocking thread; the body is received here.
-        let writer = tokio::task::spawn_blocking(move || -> (Hasher, u64, Option<std::io::Error>) {
+        // Writing and hashing run on two threads, side by side; the body is received here.
+        let writer = tokio::task::spawn_blocking(move || -> (u64, Option<std::io::Error>) {
             use std::io::{Seek, Write};
             let open = || -> std::io::Result<std::fs::File> {
                 if let Some(dir) = path.parent() {
@@ -118,24 +108,41 @@ impl BlobStore {
             };
             let mut file = match open() {
                 Ok(f) => f,
-                Err(e) => return (hasher, 0, Some(e)),
+                Err(e) => return (0, Some(e)),
             };
             let mut written = 0u64;
             while let Some(chunk) = rx.blocking_recv() {
                 if let Err(e) = file.write_all(&chunk) {
                     // Whatever part of this chunk landed is cut off by the next append.
-                    return (hasher, written, Some(e));
+                    return (written, Some(e));
                 }
-                hasher.update(&chunk);
                 written += chunk.len() as u64;
             }
-            (hasher, written, None)
+            (written, None)
         });
+        let (htx, hashing) = match hasher {
+            Some(mut h) => {
+                let (htx, mut hrx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
+                let task = tokio::task::spawn_blocking(move || {
+                    let mut n = 0u64;
+                    while let Some(chunk) = hrx.blocking_recv() {
+                        h.update(&chunk);
+                        n += chunk.len() as u64;
+                    }
+                    (h, n)
+                });
+                (Some(htx), Some(task))
+            }
+            None => (None, None),
+        };
         let mut interrupted = None;
         while let Some(next) = body.next().await {
             match next {
                 Ok(bytes) if bytes.is_empty() => {}
                 Ok(bytes) => {
+                    if let Some(h) = &htx {
+                        let _ = h.send(bytes.clone()).await;
+                    }
                     if tx.send(bytes).await.is_err() {
                         break; // the writer failed; its error is reported below
                     }
@@ -147,17 +154,18 @@ impl BlobStore {
             }
         }
         drop(tx);
-        let (hasher, written, io_error) = writer.await.map_err(|e| BlobError::BadUploadState(e.to_string()))?;
+        drop(htx);
+        let (written, io_error) = writer.await.map_err(|e| BlobError::BadUploadState(e.to_string()))?;
+        if let Some(task) = hashing {
+            let (hasher, hashed) = task.await.map_err(|e| BlobError::BadUploadState(e.to_string()))?;
+            // Kept only if it saw exactly the bytes that were stored.
+            if hashed == written && io_error.is_none() {
+                self.keep_hasher(id, start + written, hasher);
+            }
+        }
         metrics::counter!("wharf_blob_bytes_written_total", "backend" => self.backend()).increment(written);
-        let appended = Appended {
-            state: UploadState {
-                size: start + written,
-                hash_state: STANDARD.encode(hasher.save()),
-                parts: String::new(),
-            },
-            written,
-            interrupted,
-        };
+        let appended =
+            Appended { state: UploadState { size: start + written, parts: String::new() }, written, interrupted };
         match io_error {
             None => Ok(appended),
             Some(e) => Err(self.io_error(e)),
@@ -169,7 +177,7 @@ impl BlobStore {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let mut hasher = state.hasher()?;
+        let mut hasher = self.take_hasher(id, state.size);
         let mut parts = state.part_sizes()?;
         let key = self.part_key(id, parts.len());
         let upload = self.object_store().put_multipart(&key).await.map_err(|e| self.backend_error(e))?;
@@ -180,7 +188,9 @@ impl BlobStore {
             match next {
                 Ok(bytes) => {
                     upload.wait_for_capacity(8).await.map_err(|e| self.backend_error(e))?;
-                    hasher.update(&bytes);
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&bytes);
+                    }
                     written += bytes.len() as u64;
                     upload.put(bytes);
                 }
@@ -197,12 +207,11 @@ impl BlobStore {
             parts.push(written);
         }
         metrics::counter!("wharf_blob_bytes_written_total", "backend" => self.backend()).increment(written);
+        if let Some(h) = hasher {
+            self.keep_hasher(id, state.size + written, h);
+        }
         let parts = parts.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        Ok(Appended {
-            state: UploadState { size: state.size + written, hash_state: STANDARD.encode(hasher.save()), parts },
-            written,
-            interrupted,
-        })
+        Ok(Appended { state: UploadState { size: state.size + written, parts }, written, interrupted })
     }
 
     fn part_key(&self, id: &str, n: usize) -> Path {
@@ -214,10 +223,12 @@ impl BlobStore {
     /// becomes visible.
     pub async fn commit_upload(&self, id: &str, state: &UploadState, expected: &Digest) -> Result<BlobInfo, BlobError> {
         check_id(id)?;
-        let actual = match expected.algorithm() {
-            Algorithm::Sha256 => state.hasher()?.finish(),
-            // Sessions hash SHA-256 as bytes arrive; other algorithms re-read them.
-            other => self.rehash(id, state, other).await?,
+        let actual = match self.take_hasher(id, state.size) {
+            // The session's bytes were hashed as they arrived, on this node.
+            Some(h) if h.algorithm() == expected.algorithm() => h.finish(),
+            // Otherwise (SHA-512, a restart, another node, an interrupted write) the
+            // stored bytes are hashed now.
+            _ => self.rehash(id, state, expected.algorithm()).await?,
         };
         if actual != *expected {
             self.abort_upload(id, state).await.ok();
@@ -322,6 +333,7 @@ impl BlobStore {
     /// Discards a session's bytes. Idempotent.
     pub async fn abort_upload(&self, id: &str, state: &UploadState) -> Result<(), BlobError> {
         check_id(id)?;
+        self.take_hasher(id, u64::MAX);
         if let Some(path) = self.local_path(&self.upload_key(id)) {
             return match tokio::fs::remove_file(&path).await {
                 Ok(()) => Ok(()),
@@ -333,6 +345,38 @@ impl BlobStore {
             self.delete_key(&self.part_key(id, n)).await?;
         }
         Ok(())
+    }
+}
+
+impl BlobStore {
+    /// The session's hasher if it has seen exactly `size` bytes; a fresh one for an
+    /// empty session; `None` when the bytes so far were hashed elsewhere or not at all.
+    fn take_hasher(&self, id: &str, size: u64) -> Option<Hasher> {
+        let cached = self.hashers().lock().ok().and_then(|mut m| m.remove(id));
+        match cached {
+            Some((n, h)) if n == size => Some(h),
+            _ if size == 0 => Some(Algorithm::Sha256.hasher()),
+            _ => None,
+        }
+    }
+
+    /// Forgets every cached hasher, as a restart or another node would (tests).
+    #[cfg(feature = "testing")]
+    pub fn forget_hashers(&self) {
+        if let Ok(mut m) = self.hashers().lock() {
+            m.clear();
+        }
+    }
+
+    fn keep_hasher(&self, id: &str, size: u64, hasher: Hasher) {
+        if let Ok(mut m) = self.hashers().lock() {
+            if m.len() >= MAX_CACHED_HASHERS
+                && let Some(k) = m.keys().next().cloned()
+            {
+                m.remove(&k);
+            }
+            m.insert(id.to_owned(), (size, hasher));
+        }
     }
 }
 

@@ -66,8 +66,6 @@ pub struct Upload {
     pub principal: String,
     /// Bytes received so far.
     pub size: u64,
-    /// Serialized hash state after `size` bytes.
-    pub hash_state: String,
     /// Blob store bookkeeping.
     pub parts: String,
     /// Start time.
@@ -135,7 +133,6 @@ fn upload_from_row(r: &AnyRow) -> Result<Upload, DbError> {
         repository_id: col(r, "repository_id")?,
         principal: col(r, "principal")?,
         size: u64::try_from(col::<i64>(r, "size")?).unwrap_or(0),
-        hash_state: col(r, "hash_state")?,
         parts: col(r, "parts")?,
         created_at: Timestamp::from_millis(col(r, "created_at")?),
         updated_at: Timestamp::from_millis(col(r, "updated_at")?),
@@ -562,14 +559,13 @@ impl Db {
     /// Starts an upload session.
     pub async fn create_upload(&self, upload: &Upload) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO uploads (id, repository_id, principal, size, hash_state, parts, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO uploads (id, repository_id, principal, size, parts, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&upload.id)
         .bind(upload.repository_id)
         .bind(&upload.principal)
         .bind(size_i64(upload.size))
-        .bind(&upload.hash_state)
         .bind(&upload.parts)
         .bind(upload.created_at.as_millis())
         .bind(upload.updated_at.as_millis())
@@ -581,7 +577,7 @@ impl Db {
     /// An upload session.
     pub async fn upload(&self, id: &str) -> Result<Option<Upload>, DbError> {
         let row = sqlx::query(
-            "SELECT id, repository_id, principal, size, hash_state, parts, created_at, updated_at FROM uploads WHERE id = $1",
+            "SELECT id, repository_id, principal, size, parts, created_at, updated_at FROM uploads WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -592,17 +588,14 @@ impl Db {
     /// Records progress, only if the session is still at `expected_size` (two
     /// writers of one session cannot both advance it). Returns whether it applied.
     pub async fn advance_upload(&self, id: &str, expected_size: u64, upload: &Upload) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "UPDATE uploads SET size = $1, hash_state = $2, parts = $3, updated_at = $4 WHERE id = $5 AND size = $6",
-        )
-        .bind(size_i64(upload.size))
-        .bind(&upload.hash_state)
-        .bind(&upload.parts)
-        .bind(Timestamp::now().as_millis())
-        .bind(id)
-        .bind(size_i64(expected_size))
-        .execute(self.pool())
-        .await?;
+        let done = sqlx::query("UPDATE uploads SET size = $1, parts = $2, updated_at = $3 WHERE id = $4 AND size = $5")
+            .bind(size_i64(upload.size))
+            .bind(&upload.parts)
+            .bind(Timestamp::now().as_millis())
+            .bind(id)
+            .bind(size_i64(expected_size))
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -634,7 +627,7 @@ impl Db {
     /// Sessions untouched since `before`, oldest first, at most `limit`.
     pub async fn stale_uploads(&self, before: Timestamp, limit: u32) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(
-            "SELECT id, repository_id, principal, size, hash_state, parts, created_at, updated_at FROM uploads \
+            "SELECT id, repository_id, principal, size, parts, created_at, updated_at FROM uploads \
              WHERE updated_at < $1 ORDER BY updated_at LIMIT $2",
         )
         .bind(before.as_millis())

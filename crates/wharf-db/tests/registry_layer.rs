@@ -229,18 +229,17 @@ async fn uploads_advance_optimistically(backend: Backend) {
         repository_id: repo,
         principal: "alice".into(),
         size: 0,
-        hash_state: "s0".into(),
         parts: String::new(),
         created_at: now,
         updated_at: now,
     };
     t.db.create_upload(&up).await.unwrap();
     up.size = 10;
-    up.hash_state = "s10".into();
+    up.parts = "10".into();
     assert!(t.db.advance_upload("3f2a", 0, &up).await.unwrap());
     assert!(!t.db.advance_upload("3f2a", 0, &up).await.unwrap(), "a second writer from the same offset loses");
     let stored = t.db.upload("3f2a").await.unwrap().unwrap();
-    assert_eq!((stored.size, stored.hash_state.as_str(), stored.principal.as_str()), (10, "s10", "alice"));
+    assert_eq!((stored.size, stored.parts.as_str(), stored.principal.as_str()), (10, "10", "alice"));
     let later = Timestamp::now().plus(std::time::Duration::from_secs(60));
     assert_eq!(t.db.stale_uploads(later, 10).await.unwrap().len(), 1);
     assert!(t.db.stale_uploads(now, 10).await.unwrap().is_empty());

@@ -79,7 +79,7 @@ pub async fn collect(db: &Db, blobs: &BlobStore, options: &GcOptions) -> anyhow:
         }
         for up in &stale {
             if !dry {
-                let state = UploadState { size: up.size, hash_state: up.hash_state.clone(), parts: up.parts.clone() };
+                let state = UploadState { size: up.size, parts: up.parts.clone() };
                 blobs.abort_upload(&up.id, &state).await?;
                 db.delete_upload(&up.id).await?;
             }

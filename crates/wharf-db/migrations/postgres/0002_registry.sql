@@ -68,15 +68,13 @@ CREATE TABLE tags (
 );
 CREATE INDEX tags_by_digest ON tags (repository_id, digest);
 
--- Upload sessions. `hash_state` is the serialized SHA-256 state after `size` bytes,
--- so any node can continue the session; `parts` is the blob store's bookkeeping.
+-- Upload sessions: any node can continue one; `parts` is the blob store's bookkeeping.
 -- `principal` is the user name that started it (empty: anonymous); only they may continue it.
 CREATE TABLE uploads (
     id            TEXT   PRIMARY KEY,
     repository_id BIGINT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
     principal     TEXT   NOT NULL,
     size          BIGINT NOT NULL,
-    hash_state    TEXT   NOT NULL,
     parts         TEXT   NOT NULL,
     -- Set while a request writes to the session: one writer at a time, on any node.
     busy_until    BIGINT,

@@ -61,7 +61,7 @@ fn created(ctx: &Ctx, digest: &Digest) -> Response {
 }
 
 fn state_of(up: &Upload) -> UploadState {
-    UploadState { size: up.size, hash_state: up.hash_state.clone(), parts: up.parts.clone() }
+    UploadState { size: up.size, parts: up.parts.clone() }
 }
 
 fn declared_length(ctx: &Ctx) -> Option<u64> {
@@ -95,7 +95,6 @@ pub(crate) async fn start(ctx: &Ctx, body: Body) -> Result<Response, RegistryErr
             repository_id: repo.id,
             principal: ctx.caller.subject().to_owned(),
             size: 0,
-            hash_state: state.hash_state,
             parts: state.parts,
             created_at: now,
             updated_at: now,
@@ -260,12 +259,7 @@ async fn append(
     let stream = body.into_data_stream().map_err(|e| e.to_string());
     let appended = state.blobs.append_upload(&up.id, &before, stream).await?;
     if appended.written > 0 {
-        let recorded = Upload {
-            size: appended.state.size,
-            hash_state: appended.state.hash_state.clone(),
-            parts: appended.state.parts.clone(),
-            ..up.clone()
-        };
+        let recorded = Upload { size: appended.state.size, parts: appended.state.parts.clone(), ..up.clone() };
         state.db.advance_upload(&up.id, up.size, &recorded).await?;
     }
     Ok((appended.state, appended.written, appended.interrupted))
