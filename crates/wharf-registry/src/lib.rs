@@ -11,6 +11,7 @@
 //! (`wharf-db`) keeps metadata and the blob store (`wharf-blob`) keeps bytes.
 
 mod access;
+mod cache;
 mod error;
 pub mod gc;
 mod path;
@@ -39,6 +40,9 @@ pub struct RegistrySettings {
     /// Organizations whose repositories anyone may pull, push and delete without
     /// credentials: for benchmarks and throw-away test registries only.
     pub open_namespaces: Vec<String>,
+    /// How long other nodes' changes may take to show in this node's read caches
+    /// (zero turns the caches off).
+    pub cache_ttl: Duration,
 }
 
 impl Default for RegistrySettings {
@@ -48,6 +52,7 @@ impl Default for RegistrySettings {
             max_page: 1000,
             upload_ttl: Duration::from_secs(24 * 3600),
             open_namespaces: Vec::new(),
+            cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -63,6 +68,15 @@ pub struct RegistryState {
     pub blobs: BlobStore,
     /// Limits.
     pub settings: RegistrySettings,
+    cache: std::sync::Arc<cache::Cache>,
+}
+
+impl RegistryState {
+    /// The registry's state, with empty read caches.
+    pub fn new(auth: Authenticator, db: Db, blobs: BlobStore, settings: RegistrySettings) -> RegistryState {
+        let cache = std::sync::Arc::new(cache::Cache::new(settings.cache_ttl));
+        RegistryState { auth, db, blobs, settings, cache }
+    }
 }
 
 /// A label for the metrics of `/v2/<name>/…` requests, which all match one route:

@@ -149,6 +149,8 @@ pub struct RegistryConfig {
     pub upload_ttl: HumanDuration,
     /// Organizations open to anyone, without credentials (benchmarks and tests only).
     pub open_namespaces: Vec<String>,
+    /// How long other nodes' changes may take to show in this node's read caches.
+    pub cache_ttl: HumanDuration,
 }
 
 impl Default for RegistryConfig {
@@ -158,6 +160,7 @@ impl Default for RegistryConfig {
             max_page: 1000,
             upload_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
             open_namespaces: Vec::new(),
+            cache_ttl: HumanDuration(Duration::from_secs(2)),
         }
     }
 }
@@ -555,6 +558,9 @@ impl Config {
                 v.push(("registry.open_namespaces", format!("{ns:?} is not an organization name")));
             }
         }
+        if self.registry.cache_ttl.0 > Duration::from_secs(60) {
+            v.push(("registry.cache_ttl", "must be at most 1m (0s turns the read caches off)".into()));
+        }
         if self.registry.upload_ttl.0 < Duration::from_secs(60) {
             v.push(("registry.upload_ttl", "must be at least 1m".into()));
         }
@@ -661,6 +667,7 @@ impl Config {
             max_page: self.registry.max_page,
             upload_ttl: self.registry.upload_ttl.0,
             open_namespaces: self.registry.open_namespaces.clone(),
+            cache_ttl: self.registry.cache_ttl.0,
         }
     }
 

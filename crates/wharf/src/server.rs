@@ -55,12 +55,12 @@ pub fn app(state: AppState, config: &Config) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .with_state(state.clone());
-    let registry = wharf_registry::router(wharf_registry::RegistryState {
-        auth: state.auth.clone(),
-        db: state.db.clone(),
-        blobs: state.blobs.clone(),
-        settings: config.registry_settings(),
-    });
+    let registry = wharf_registry::router(wharf_registry::RegistryState::new(
+        state.auth.clone(),
+        state.db.clone(),
+        state.blobs.clone(),
+        config.registry_settings(),
+    ));
     let api = wharf_api::router(wharf_api::ApiState {
         db: state.db.clone(),
         auth: state.auth.clone(),

@@ -14,7 +14,13 @@ use wharf_registry::gc::{GcContext, GcJob, GcOptions, GcReport, collect};
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 async fn setup() -> TestApp {
-    let app = TestApp::with_config(|c| c.registry.open_namespaces = vec!["acme".into()]).await;
+    // Collections here run beside the server, which would see their effects only after
+    // its read caches expire (`registry.cache_ttl`); these tests check at once.
+    let app = TestApp::with_config(|c| {
+        c.registry.open_namespaces = vec!["acme".into()];
+        c.registry.cache_ttl = wharf::config::HumanDuration(Duration::ZERO);
+    })
+    .await;
     app.org("acme", OrgKind::Publisher, "admin").await;
     app
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{TestApp, json};
 use reqwest::{Method, Response};
 use wharf_core::{OrgKind, Role};
@@ -101,7 +103,13 @@ async fn code(r: Response) -> (u16, String) {
 }
 
 async fn setup() -> TestApp {
-    let app = TestApp::start().await;
+    setup_with(|_| {}).await
+}
+
+/// With configuration changes, e.g. `registry.cache_ttl = 0s` for tests that change
+/// the database behind the registry's back, as another node or process would.
+async fn setup_with(adjust: impl FnOnce(&mut wharf::config::Config)) -> TestApp {
+    let app = TestApp::with_config(adjust).await;
     for u in ["dev", "viewer", "outsider"] {
         app.user(u).await;
     }
@@ -565,7 +573,7 @@ async fn invalid_repository_names() {
 
 #[tokio::test]
 async fn access_follows_roles_and_hides_private_repositories() {
-    let app = setup().await;
+    let app = setup_with(|c| c.registry.cache_ttl = wharf::config::HumanDuration(Duration::ZERO)).await;
     let dev = Reg::new(&app, "dev", "acme/app").await;
     let d = dev.push_blob(b"private").await;
     // Anonymous and outsiders get the same challenge for an existing and a missing repository.
@@ -626,7 +634,7 @@ async fn access_follows_roles_and_hides_private_repositories() {
 
 #[tokio::test]
 async fn immutable_tags_and_quotas() {
-    let app = setup().await;
+    let app = setup_with(|c| c.registry.cache_ttl = wharf::config::HumanDuration(Duration::ZERO)).await;
     let reg = Reg::new(&app, "dev", "acme/app").await;
     let (one, one_digest) = reg.image("imm-1").await;
     let (two, _) = reg.image("imm-2").await;
@@ -769,4 +777,39 @@ async fn open_namespaces_need_no_credentials() {
     );
     let closed = Reg::anonymous(&app, "acme/app");
     assert_eq!(closed.req(Method::POST, "/blobs/uploads/").send().await.unwrap().status(), 401);
+}
+
+/// The read caches: changes through this node show at once; changes made elsewhere
+/// (another node sharing the database) show within `registry.cache_ttl`.
+#[tokio::test]
+async fn read_caches_honour_their_ttl() {
+    let app = setup_with(|c| c.registry.cache_ttl = wharf::config::HumanDuration(Duration::from_millis(400))).await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let (a, a_digest) = reg.image("cache-a").await;
+    let (b, b_digest) = reg.image("cache-b").await;
+    reg.put_manifest("v1", OCI_MANIFEST, &a).await;
+    let current = |reg: &Reg<'_>| {
+        let rb = reg.req(Method::HEAD, "/manifests/v1");
+        async move { rb.send().await.unwrap().headers()["docker-content-digest"].to_str().unwrap().to_owned() }
+    };
+    assert_eq!(current(&reg).await, a_digest.as_str());
+    // Through this node: visible at once.
+    reg.put_manifest("v1", OCI_MANIFEST, &b).await;
+    assert_eq!(current(&reg).await, b_digest.as_str());
+    // Behind its back (as another node would): visible once the TTL has passed.
+    let repo = app.db.repository(&"acme/app".parse().unwrap()).await.unwrap().unwrap();
+    let row = app.db.manifest(repo.id, &a_digest).await.unwrap().unwrap();
+    app.db
+        .put_manifest(
+            repo.id,
+            wharf_db::registry::NewManifest { row: &row, blobs: &[], manifests: &[] },
+            Some(("v1", false)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(current(&reg).await, b_digest.as_str(), "still the cached answer");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(current(&reg).await, a_digest.as_str());
+    let (_, tags) = json(reg.req(Method::GET, "/tags/list").send().await.unwrap()).await;
+    assert_eq!(tags["tags"], serde_json::json!(["v1"]));
 }

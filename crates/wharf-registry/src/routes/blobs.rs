@@ -16,7 +16,17 @@ use crate::response::{CONTENT_DIGEST, empty};
 pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Response, RegistryError> {
     let digest = digest(digest_text)?;
     let repo = ctx.existing(Action::Pull).await?;
-    let size = ctx.state.db.blob_in_repository(repo.id, &digest).await?.ok_or_else(|| {
+    let size = match ctx.state.cache.link(repo.id, &digest) {
+        Some(size) => Some(size),
+        None => {
+            let size = ctx.state.db.blob_in_repository(repo.id, &digest).await?;
+            if let Some(s) = size {
+                ctx.state.cache.put_link(repo.id, &digest, s);
+            }
+            size
+        }
+    };
+    let size = size.ok_or_else(|| {
         RegistryError::new(ErrorCode::BlobUnknown, format!("blob {digest} is not in repository {}", ctx.name))
     })?;
     let range = match ctx.header(header::RANGE) {
@@ -35,13 +45,22 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
         headers.push((header::CONTENT_LENGTH, size.to_string()));
         return Ok(empty(StatusCode::OK, headers));
     }
-    let read = ctx.state.blobs.get(&digest, range).await.map_err(|e| match e {
-        // The database says the blob is here and the store disagrees: storage damage.
-        wharf_blob::BlobError::NotFound(d) => {
-            RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false)
+    let read = match ctx.state.blobs.get(&digest, range).await {
+        Ok(read) => read,
+        Err(wharf_blob::BlobError::NotFound(d)) => {
+            // A cached link to a blob collected meanwhile answers as the blob is now;
+            // a link the database still has to bytes that are gone is storage damage.
+            ctx.state.cache.link_removed(repo.id, &d);
+            if ctx.state.db.blob_in_repository(repo.id, &d).await?.is_none() {
+                return Err(RegistryError::new(
+                    ErrorCode::BlobUnknown,
+                    format!("blob {d} is not in repository {}", ctx.name),
+                ));
+            }
+            return Err(RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false));
         }
-        other => other.into(),
-    })?;
+        Err(e) => return Err(e.into()),
+    };
     let status = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let length = read.range.end - read.range.start;
     let content_range = format!("bytes {}-{}/{}", read.range.start, read.range.end.saturating_sub(1), read.size);
@@ -94,7 +113,9 @@ fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>, RegistryErro
 pub(crate) async fn delete(ctx: &Ctx, digest_text: &str) -> Result<Response, RegistryError> {
     let digest = digest(digest_text)?;
     let repo = ctx.existing(Action::Delete).await?;
-    if ctx.state.db.unlink_blob(repo.id, &digest).await? {
+    let unlinked = ctx.state.db.unlink_blob(repo.id, &digest).await;
+    ctx.state.cache.link_removed(repo.id, &digest);
+    if unlinked? {
         tracing::info!(repo.name = %ctx.name, blob.digest = %digest, by = ctx.caller.subject(), "blob deleted");
         Ok(empty(StatusCode::ACCEPTED, vec![(CONTENT_DIGEST, digest.to_string())]))
     } else {

@@ -32,12 +32,36 @@ fn fallback_subject(tag: &str) -> Option<Digest> {
     format!("{alg}:{hex}").parse().ok()
 }
 
+/// A manifest by digest, through the cache.
+async fn by_digest(ctx: &Ctx, repo: i64, digest: &Digest) -> Result<Option<ManifestRow>, RegistryError> {
+    if let Some(row) = ctx.state.cache.manifest(repo, digest) {
+        return Ok(Some(row));
+    }
+    let row = ctx.state.db.manifest(repo, digest).await?;
+    if let Some(r) = &row {
+        ctx.state.cache.put_manifest(repo, r);
+    }
+    Ok(row)
+}
+
+/// The manifest a tag points to, through the cache.
+async fn by_tag(ctx: &Ctx, repo: i64, tag: &str) -> Result<Option<ManifestRow>, RegistryError> {
+    if let Some(row) = ctx.state.cache.tag(repo, tag) {
+        return Ok(Some(row));
+    }
+    let row = ctx.state.db.manifest_by_tag(repo, tag).await?;
+    if let Some(r) = &row {
+        ctx.state.cache.put_tag(repo, tag, r);
+    }
+    Ok(row)
+}
+
 /// A manifest by tag or digest.
 pub(crate) async fn get(ctx: &Ctx, reference: &str, head: bool) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Pull).await?;
     let row = match parse_reference(reference) {
-        Ok(Reference::Digest(d)) => ctx.state.db.manifest(repo.id, &d).await?,
-        Ok(Reference::Tag(t)) => match ctx.state.db.manifest_by_tag(repo.id, &t).await? {
+        Ok(Reference::Digest(d)) => by_digest(ctx, repo.id, &d).await?,
+        Ok(Reference::Tag(t)) => match by_tag(ctx, repo.id, &t).await? {
             Some(row) => Some(row),
             None => match fallback_subject(&t) {
                 // No such tag was pushed: answer with the referrers index instead.
@@ -58,7 +82,14 @@ pub(crate) async fn get(ctx: &Ctx, reference: &str, head: bool) -> Result<Respon
     if head {
         return Ok(empty(StatusCode::OK, headers));
     }
-    let bytes = ctx.state.blobs.get(&row.digest, None).await?.bytes().await?;
+    let bytes = match ctx.state.cache.bytes(&row.digest) {
+        Some(b) => b,
+        None => {
+            let b = bytes::Bytes::from(ctx.state.blobs.get(&row.digest, None).await?.bytes().await?);
+            ctx.state.cache.put_bytes(&row.digest, b.clone());
+            b
+        }
+    };
     let mut response = (StatusCode::OK, bytes).into_response();
     for (name, value) in headers {
         response.headers_mut().insert(name, header_value(&value));
@@ -108,7 +139,7 @@ pub(crate) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Respon
     let size = bytes.len() as u64;
     // Declare the bytes in use before relying on them (see `gc`).
     ctx.state.db.touch_blob(&digest, size).await?;
-    ctx.state.blobs.put_bytes(bytes, Some(&digest)).await?;
+    ctx.state.blobs.put_bytes(bytes.clone(), Some(&digest)).await?;
     let row = ManifestRow {
         digest: digest.clone(),
         media_type: parsed.media_type,
@@ -125,6 +156,11 @@ pub(crate) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Respon
         .db
         .put_manifest(repo.id, NewManifest { row: &row, blobs: &parsed.blobs, manifests: &parsed.manifests }, tag)
         .await?;
+    ctx.state.cache.put_manifest(repo.id, &row);
+    ctx.state.cache.put_bytes(&digest, bytes);
+    if let Some((t, _)) = tag {
+        ctx.state.cache.tag_changed(repo.id, t);
+    }
     tracing::info!(repo.name = %ctx.name, manifest.digest = %digest, tag = tag.map(|t| t.0), by = ctx.caller.subject(), "manifest pushed");
     let mut headers = vec![
         (header::LOCATION, format!("/v2/{}/manifests/{digest}", ctx.name)),
@@ -142,8 +178,16 @@ pub(crate) async fn delete(ctx: &Ctx, reference: &str) -> Result<Response, Regis
     let parsed = parse_reference(reference)?;
     let repo = ctx.existing(Action::Delete).await?;
     let deleted = match &parsed {
-        Reference::Digest(d) => ctx.state.db.delete_manifest(repo.id, d, repo.immutable_tags).await?,
-        Reference::Tag(t) => ctx.state.db.delete_tag(repo.id, t, repo.immutable_tags).await?,
+        Reference::Digest(d) => {
+            let deleted = ctx.state.db.delete_manifest(repo.id, d, repo.immutable_tags).await;
+            ctx.state.cache.manifest_deleted(repo.id, d);
+            deleted?
+        }
+        Reference::Tag(t) => {
+            let deleted = ctx.state.db.delete_tag(repo.id, t, repo.immutable_tags).await;
+            ctx.state.cache.tag_changed(repo.id, t);
+            deleted?
+        }
     };
     if !deleted {
         return Err(unknown(ctx, reference));

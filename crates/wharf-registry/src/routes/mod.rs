@@ -34,7 +34,16 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// The repository, after checking `action` (it may not exist yet).
     pub(crate) async fn repository(&self, action: Action) -> Result<Option<Repository>, RegistryError> {
-        let repo = self.state.db.repository(&self.name).await?;
+        let repo = match self.state.cache.repository(self.name.as_str()) {
+            Some(r) => Some(r),
+            None => {
+                let r = self.state.db.repository(&self.name).await?;
+                if let Some(r) = &r {
+                    self.state.cache.put_repository(r);
+                }
+                r
+            }
+        };
         self.caller.require(&self.state, &self.name, action, repo.as_ref().is_some_and(|r| r.anonymous_pull)).await?;
         Ok(repo)
     }

@@ -13,7 +13,15 @@ pub(crate) async fn list(ctx: &Ctx) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Pull).await?;
     let n = page_size(ctx.param("n"), ctx.state.settings.max_page)?;
     let last = ctx.param("last");
-    let mut tags = if n == 0 { Vec::new() } else { ctx.state.db.list_tags(repo.id, last.as_deref(), n + 1).await? };
+    let mut tags = match (n, all_tags(ctx, repo.id).await?) {
+        (0, _) => Vec::new(),
+        // Served from the cached list of all tags, when the repository has few enough.
+        (_, Some(all)) => {
+            let from = last.as_deref().map_or(0, |l| all.partition_point(|t| t.as_str() <= l));
+            all.iter().skip(from).take(n as usize + 1).cloned().collect()
+        }
+        (_, None) => ctx.state.db.list_tags(repo.id, last.as_deref(), n + 1).await?,
+    };
     let more = tags.len() > n as usize;
     tags.truncate(n as usize);
     let mut response =
@@ -23,4 +31,21 @@ pub(crate) async fn list(ctx: &Ctx) -> Result<Response, RegistryError> {
         response.headers_mut().insert(header::LINK, header_value(&link));
     }
     Ok(response)
+}
+
+/// Repositories with more tags than this are listed from the database page by page.
+const CACHED_TAG_LIST_MAX: u32 = 10_000;
+
+/// Every tag of a repository, sorted, through the cache; `None` when there are too many.
+async fn all_tags(ctx: &Ctx, repo: i64) -> Result<Option<std::sync::Arc<Vec<String>>>, RegistryError> {
+    if let Some(list) = ctx.state.cache.tag_list(repo) {
+        return Ok(Some(list));
+    }
+    let tags = ctx.state.db.list_tags(repo, None, CACHED_TAG_LIST_MAX + 1).await?;
+    if tags.len() > CACHED_TAG_LIST_MAX as usize {
+        return Ok(None);
+    }
+    let list = std::sync::Arc::new(tags);
+    ctx.state.cache.put_tag_list(repo, list.clone());
+    Ok(Some(list))
 }
