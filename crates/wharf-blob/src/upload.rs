@@ -54,8 +54,9 @@ pub struct Appended {
     pub interrupted: Option<String>,
 }
 
-/// Chunks buffered between the receiving task and the writing and hashing threads.
-const PIPELINE_DEPTH: usize = 32;
+/// Chunks buffered between the receiving task and the writing and hashing threads:
+/// enough to keep both busy, few enough that concurrent pushes stay small in memory.
+const PIPELINE_DEPTH: usize = 8;
 /// Open sessions whose hasher a node keeps; beyond it, the oldest are dropped (their
 /// commits re-hash the stored bytes).
 const MAX_CACHED_HASHERS: usize = 4096;

@@ -313,26 +313,24 @@ impl Db {
         let row = manifest.row;
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
-        for digest in manifest.blobs {
-            let present: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
-                    .bind(repository)
-                    .bind(digest.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if present == 0 {
-                return Err(RegistryWriteError::MissingReference(digest.clone()));
+        // All references checked with one query per kind; which one is missing is only
+        // worked out when something is.
+        for (table, digests) in [("repository_blobs", manifest.blobs), ("manifests", manifest.manifests)] {
+            if digests.is_empty() {
+                continue;
             }
-        }
-        for digest in manifest.manifests {
-            let present: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM manifests WHERE repository_id = $1 AND digest = $2")
-                    .bind(repository)
-                    .bind(digest.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if present == 0 {
-                return Err(RegistryWriteError::MissingReference(digest.clone()));
+            let placeholders: Vec<String> = (0..digests.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(repository);
+            for d in digests {
+                q = q.bind(d.as_str());
+            }
+            let present: std::collections::HashSet<String> = q.fetch_all(&mut *tx).await?.into_iter().collect();
+            if let Some(missing) = digests.iter().find(|d| !present.contains(d.as_str())) {
+                return Err(RegistryWriteError::MissingReference(missing.clone()));
             }
         }
         sqlx::query(
@@ -368,30 +366,39 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 1 {
-            let refs =
-                manifest.blobs.iter().map(|d| (d, "blob")).chain(manifest.manifests.iter().map(|d| (d, "manifest")));
-            for (digest, kind) in refs {
-                sqlx::query(
-                    "INSERT INTO manifest_references (repository_id, manifest, digest, kind) VALUES ($1, $2, $3, $4) \
+            let refs: Vec<(&Digest, &str)> = manifest
+                .blobs
+                .iter()
+                .map(|d| (d, "blob"))
+                .chain(manifest.manifests.iter().map(|d| (d, "manifest")))
+                .collect();
+            // One multi-row insert (in chunks, to stay under the databases' parameter limits).
+            for chunk in refs.chunks(200) {
+                let values: Vec<String> =
+                    (0..chunk.len()).map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i)).collect();
+                let sql = format!(
+                    "INSERT INTO manifest_references (repository_id, manifest, digest, kind) VALUES {} \
                      ON CONFLICT (repository_id, manifest, digest) DO NOTHING",
-                )
-                .bind(repository)
-                .bind(row.digest.as_str())
-                .bind(digest.as_str())
-                .bind(kind)
-                .execute(&mut *tx)
-                .await?;
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repository).bind(row.digest.as_str());
+                for (digest, kind) in chunk {
+                    q = q.bind(digest.as_str()).bind(*kind);
+                }
+                q.execute(&mut *tx).await?;
             }
         }
         if let Some((tag, immutable)) = tag {
-            let current: Option<String> =
+            let current: Option<String> = if immutable {
                 sqlx::query_scalar("SELECT digest FROM tags WHERE repository_id = $1 AND name = $2")
                     .bind(repository)
                     .bind(tag)
                     .fetch_optional(&mut *tx)
-                    .await?;
-            if immutable
-                && let Some(current) = current
+                    .await?
+            } else {
+                None
+            };
+            if let Some(current) = current
                 && current != row.digest.as_str()
             {
                 return Err(RegistryWriteError::TagImmutable {

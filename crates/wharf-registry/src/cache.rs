@@ -73,6 +73,7 @@ pub(crate) struct Cache {
     manifests: Ttl<(i64, Digest), ManifestRow>,
     links: Ttl<(i64, Digest), u64>,
     tag_lists: Ttl<i64, Arc<Vec<String>>>,
+    quotas: Ttl<i64, Option<u64>>,
     bytes: Mutex<ByteCache>,
 }
 
@@ -91,6 +92,7 @@ impl Cache {
             manifests: Ttl::new(),
             links: Ttl::new(),
             tag_lists: Ttl::new(),
+            quotas: Ttl::new(),
             bytes: Mutex::new(ByteCache::default()),
         }
     }
@@ -146,6 +148,17 @@ impl Cache {
     pub(crate) fn put_tag_list(&self, repo: i64, tags: Arc<Vec<String>>) {
         if self.on() {
             self.tag_lists.put(repo, tags);
+        }
+    }
+
+    /// An organization's storage quota, as last read.
+    pub(crate) fn quota(&self, org: i64) -> Option<Option<u64>> {
+        self.quotas.get(&org, self.ttl)
+    }
+
+    pub(crate) fn put_quota(&self, org: i64, quota: Option<u64>) {
+        if self.on() {
+            self.quotas.put(org, quota);
         }
     }
 

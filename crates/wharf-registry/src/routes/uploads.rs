@@ -173,7 +173,15 @@ pub(crate) async fn check_quota(
     digest: Option<&Digest>,
 ) -> Result<(), RegistryError> {
     let db = &state.db;
-    let Some(quota) = db.org_quota(repo.org_id).await? else {
+    let quota = match state.cache.quota(repo.org_id.0) {
+        Some(q) => q,
+        None => {
+            let q = db.org_quota(repo.org_id).await?;
+            state.cache.put_quota(repo.org_id.0, q);
+            q
+        }
+    };
+    let Some(quota) = quota else {
         return Ok(());
     };
     if let Some(d) = digest
