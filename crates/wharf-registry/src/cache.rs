@@ -74,8 +74,12 @@ pub(crate) struct Cache {
     links: Ttl<(i64, Digest), u64>,
     tag_lists: Ttl<i64, Arc<Vec<String>>>,
     quotas: Ttl<i64, Option<u64>>,
+    tag_pages: Ttl<(i64, u32, Option<String>), TagPage>,
     bytes: Mutex<ByteCache>,
 }
+
+/// A rendered page of a tag list: the JSON body and the `Link` header, if any.
+pub(crate) type TagPage = (Bytes, Option<String>);
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,6 +97,7 @@ impl Cache {
             links: Ttl::new(),
             tag_lists: Ttl::new(),
             quotas: Ttl::new(),
+            tag_pages: Ttl::new(),
             bytes: Mutex::new(ByteCache::default()),
         }
     }
@@ -151,6 +156,17 @@ impl Cache {
         }
     }
 
+    /// A rendered page of a repository's tag list.
+    pub(crate) fn tag_page(&self, repo: i64, n: u32, last: Option<&str>) -> Option<TagPage> {
+        self.tag_pages.get(&(repo, n, last.map(str::to_owned)), self.ttl)
+    }
+
+    pub(crate) fn put_tag_page(&self, repo: i64, n: u32, last: Option<&str>, page: TagPage) {
+        if self.on() {
+            self.tag_pages.put((repo, n, last.map(str::to_owned)), page);
+        }
+    }
+
     /// An organization's storage quota, as last read.
     pub(crate) fn quota(&self, org: i64) -> Option<Option<u64>> {
         self.quotas.get(&org, self.ttl)
@@ -191,6 +207,7 @@ impl Cache {
     pub(crate) fn tag_changed(&self, repo: i64, tag: &str) {
         self.tags.remove(&(repo, tag.to_owned()));
         self.tag_lists.remove(&repo);
+        self.tag_pages.retain(|(r, _, _)| *r != repo);
     }
 
     /// A manifest (and the tags pointing to it) was deleted from `repo`.
@@ -199,6 +216,7 @@ impl Cache {
         self.links.remove(&(repo, digest.clone()));
         self.tags.retain(|(r, _)| *r != repo);
         self.tag_lists.remove(&repo);
+        self.tag_pages.retain(|(r, _, _)| *r != repo);
     }
 
     /// A blob was removed from `repo`.

@@ -1,6 +1,5 @@
 //! `GET /v2/<name>/tags/list?n=&last=`.
 
-use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -13,24 +12,42 @@ pub(crate) async fn list(ctx: &Ctx) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Pull).await?;
     let n = page_size(ctx.param("n"), ctx.state.settings.max_page)?;
     let last = ctx.param("last");
-    let mut tags = match (n, all_tags(ctx, repo.id).await?) {
-        (0, _) => Vec::new(),
-        // Served from the cached list of all tags, when the repository has few enough.
-        (_, Some(all)) => {
-            let from = last.as_deref().map_or(0, |l| all.partition_point(|t| t.as_str() <= l));
-            all.iter().skip(from).take(n as usize + 1).cloned().collect()
+    let (body, link) = match ctx.state.cache.tag_page(repo.id, n, last.as_deref()) {
+        Some(page) => page,
+        None => {
+            let page = render(ctx, repo.id, n, last.as_deref()).await?;
+            ctx.state.cache.put_tag_page(repo.id, n, last.as_deref(), page.clone());
+            page
         }
-        (_, None) => ctx.state.db.list_tags(repo.id, last.as_deref(), n + 1).await?,
     };
-    let more = tags.len() > n as usize;
-    tags.truncate(n as usize);
-    let mut response =
-        (StatusCode::OK, Json(serde_json::json!({"name": ctx.name.as_str(), "tags": tags}))).into_response();
-    if more && let Some(last) = tags.last() {
-        let link = next_link(&format!("/v2/{}/tags/list", ctx.name), n, last);
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(link) = link {
         response.headers_mut().insert(header::LINK, header_value(&link));
     }
     Ok(response)
+}
+
+/// One page: the JSON body and the `Link` to the next page, if there is one.
+async fn render(
+    ctx: &Ctx,
+    repo: i64,
+    n: u32,
+    last: Option<&str>,
+) -> Result<(bytes::Bytes, Option<String>), RegistryError> {
+    let mut tags = match (n, all_tags(ctx, repo).await?) {
+        (0, _) => Vec::new(),
+        // Served from the cached list of all tags, when the repository has few enough.
+        (_, Some(all)) => {
+            let from = last.map_or(0, |l| all.partition_point(|t| t.as_str() <= l));
+            all.iter().skip(from).take(n as usize + 1).cloned().collect()
+        }
+        (_, None) => ctx.state.db.list_tags(repo, last, n + 1).await?,
+    };
+    let more = tags.len() > n as usize;
+    tags.truncate(n as usize);
+    let link = if more { tags.last().map(|l| next_link(&format!("/v2/{}/tags/list", ctx.name), n, l)) } else { None };
+    let body = serde_json::to_vec(&serde_json::json!({"name": ctx.name.as_str(), "tags": tags})).unwrap_or_default();
+    Ok((bytes::Bytes::from(body), link))
 }
 
 /// Repositories with more tags than this are listed from the database page by page.
