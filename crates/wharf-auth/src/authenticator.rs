@@ -56,13 +56,19 @@ struct Inner {
     db: Db,
     keys: KeyRing,
     settings: AuthSettings,
+    /// Tokens already verified, until they expire: clients send one token with many
+    /// requests, and an ES256 verification costs far more than the request itself.
+    verified: std::sync::Mutex<std::collections::HashMap<String, RegistryClaims>>,
 }
+
+/// Verified tokens remembered; beyond it the memory is cleared.
+const MAX_VERIFIED_TOKENS: usize = 10_000;
 
 impl Authenticator {
     /// Loads (or creates) the signing keys.
     pub async fn new(db: Db, settings: AuthSettings) -> Result<Authenticator, AuthError> {
         let keys = KeyRing::load_or_create(&db).await?;
-        Ok(Authenticator { inner: Arc::new(Inner { db, keys, settings }) })
+        Ok(Authenticator { inner: Arc::new(Inner { db, keys, settings, verified: Default::default() }) })
     }
 
     /// The settings.
@@ -285,8 +291,22 @@ impl Authenticator {
 
     /// Verifies a registry token issued by this service.
     pub fn verify_registry_token(&self, token: &str) -> Result<RegistryClaims, TokenError> {
+        if let Some(claims) = self.inner.verified.lock().ok().and_then(|m| m.get(token).cloned()) {
+            // Same bytes as a token whose signature verified: only time can change the answer.
+            if claims.exp > Timestamp::now().as_secs() {
+                return Ok(claims);
+            }
+            return Err(TokenError::Expired);
+        }
         let s = &self.inner.settings;
-        self.inner.keys.verify(token, &s.service, &s.issuer)
+        let claims: RegistryClaims = self.inner.keys.verify(token, &s.service, &s.issuer)?;
+        if let Ok(mut m) = self.inner.verified.lock() {
+            if m.len() >= MAX_VERIFIED_TOKENS {
+                m.clear();
+            }
+            m.insert(token.to_owned(), claims.clone());
+        }
+        Ok(claims)
     }
 
     /// The `WWW-Authenticate` value for a refused registry request.

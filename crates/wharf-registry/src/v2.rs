@@ -14,6 +14,12 @@ pub(crate) async fn base(State(state): State<RegistryState>, headers: HeaderMap)
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    // With open namespaces, anonymous clients are welcome here; closed repositories
+    // still challenge on their own endpoints.
+    if bearer.is_none() && !state.settings.open_namespaces.is_empty() {
+        return (StatusCode::OK, [API_VERSION, (header::CONTENT_TYPE, header_value("application/json"))], "{}")
+            .into_response();
+    }
     let Some(token) = bearer else {
         let challenge = state.auth.challenge(None, None);
         return oci_error(

@@ -813,3 +813,15 @@ async fn read_caches_honour_their_ttl() {
     let (_, tags) = json(reg.req(Method::GET, "/tags/list").send().await.unwrap()).await;
     assert_eq!(tags["tags"], serde_json::json!(["v1"]));
 }
+
+/// With open namespaces `/v2/` greets anonymous clients; closed repositories still
+/// challenge.
+#[tokio::test]
+async fn open_namespaces_make_the_base_endpoint_anonymous() {
+    let app = TestApp::with_config(|c| c.registry.open_namespaces = vec!["bench".into()]).await;
+    assert_eq!(app.anon(Method::GET, "/v2/").send().await.unwrap().status(), 200);
+    let r = app.anon(Method::GET, "/v2/acme/app/tags/list").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let closed = TestApp::start().await;
+    assert_eq!(closed.anon(Method::GET, "/v2/").send().await.unwrap().status(), 401);
+}
