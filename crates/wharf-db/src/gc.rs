@@ -54,7 +54,7 @@ impl Db {
             .bind(cutoff.as_millis())
             .bind(repository)
             .bind(digest.as_str())
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -128,7 +128,7 @@ impl Db {
         sqlx::query("INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, 0, 0) ON CONFLICT (digest) DO NOTHING")
             .bind(digest.as_str())
             .bind(i64::try_from(size).unwrap_or(i64::MAX))
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(())
     }

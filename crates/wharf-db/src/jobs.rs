@@ -72,7 +72,7 @@ impl Db {
         .bind(i64::from(max_attempts))
         .bind(run_after.as_millis())
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(self.writes())
         .await;
         match result {
             Ok(id) => Ok(Some(id)),
@@ -121,7 +121,7 @@ impl Db {
         sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running'")
             .bind(Timestamp::now().plus(lease).as_millis())
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(())
     }
@@ -133,7 +133,7 @@ impl Db {
         )
         .bind(Timestamp::now().as_millis())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }
@@ -153,7 +153,7 @@ impl Db {
         .bind(error)
         .bind(Timestamp::now().as_millis())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }
@@ -162,7 +162,7 @@ impl Db {
     pub async fn prune_jobs(&self, before: Timestamp) -> Result<u64, DbError> {
         let done = sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_at < $1")
             .bind(before.as_millis())
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(done.rows_affected())
     }

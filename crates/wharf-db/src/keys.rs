@@ -64,7 +64,7 @@ impl Db {
         .bind(&key.public_key)
         .bind(key.created_at.as_millis())
         .bind(key.retired_at.map(Timestamp::as_millis))
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }

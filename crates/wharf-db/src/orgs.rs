@@ -197,14 +197,14 @@ impl Db {
             .bind(display_name)
             .bind(Timestamp::now().as_millis())
             .bind(org.0)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writes())
             .await?;
         row.as_ref().map(org_from_row).transpose()
     }
 
     /// Deletes an organization and its memberships. Returns whether it existed.
     pub async fn delete_org(&self, org: OrgId) -> Result<bool, DbError> {
-        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(self.writes()).await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -67,6 +67,13 @@ pub struct Db {
     backend: Backend,
     max_connections: u32,
     url: String,
+    /// SQLite only: one connection that every write goes through. SQLite has one
+    /// writer anyway; queueing for this connection (fairly, in arrival order) is
+    /// cheaper than colliding on the database lock, where SQLite's busy handler
+    /// sleeps in steps of milliseconds, and its page cache stays warm because no
+    /// other connection of this process changes the database under it. (Other
+    /// processes, e.g. `wharf admin`, still wait on the lock.)
+    writer: Option<AnyPool>,
 }
 
 impl Db {
@@ -74,35 +81,46 @@ impl Db {
     pub async fn connect(options: &DbOptions) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(&options.url)?;
-        let busy_ms = options.sqlite_busy_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.connect_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers proceed while one writer commits; NORMAL
-                        // sync is durable in WAL mode except on power loss of the
-                        // last transactions, the documented SQLite trade-off.
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-                        );
-                        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = Self::pool_options(backend, options, options.max_connections, options.connect_timeout)
             .connect(&options.url)
             .await
             .map_err(|source| DbError::Connect { url: redact_url(&options.url), source })?;
-        Ok(Db { pool, backend, max_connections: options.max_connections, url: redact_url(&options.url) })
+        let writer = match backend {
+            // Waiting for the writer is waiting for SQLite's lock: bounded by the busy timeout.
+            Backend::Sqlite => Some(
+                Self::pool_options(backend, options, 1, options.sqlite_busy_timeout.max(options.connect_timeout))
+                    .connect(&options.url)
+                    .await
+                    .map_err(|source| DbError::Connect { url: redact_url(&options.url), source })?,
+            ),
+            Backend::Postgres => None,
+        };
+        Ok(Db { pool, backend, max_connections: options.max_connections, url: redact_url(&options.url), writer })
+    }
+
+    fn pool_options(backend: Backend, options: &DbOptions, max: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+        let busy_ms = options.sqlite_busy_timeout.as_millis();
+        AnyPoolOptions::new().max_connections(max).acquire_timeout(acquire_timeout).after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers proceed while one writer commits; NORMAL
+                    // sync is durable in WAL mode except on power loss of the
+                    // last transactions, the documented SQLite trade-off.
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                    );
+                    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                }
+                Ok(())
+            })
+        })
     }
 
     /// Applies pending migrations. Safe to run from several nodes at once
     /// (PostgreSQL takes an advisory lock; SQLite has one writer).
     pub async fn migrate(&self) -> Result<(), DbError> {
-        migrations::migrator(self.backend).run(&self.pool).await?;
+        migrations::migrator(self.backend).run(self.writes()).await?;
         Ok(())
     }
 
@@ -141,6 +159,9 @@ impl Db {
     /// Waits for checked-out connections and closes the pool. For SQLite this
     /// checkpoints the write-ahead log, leaving a single clean database file.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -172,10 +193,16 @@ impl Db {
     /// can fail with SQLITE_BUSY whatever the busy timeout, when another writer
     /// committed in between.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, DbError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        Ok(match &self.writer {
+            Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await?,
+            None => self.pool.begin().await?,
         })
+    }
+
+    /// Where single-statement writes go: the writer connection on SQLite, the pool
+    /// on PostgreSQL.
+    pub(crate) fn writes(&self) -> &AnyPool {
+        self.writer.as_ref().unwrap_or(&self.pool)
     }
 }
 

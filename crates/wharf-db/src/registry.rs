@@ -162,7 +162,7 @@ impl Db {
         .bind(org.0)
         .bind(name.as_str())
         .bind(Timestamp::now().as_millis())
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         self.repository(name).await?.ok_or_else(|| DbError::Corrupt(format!("repository {name} vanished")))
     }
@@ -178,7 +178,7 @@ impl Db {
             .bind(i64::from(anonymous_pull))
             .bind(i64::from(immutable_tags))
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(())
     }
@@ -231,7 +231,7 @@ impl Db {
         .bind(digest.as_str())
         .bind(size_i64(size))
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }
@@ -496,7 +496,7 @@ impl Db {
         let done = sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
             .bind(repository)
             .bind(tag)
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -558,7 +558,7 @@ impl Db {
         sqlx::query("UPDATE organizations SET storage_quota_bytes = $1 WHERE id = $2")
             .bind(bytes.map(size_i64))
             .bind(org.0)
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(())
     }
@@ -576,7 +576,7 @@ impl Db {
         .bind(&upload.parts)
         .bind(upload.created_at.as_millis())
         .bind(upload.updated_at.as_millis())
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }
@@ -601,7 +601,7 @@ impl Db {
             .bind(Timestamp::now().as_millis())
             .bind(id)
             .bind(size_i64(expected_size))
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -614,20 +614,20 @@ impl Db {
                 .bind(until.as_millis())
                 .bind(id)
                 .bind(Timestamp::now().as_millis())
-                .execute(self.pool())
+                .execute(self.writes())
                 .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Gives the write lease back.
     pub async fn release_upload(&self, id: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE uploads SET busy_until = NULL WHERE id = $1").bind(id).execute(self.pool()).await?;
+        sqlx::query("UPDATE uploads SET busy_until = NULL WHERE id = $1").bind(id).execute(self.writes()).await?;
         Ok(())
     }
 
     /// Ends an upload session. Returns whether it existed.
     pub async fn delete_upload(&self, id: &str) -> Result<bool, DbError> {
-        let done = sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(self.writes()).await?;
         Ok(done.rows_affected() == 1)
     }
 

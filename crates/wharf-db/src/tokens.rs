@@ -83,7 +83,7 @@ impl Db {
             .bind(new.scopes.to_string())
             .bind(Timestamp::now().as_millis())
             .bind(new.expires_at.map(Timestamp::as_millis))
-            .fetch_one(self.pool())
+            .fetch_one(self.writes())
             .await
             .map_err(conflict(|| format!("an active token named {:?}", new.name)))?;
         from_row(&row)
@@ -131,7 +131,7 @@ impl Db {
             .bind(Timestamp::now().as_millis())
             .bind(user.0)
             .bind(id.0)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writes())
             .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -144,7 +144,7 @@ impl Db {
         .bind(now.as_millis())
         .bind(id.0)
         .bind(now.as_millis() - LAST_USED_RESOLUTION_MS)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(())
     }

@@ -64,7 +64,7 @@ impl Db {
             .bind(new.email)
             .bind(new.password_hash)
             .bind(now)
-            .fetch_one(self.pool())
+            .fetch_one(self.writes())
             .await
             .map_err(conflict(|| format!("user {:?}", new.name.as_str())))?;
         from_row(&row)
@@ -106,7 +106,7 @@ impl Db {
             .bind(hash)
             .bind(Timestamp::now().as_millis())
             .bind(id.0)
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -117,7 +117,7 @@ impl Db {
             .bind(email)
             .bind(Timestamp::now().as_millis())
             .bind(id.0)
-            .execute(self.pool())
+            .execute(self.writes())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -133,7 +133,7 @@ impl Db {
         .bind(i64::from(disabled))
         .bind(now)
         .bind(id.0)
-        .execute(self.pool())
+        .execute(self.writes())
         .await?;
         Ok(done.rows_affected() == 1)
     }
