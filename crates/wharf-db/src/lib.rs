@@ -13,6 +13,7 @@
 //! Query methods live on [`Db`], one module per aggregate: [`users`], [`orgs`],
 //! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`]. Blob bytes never go into the database.
 
+mod batch;
 mod error;
 pub mod gc;
 pub mod jobs;

@@ -3,9 +3,12 @@
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 
 use crate::{DbError, migrations};
+
+/// A pooled PostgreSQL connection idle for longer than this is checked before use.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Which database engine is behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +103,23 @@ impl Db {
 
     fn pool_options(backend: Backend, options: &DbOptions, max: u32, acquire_timeout: Duration) -> AnyPoolOptions {
         let busy_ms = options.sqlite_busy_timeout.as_millis();
-        AnyPoolOptions::new().max_connections(max).acquire_timeout(acquire_timeout).after_connect(move |conn, _meta| {
+        // sqlx pings every connection it takes from the idle queue: a round trip
+        // before each statement. SQLite's connections are in-process and cannot
+        // drop, so they are never pinged; a PostgreSQL connection is pinged only when
+        // it has been idle long enough for a restart or failover to have cut it.
+        let pool = AnyPoolOptions::new().test_before_acquire(false);
+        let pool = match backend {
+            Backend::Sqlite => pool,
+            Backend::Postgres => pool.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            }),
+        };
+        pool.max_connections(max).acquire_timeout(acquire_timeout).after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
                     // WAL lets readers proceed while one writer commits; NORMAL

@@ -2,10 +2,13 @@
 //!
 //! Digests and names arrive validated (`wharf_oci` newtypes) and are stored as text.
 
+use std::collections::HashSet;
+
 use sqlx::any::AnyRow;
 use wharf_core::{OrgId, Timestamp};
 use wharf_oci::{Digest, RepositoryName};
 
+use crate::batch::{Arg, Batch};
 use crate::error::parse_stored;
 use crate::pool::col;
 use crate::{Db, DbError};
@@ -103,6 +106,8 @@ impl From<sqlx::Error> for RegistryWriteError {
 }
 
 const REPO_COLUMNS: &str = "id, org_id, name, anonymous_pull, immutable_tags, created_at";
+/// Digests per statement: under SQLite's and PostgreSQL's parameter limits.
+const REFERENCE_CHUNK: usize = 400;
 const MANIFEST_COLUMNS: &str = "digest, media_type, size, artifact_type, subject, annotations";
 
 fn repository_from_row(r: &AnyRow) -> Result<Repository, DbError> {
@@ -303,7 +308,9 @@ impl Db {
 
     /// Stores a manifest (whose bytes are already in the blob store) and optionally
     /// points `tag` at it, in one transaction: the references are checked, the tag's
-    /// immutability is honoured, and a failure changes nothing.
+    /// immutability is honoured, and a failure changes nothing. The statements go to
+    /// the database as one [`Batch`]; the checks read rows the batch returns, and the
+    /// transaction is rolled back when one fails.
     pub async fn put_manifest(
         &self,
         repository: i64,
@@ -312,110 +319,116 @@ impl Db {
     ) -> Result<(), RegistryWriteError> {
         let row = manifest.row;
         let now = Timestamp::now().as_millis();
-        let mut tx = self.begin_write().await?;
-        // All references checked with one query per kind; which one is missing is only
+        let digest = row.digest.as_str();
+        let mut batch = Batch::default();
+        // The references present, one query per kind; which one is missing is only
         // worked out when something is.
-        for (table, digests) in [("repository_blobs", manifest.blobs), ("manifests", manifest.manifests)] {
-            if digests.is_empty() {
-                continue;
-            }
-            let placeholders: Vec<String> = (0..digests.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
-                placeholders.join(", ")
-            );
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(repository);
-            for d in digests {
-                q = q.bind(d.as_str());
-            }
-            let present: std::collections::HashSet<String> = q.fetch_all(&mut *tx).await?.into_iter().collect();
-            if let Some(missing) = digests.iter().find(|d| !present.contains(d.as_str())) {
-                return Err(RegistryWriteError::MissingReference(missing.clone()));
+        for (kind, table, digests) in
+            [("b", "repository_blobs", manifest.blobs), ("m", "manifests", manifest.manifests)]
+        {
+            for chunk in digests.chunks(REFERENCE_CHUNK) {
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let mut args = vec![Arg::Int(repository)];
+                args.extend(chunk.iter().map(|d| Arg::Text(d.as_str())));
+                batch.push(
+                    format!(
+                        "SELECT '{kind}' AS kind, digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
+                        placeholders.join(", ")
+                    ),
+                    args,
+                );
             }
         }
-        sqlx::query(
+        if let Some((tag, true)) = tag {
+            batch.push(
+                "SELECT 't' AS kind, digest FROM tags WHERE repository_id = $1 AND name = $2",
+                vec![Arg::Int(repository), Arg::Text(tag)],
+            );
+        }
+        batch.push(
             "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
              ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
-        )
-        .bind(row.digest.as_str())
-        .bind(size_i64(row.size))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+            vec![Arg::Text(digest), Arg::Int(size_i64(row.size)), Arg::Int(now)],
+        );
+        batch.push(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
-        )
-        .bind(repository)
-        .bind(row.digest.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let inserted = sqlx::query(
+            vec![Arg::Int(repository), Arg::Text(digest), Arg::Int(now)],
+        );
+        batch.push(
             "INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, subject, annotations, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository_id, digest) DO NOTHING",
-        )
-        .bind(repository)
-        .bind(row.digest.as_str())
-        .bind(&row.media_type)
-        .bind(size_i64(row.size))
-        .bind(row.artifact_type.as_deref())
-        .bind(row.subject.as_ref().map(Digest::as_str))
-        .bind(row.annotations.as_deref())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            let refs: Vec<(&Digest, &str)> = manifest
-                .blobs
-                .iter()
-                .map(|d| (d, "blob"))
-                .chain(manifest.manifests.iter().map(|d| (d, "manifest")))
-                .collect();
-            // One multi-row insert (in chunks, to stay under the databases' parameter limits).
-            for chunk in refs.chunks(200) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i)).collect();
-                let sql = format!(
+            vec![
+                Arg::Int(repository),
+                Arg::Text(digest),
+                Arg::Text(&row.media_type),
+                Arg::Int(size_i64(row.size)),
+                Arg::OptText(row.artifact_type.as_deref()),
+                Arg::OptText(row.subject.as_ref().map(Digest::as_str)),
+                Arg::OptText(row.annotations.as_deref()),
+                Arg::Int(now),
+            ],
+        );
+        let refs: Vec<(&Digest, &str)> = manifest
+            .blobs
+            .iter()
+            .map(|d| (d, "blob"))
+            .chain(manifest.manifests.iter().map(|d| (d, "manifest")))
+            .collect();
+        // Multi-row inserts, in chunks to stay under the databases' parameter limits;
+        // a manifest pushed again finds its references there already.
+        for chunk in refs.chunks(REFERENCE_CHUNK / 2) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i)).collect();
+            let mut args = vec![Arg::Int(repository), Arg::Text(digest)];
+            for (d, kind) in chunk {
+                args.push(Arg::Text(d.as_str()));
+                args.push(Arg::Text(kind));
+            }
+            batch.push(
+                format!(
                     "INSERT INTO manifest_references (repository_id, manifest, digest, kind) VALUES {} \
                      ON CONFLICT (repository_id, manifest, digest) DO NOTHING",
                     values.join(", ")
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repository).bind(row.digest.as_str());
-                for (digest, kind) in chunk {
-                    q = q.bind(digest.as_str()).bind(*kind);
-                }
-                q.execute(&mut *tx).await?;
-            }
+                ),
+                args,
+            );
         }
-        if let Some((tag, immutable)) = tag {
-            let current: Option<String> = if immutable {
-                sqlx::query_scalar("SELECT digest FROM tags WHERE repository_id = $1 AND name = $2")
-                    .bind(repository)
-                    .bind(tag)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            } else {
-                None
-            };
-            if let Some(current) = current
-                && current != row.digest.as_str()
-            {
-                return Err(RegistryWriteError::TagImmutable {
-                    tag: tag.to_owned(),
-                    current: parse_stored("tags.digest", &current)?,
-                });
-            }
-            sqlx::query(
+        if let Some((tag, _)) = tag {
+            batch.push(
                 "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
-            )
-            .bind(repository)
-            .bind(tag)
-            .bind(row.digest.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+                vec![Arg::Int(repository), Arg::Text(tag), Arg::Text(digest), Arg::Int(now)],
+            );
+        }
+
+        let mut tx = self.begin_write().await?;
+        let rows = batch.run(self.backend(), &mut tx).await?;
+        let (mut blobs, mut manifests, mut current) = (HashSet::new(), HashSet::new(), None);
+        for r in &rows {
+            let found: String = col(r, "digest")?;
+            match col::<String>(r, "kind")?.as_str() {
+                "b" => blobs.insert(found),
+                "m" => manifests.insert(found),
+                _ => {
+                    current = Some(found);
+                    true
+                }
+            };
+        }
+        let missing = (manifest.blobs.iter().find(|d| !blobs.contains(d.as_str())))
+            .or_else(|| manifest.manifests.iter().find(|d| !manifests.contains(d.as_str())));
+        if let Some(missing) = missing {
+            // Dropping the transaction rolls the batch back.
+            return Err(RegistryWriteError::MissingReference(missing.clone()));
+        }
+        if let (Some((tag, _)), Some(current)) = (tag, current)
+            && current != digest
+        {
+            return Err(RegistryWriteError::TagImmutable {
+                tag: tag.to_owned(),
+                current: parse_stored("tags.digest", &current)?,
+            });
         }
         tx.commit().await?;
         Ok(())

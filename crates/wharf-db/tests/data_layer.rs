@@ -299,3 +299,30 @@ async fn unreachable_database_is_a_clear_error() {
     assert!(err.starts_with("cannot connect to the database at postgres://wharf:***@127.0.0.1:9/wharf"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// PostgreSQL connections the server cut (a restart, a failover, an idle-session
+/// timeout) are found dead before use once they have sat idle, and replaced:
+/// the next query succeeds.
+#[tokio::test]
+async fn postgres_connections_cut_while_idle_are_replaced() {
+    let t = fresh(Backend::Postgres).await;
+    let db = &t.db;
+    db.ping().await.unwrap();
+    let before = db.pool_stats().size;
+    assert!(before >= 1);
+    // Another session terminates every connection of the handle's database.
+    let admin = pool_of(&wharf_db::testing::postgres_url()).await;
+    let database = url::Url::parse(&t.url).unwrap().path().trim_start_matches('/').to_owned();
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(cut.iter().filter(|c| **c).count() >= before as usize, "{cut:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    for _ in 0..before + 1 {
+        db.ping().await.expect("a dead idle connection is replaced, not handed out");
+    }
+}
