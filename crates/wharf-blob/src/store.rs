@@ -478,7 +478,8 @@ impl BlobStore {
     }
 
     /// Deletes leftovers of interrupted writes older than `cutoff_ms`: staging objects,
-    /// and upload-session bytes whose session is not in `live_uploads`. Returns how
+    /// upload-session bytes whose session is not in `live_uploads`, and on the local
+    /// backend the staged files of writes a crash cut short. Returns how
     /// many objects and bytes were (or, with `dry_run`, would be) removed.
     pub async fn remove_stale_temporaries(
         &self,
@@ -509,6 +510,68 @@ impl BlobStore {
                 bytes += meta.size;
             }
         }
+        if let Some(dir) = self.local_path(&self.key(&["blobs"])) {
+            let (c, b) = tokio::task::spawn_blocking(move || remove_stale_staged_files(&dir, cutoff_ms, dry_run))
+                .await
+                .map_err(|e| self.io_error(std::io::Error::other(e)))?
+                .map_err(|e| self.io_error(e))?;
+            count += c;
+            bytes += b;
+        }
         Ok((count, bytes))
     }
+}
+
+/// Whether a file name is one of `object_store`'s staged writes (`<key>#<digits>`),
+/// which its local backend renames into place when a write completes and leaves
+/// behind when the process dies mid-write. Listings never show them.
+fn is_staged_file(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes staged files under `dir` (the local `blobs/` tree) untouched since
+/// `cutoff_ms`. A write in progress keeps its file's modification time fresh.
+fn remove_stale_staged_files(dir: &std::path::Path, cutoff_ms: i64, dry_run: bool) -> std::io::Result<(u64, u64)> {
+    let (mut count, mut bytes) = (0u64, 0u64);
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if meta.is_dir() {
+                pending.push(entry.path());
+                continue;
+            }
+            if !entry.file_name().to_str().is_some_and(is_staged_file) {
+                continue;
+            }
+            let modified_ms = meta
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            if modified_ms >= cutoff_ms {
+                continue;
+            }
+            if !dry_run {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => {}
+                    // Completed (renamed) or removed meanwhile.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            count += 1;
+            bytes += meta.len();
+        }
+    }
+    Ok((count, bytes))
 }
