@@ -408,13 +408,14 @@ impl Db {
         for r in &rows {
             let found: String = col(r, "digest")?;
             match col::<String>(r, "kind")?.as_str() {
-                "b" => blobs.insert(found),
-                "m" => manifests.insert(found),
-                _ => {
-                    current = Some(found);
-                    true
+                "b" => {
+                    blobs.insert(found);
                 }
-            };
+                "m" => {
+                    manifests.insert(found);
+                }
+                _ => current = Some(found),
+            }
         }
         let missing = (manifest.blobs.iter().find(|d| !blobs.contains(d.as_str())))
             .or_else(|| manifest.manifests.iter().find(|d| !manifests.contains(d.as_str())));
