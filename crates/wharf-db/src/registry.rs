@@ -475,28 +475,20 @@ impl Db {
                 return Err(RegistryWriteError::TagImmutable { tag, current: digest.clone() });
             }
         }
-        sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND digest = $2")
-            .bind(repository)
-            .bind(digest.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM manifest_references WHERE repository_id = $1 AND manifest = $2")
-            .bind(repository)
-            .bind(digest.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
-            .bind(repository)
-            .bind(digest.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
-            .bind(repository)
-            .bind(digest.as_str())
-            .execute(&mut *tx)
-            .await?;
+        // The manifest, its tags, its references and its own bytes' link, as one batch;
+        // the manifest's row comes back when there was one.
+        let mut batch = Batch::default();
+        for sql in [
+            "DELETE FROM tags WHERE repository_id = $1 AND digest = $2",
+            "DELETE FROM manifest_references WHERE repository_id = $1 AND manifest = $2",
+            "DELETE FROM manifests WHERE repository_id = $1 AND digest = $2 RETURNING digest",
+            "DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2",
+        ] {
+            batch.push(sql, vec![Arg::Int(repository), Arg::Text(digest.as_str())]);
+        }
+        let deleted = batch.run(self.backend(), &mut tx).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(!deleted.is_empty())
     }
 
     /// Deletes a tag. Refused when tags are immutable. Returns whether it existed.
