@@ -21,6 +21,7 @@ pub(crate) enum Arg<'a> {
     Int(i64),
     Text(&'a str),
     OptText(Option<&'a str>),
+    Bytes(&'a [u8]),
 }
 
 /// Statements to run in order; each numbers its parameters from `$1`.
@@ -95,6 +96,7 @@ fn bind<'q>(mut q: Query<'q>, args: Vec<Arg<'q>>) -> Query<'q> {
             Arg::Int(v) => q.bind(v),
             Arg::Text(v) => q.bind(v),
             Arg::OptText(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q

@@ -81,7 +81,8 @@ impl Db {
 
     /// Deletes an orphan blob: in one write transaction that holds the blob's row,
     /// re-checks that it is linked nowhere and untouched since `cutoff`, runs
-    /// `delete_bytes`, then deletes the row. A push touching the blob meanwhile
+    /// `delete_bytes`, then deletes the row (with a manifest's bytes kept in the
+    /// database, if the blob is a manifest). A push touching the blob meanwhile
     /// waits for this transaction, then finds no row and writes the bytes anew.
     /// Returns whether the blob was deleted.
     pub async fn delete_orphan_blob<F, Fut, E>(
@@ -112,11 +113,9 @@ impl Db {
             return Ok(false);
         }
         delete_bytes().await?;
-        sqlx::query("DELETE FROM blobs WHERE digest = $1")
-            .bind(digest.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(DbError::from)?;
+        for sql in ["DELETE FROM manifest_contents WHERE digest = $1", "DELETE FROM blobs WHERE digest = $1"] {
+            sqlx::query(sql).bind(digest.as_str()).execute(&mut *tx).await.map_err(DbError::from)?;
+        }
         tx.commit().await.map_err(DbError::from)?;
         Ok(true)
     }

@@ -36,6 +36,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0003_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0003_jobs.sql"),
     },
+    Step {
+        version: 4,
+        description: "manifest contents",
+        sqlite: include_str!("../migrations/sqlite/0004_manifest_contents.sql"),
+        postgres: include_str!("../migrations/postgres/0004_manifest_contents.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

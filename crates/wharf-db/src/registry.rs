@@ -56,6 +56,8 @@ pub struct NewManifest<'a> {
     pub blobs: &'a [Digest],
     /// Manifests it references (an index's entries): must be in the repository.
     pub manifests: &'a [Digest],
+    /// The manifest's bytes, whose digest is `row.digest`.
+    pub content: &'a [u8],
 }
 
 /// An upload session.
@@ -351,6 +353,10 @@ impl Db {
             vec![Arg::Text(digest), Arg::Int(size_i64(row.size)), Arg::Int(now)],
         );
         batch.push(
+            "INSERT INTO manifest_contents (digest, content) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+            vec![Arg::Text(digest), Arg::Bytes(manifest.content)],
+        );
+        batch.push(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
             vec![Arg::Int(repository), Arg::Text(digest), Arg::Int(now)],
@@ -444,6 +450,15 @@ impl Db {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(manifest_from_row).transpose()
+    }
+
+    /// The bytes of a manifest stored since manifests' bytes are kept in the database
+    /// (`None`: an earlier one, whose bytes are in the blob store, or no manifest).
+    pub async fn manifest_content(&self, digest: &Digest) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(sqlx::query_scalar("SELECT content FROM manifest_contents WHERE digest = $1")
+            .bind(digest.as_str())
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// The manifest a tag points to.

@@ -91,3 +91,14 @@ pub async fn create_postgres_database() -> String {
     url.set_path(&name);
     url.to_string()
 }
+
+/// Runs one statement with text parameters on the write connection, for tests that
+/// set up states the API cannot make (e.g. rows as an earlier version wrote them).
+/// Returns the rows affected.
+pub async fn execute(db: &Db, sql: &str, args: &[&str]) -> u64 {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+    for a in args {
+        q = q.bind(*a);
+    }
+    q.execute(db.writes()).await.expect("test statement").rows_affected()
+}

@@ -87,10 +87,11 @@ async fn manifests_need_their_references(backend: Backend) {
     let (_, repo) = setup(&t.db).await;
     let m = manifest("m1");
     let blobs = [d("config"), d("layer")];
-    let err =
-        t.db.put_manifest(repo, NewManifest { row: &m, blobs: &blobs, manifests: &[] }, Some(("v1", false)))
-            .await
-            .unwrap_err();
+    let err = t
+        .db
+        .put_manifest(repo, NewManifest { row: &m, blobs: &blobs, manifests: &[], content: b"{}" }, Some(("v1", false)))
+        .await
+        .unwrap_err();
     assert!(matches!(&err, RegistryWriteError::MissingReference(x) if *x == d("config")), "{err:?}");
     assert!(t.db.manifest(repo, &m.digest).await.unwrap().is_none(), "nothing stored");
     assert!(t.db.list_tags(repo, None, 10).await.unwrap().is_empty());
@@ -98,7 +99,13 @@ async fn manifests_need_their_references(backend: Backend) {
     for b in &blobs {
         t.db.link_blob(repo, b, 10).await.unwrap();
     }
-    t.db.put_manifest(repo, NewManifest { row: &m, blobs: &blobs, manifests: &[] }, Some(("v1", false))).await.unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &m, blobs: &blobs, manifests: &[], content: b"{}" },
+        Some(("v1", false)),
+    )
+    .await
+    .unwrap();
     assert_eq!(t.db.manifest(repo, &m.digest).await.unwrap().unwrap(), m);
     assert_eq!(t.db.manifest_by_tag(repo, "v1").await.unwrap().unwrap().digest, m.digest);
     assert_eq!(
@@ -110,17 +117,21 @@ async fn manifests_need_their_references(backend: Backend) {
     let index = ManifestRow { media_type: "application/vnd.oci.image.index.v1+json".into(), ..manifest("index") };
     let children = [m.digest.clone(), d("missing-child")];
     let err =
-        t.db.put_manifest(repo, NewManifest { row: &index, blobs: &[], manifests: &children }, None).await.unwrap_err();
+        t.db.put_manifest(repo, NewManifest { row: &index, blobs: &[], manifests: &children, content: b"{}" }, None)
+            .await
+            .unwrap_err();
     assert!(matches!(err, RegistryWriteError::MissingReference(_)));
     t.db.put_manifest(
         repo,
-        NewManifest { row: &index, blobs: &[], manifests: &children[..1] },
+        NewManifest { row: &index, blobs: &[], manifests: &children[..1], content: b"{}" },
         Some(("latest", false)),
     )
     .await
     .unwrap();
     // Pushing the same manifest again is idempotent.
-    t.db.put_manifest(repo, NewManifest { row: &m, blobs: &blobs, manifests: &[] }, None).await.unwrap();
+    t.db.put_manifest(repo, NewManifest { row: &m, blobs: &blobs, manifests: &[], content: b"{}" }, None)
+        .await
+        .unwrap();
 }
 
 async fn tags_move_unless_immutable(backend: Backend) {
@@ -128,26 +139,43 @@ async fn tags_move_unless_immutable(backend: Backend) {
     let (_, repo) = setup(&t.db).await;
     let (a, b) = (manifest("a"), manifest("b"));
     for m in [&a, &b] {
-        t.db.put_manifest(repo, NewManifest { row: m, blobs: &[], manifests: &[] }, None).await.unwrap();
+        t.db.put_manifest(repo, NewManifest { row: m, blobs: &[], manifests: &[], content: b"{}" }, None)
+            .await
+            .unwrap();
     }
-    t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[] }, Some(("v1", false))).await.unwrap();
-    t.db.put_manifest(repo, NewManifest { row: &b, blobs: &[], manifests: &[] }, Some(("v1", false))).await.unwrap();
+    t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", false)))
+        .await
+        .unwrap();
+    t.db.put_manifest(repo, NewManifest { row: &b, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", false)))
+        .await
+        .unwrap();
     assert_eq!(t.db.manifest_by_tag(repo, "v1").await.unwrap().unwrap().digest, b.digest);
 
-    let err =
-        t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[] }, Some(("v1", true)))
-            .await
-            .unwrap_err();
+    let err = t
+        .db
+        .put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", true)))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, RegistryWriteError::TagImmutable { tag, current } if tag == "v1" && *current == b.digest),
         "{err:?}"
     );
     assert_eq!(t.db.manifest_by_tag(repo, "v1").await.unwrap().unwrap().digest, b.digest, "unchanged");
     // Re-tagging the same digest and new tags are fine.
-    t.db.put_manifest(repo, NewManifest { row: &b, blobs: &[], manifests: &[] }, Some(("v1", true))).await.unwrap();
-    t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[] }, Some(("v2", true))).await.unwrap();
+    t.db.put_manifest(repo, NewManifest { row: &b, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", true)))
+        .await
+        .unwrap();
+    t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" }, Some(("v2", true)))
+        .await
+        .unwrap();
     for tag in ["a", "b", "c", "d"] {
-        t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[] }, Some((tag, false))).await.unwrap();
+        t.db.put_manifest(
+            repo,
+            NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" },
+            Some((tag, false)),
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(t.db.list_tags(repo, None, 3).await.unwrap(), ["a", "b", "c"]);
     assert_eq!(t.db.list_tags(repo, Some("c"), 10).await.unwrap(), ["d", "v1", "v2"]);
@@ -159,9 +187,13 @@ async fn deleting_respects_references_and_immutability(backend: Backend) {
     t.db.link_blob(repo, &d("layer"), 5).await.unwrap();
     t.db.link_blob(repo, &d("loose"), 5).await.unwrap();
     let m = manifest("m");
-    t.db.put_manifest(repo, NewManifest { row: &m, blobs: &[d("layer")], manifests: &[] }, Some(("v1", false)))
-        .await
-        .unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &m, blobs: &[d("layer")], manifests: &[], content: b"{}" },
+        Some(("v1", false)),
+    )
+    .await
+    .unwrap();
 
     let err = t.db.unlink_blob(repo, &d("layer")).await.unwrap_err();
     assert!(matches!(err, RegistryWriteError::BlobReferenced(_)), "{err:?}");
@@ -173,9 +205,13 @@ async fn deleting_respects_references_and_immutability(backend: Backend) {
     assert!(matches!(t.db.delete_tag(repo, "v1", true).await, Err(RegistryWriteError::TagImmutable { .. })));
     assert!(t.db.delete_tag(repo, "v1", false).await.unwrap());
     assert!(!t.db.delete_tag(repo, "v1", false).await.unwrap());
-    t.db.put_manifest(repo, NewManifest { row: &m, blobs: &[d("layer")], manifests: &[] }, Some(("v1", false)))
-        .await
-        .unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &m, blobs: &[d("layer")], manifests: &[], content: b"{}" },
+        Some(("v1", false)),
+    )
+    .await
+    .unwrap();
     assert!(t.db.delete_manifest(repo, &m.digest, false).await.unwrap());
     assert!(t.db.manifest_by_tag(repo, "v1").await.unwrap().is_none(), "its tags went with it");
     assert!(t.db.unlink_blob(repo, &d("layer")).await.unwrap(), "no longer referenced");
@@ -198,7 +234,9 @@ async fn referrers_filter_by_artifact_type(backend: Backend) {
         ..manifest("sbom")
     };
     for m in [&sig, &sbom] {
-        t.db.put_manifest(repo, NewManifest { row: m, blobs: &[], manifests: &[] }, None).await.unwrap();
+        t.db.put_manifest(repo, NewManifest { row: m, blobs: &[], manifests: &[], content: b"{}" }, None)
+            .await
+            .unwrap();
     }
     assert_eq!(t.db.referrers(repo, &subject, None).await.unwrap().len(), 2);
     let only = t.db.referrers(repo, &subject, Some("application/spdx+json")).await.unwrap();

@@ -87,10 +87,11 @@ async fn collects_what_nothing_uses_and_keeps_the_rest() {
     assert_eq!(status(&app, Method::HEAD, &format!("/blobs/{loose}")).await, 404);
     assert_eq!(blobs.stat(&loose).await.unwrap(), None, "the bytes are gone");
     assert_eq!(app.http.get(format!("{}{session}", app.url)).send().await.unwrap().status(), 404);
-    // The image is untouched.
-    for d in [&manifest, &config, &layer] {
+    // The image is untouched (a manifest's bytes are kept in the database).
+    for d in [&config, &layer] {
         assert!(blobs.stat(d).await.unwrap().is_some(), "{d}");
     }
+    assert!(db.manifest_content(&manifest).await.unwrap().is_some());
     assert_eq!(status(&app, Method::GET, "/manifests/v1").await, 200);
     assert_eq!(
         app.http.get(url(&app, &format!("/blobs/{layer}"))).send().await.unwrap().bytes().await.unwrap(),
@@ -102,6 +103,8 @@ async fn collects_what_nothing_uses_and_keeps_the_rest() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     let second = collect(db, blobs, &now_options(false)).await.unwrap();
     assert_eq!((second.links_removed, second.blobs_deleted), (2, 3), "{second:?}");
+    assert_eq!(db.manifest_content(&manifest).await.unwrap(), None, "the manifest's bytes went with its row");
+    assert_eq!(blobs.stat(&layer).await.unwrap(), None);
     let third = collect(db, blobs, &now_options(false)).await.unwrap();
     assert_eq!(third, GcReport { duration_ms: third.duration_ms, ..GcReport::default() });
 }

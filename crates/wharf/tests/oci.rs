@@ -779,6 +779,43 @@ async fn open_namespaces_need_no_credentials() {
     assert_eq!(closed.req(Method::POST, "/blobs/uploads/").send().await.unwrap().status(), 401);
 }
 
+/// Manifests' bytes are kept in the database: none in the blob store, yet readable
+/// through the blob endpoint too (whole and by range); a manifest stored before that
+/// (its bytes in the blob store) still reads.
+#[tokio::test]
+async fn manifest_bytes_live_in_the_database() {
+    let app = setup_with(|c| c.registry.cache_ttl = wharf::config::HumanDuration(Duration::ZERO)).await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let (body, digest) = reg.image("in-db").await;
+    reg.put_manifest("v1", OCI_MANIFEST, &body).await;
+    assert_eq!(app.state.blobs.stat(&digest).await.unwrap(), None, "no file or object for the manifest");
+    let as_blob = reg.req(Method::GET, &format!("/blobs/{digest}")).send().await.unwrap();
+    assert_eq!(as_blob.status(), 200);
+    assert_eq!(as_blob.headers()["docker-content-digest"], digest.as_str());
+    assert_eq!(as_blob.headers()["content-length"], body.len().to_string().as_str());
+    assert_eq!(as_blob.text().await.unwrap(), body);
+    let r = reg.req(Method::GET, &format!("/blobs/{digest}")).header("range", "bytes=2-11").send().await.unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-range"], format!("bytes 2-11/{}", body.len()).as_str());
+    assert_eq!(r.text().await.unwrap(), &body[2..12]);
+    let r = reg.req(Method::GET, &format!("/blobs/{digest}")).header("range", "bytes=-4").send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (206, body[body.len() - 4..].to_owned()));
+
+    // As an earlier version stored it: bytes in the blob store, no row of contents.
+    let removed = wharf_db::testing::execute(
+        &app.state.db,
+        "DELETE FROM manifest_contents WHERE digest = $1",
+        &[digest.as_str()],
+    )
+    .await;
+    assert_eq!(removed, 1);
+    app.state.blobs.put_bytes(bytes::Bytes::from(body.clone()), Some(&digest)).await.unwrap();
+    let r = reg.req(Method::GET, "/manifests/v1").header("accept", OCI_MANIFEST).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, body.clone()));
+    let r = reg.req(Method::GET, &format!("/blobs/{digest}")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, body));
+}
+
 /// The read caches: changes through this node show at once; changes made elsewhere
 /// (another node sharing the database) show within `registry.cache_ttl`.
 #[tokio::test]
@@ -802,7 +839,7 @@ async fn read_caches_honour_their_ttl() {
     app.db
         .put_manifest(
             repo.id,
-            wharf_db::registry::NewManifest { row: &row, blobs: &[], manifests: &[] },
+            wharf_db::registry::NewManifest { row: &row, blobs: &[], manifests: &[], content: a.as_bytes() },
             Some(("v1", false)),
         )
         .await

@@ -45,36 +45,62 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
         headers.push((header::CONTENT_LENGTH, size.to_string()));
         return Ok(empty(StatusCode::OK, headers));
     }
-    let read = match ctx.state.blobs.get(&digest, range).await {
-        Ok(read) => read,
+    let (status, body, length, content_range) = match ctx.state.blobs.get(&digest, range).await {
+        Ok(read) => {
+            let status = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+            let content_range =
+                format!("bytes {}-{}/{}", read.range.start, read.range.end.saturating_sub(1), read.size);
+            let body = Body::from_stream(read.stream.map(|chunk| chunk.map_err(std::io::Error::other)));
+            (status, body, read.range.end - read.range.start, range.map(|_| content_range))
+        }
         Err(wharf_blob::BlobError::NotFound(d)) => {
-            // A cached link to a blob collected meanwhile answers as the blob is now;
-            // a link the database still has to bytes that are gone is storage damage.
-            ctx.state.cache.link_removed(repo.id, &d);
-            if ctx.state.db.blob_in_repository(repo.id, &d).await?.is_none() {
-                return Err(RegistryError::new(
-                    ErrorCode::BlobUnknown,
-                    format!("blob {d} is not in repository {}", ctx.name),
-                ));
+            // A manifest's bytes are kept in the database, not the store.
+            if let Some(content) = ctx.state.db.manifest_content(&d).await? {
+                slice(content, range)
+            } else {
+                // A cached link to a blob collected meanwhile answers as the blob is now;
+                // a link the database still has to bytes that are gone is storage damage.
+                ctx.state.cache.link_removed(repo.id, &d);
+                if ctx.state.db.blob_in_repository(repo.id, &d).await?.is_none() {
+                    return Err(RegistryError::new(
+                        ErrorCode::BlobUnknown,
+                        format!("blob {d} is not in repository {}", ctx.name),
+                    ));
+                }
+                return Err(RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false));
             }
-            return Err(RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false));
         }
         Err(e) => return Err(e.into()),
     };
-    let status = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
-    let length = read.range.end - read.range.start;
-    let content_range = format!("bytes {}-{}/{}", read.range.start, read.range.end.saturating_sub(1), read.size);
-    let body = Body::from_stream(read.stream.map(|chunk| chunk.map_err(std::io::Error::other)));
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     for (name, value) in common {
         h.insert(name, crate::response::header_value(&value));
     }
     h.insert(header::CONTENT_LENGTH, crate::response::header_value(&length.to_string()));
-    if range.is_some() {
-        h.insert(header::CONTENT_RANGE, crate::response::header_value(&content_range));
+    if let Some(value) = content_range {
+        h.insert(header::CONTENT_RANGE, crate::response::header_value(&value));
     }
     Ok(response)
+}
+
+/// The part of bytes held in memory (a manifest's) that `range` asks for, as
+/// (status, body, length, `Content-Range`). `range` starts within the bytes.
+fn slice(content: Vec<u8>, range: Option<ByteRange>) -> (StatusCode, Body, u64, Option<String>) {
+    let size = content.len() as u64;
+    match range {
+        None => (StatusCode::OK, Body::from(content), size, None),
+        Some(r) => {
+            let end = r.end.map_or(size, |e| e.saturating_add(1).min(size));
+            let part = content.get(r.start as usize..end as usize).unwrap_or_default().to_vec();
+            (
+                StatusCode::PARTIAL_CONTENT,
+                Body::from(part),
+                end - r.start,
+                Some(format!("bytes {}-{}/{size}", r.start, end - 1)),
+            )
+        }
+    }
 }
 
 /// Parses `bytes=start-end`, `bytes=start-` or `bytes=-suffix`. Several ranges are

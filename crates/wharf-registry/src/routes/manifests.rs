@@ -85,7 +85,11 @@ pub(crate) async fn get(ctx: &Ctx, reference: &str, head: bool) -> Result<Respon
     let bytes = match ctx.state.cache.bytes(&row.digest) {
         Some(b) => b,
         None => {
-            let b = bytes::Bytes::from(ctx.state.blobs.get(&row.digest, None).await?.bytes().await?);
+            let b = match ctx.state.db.manifest_content(&row.digest).await? {
+                Some(content) => bytes::Bytes::from(content),
+                // Stored before manifests' bytes were kept in the database.
+                None => bytes::Bytes::from(ctx.state.blobs.get(&row.digest, None).await?.bytes().await?),
+            };
             ctx.state.cache.put_bytes(&row.digest, b.clone());
             b
         }
@@ -137,9 +141,6 @@ pub(crate) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Respon
     })?;
     check_quota(&ctx.state, &repo, ctx.name.namespace(), bytes.len() as u64, Some(&digest)).await?;
     let size = bytes.len() as u64;
-    // Declare the bytes in use before relying on them (see `gc`).
-    ctx.state.db.touch_blob(&digest, size).await?;
-    ctx.state.blobs.put_bytes(bytes.clone(), Some(&digest)).await?;
     let row = ManifestRow {
         digest: digest.clone(),
         media_type: parsed.media_type,
@@ -154,7 +155,11 @@ pub(crate) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Respon
     };
     ctx.state
         .db
-        .put_manifest(repo.id, NewManifest { row: &row, blobs: &parsed.blobs, manifests: &parsed.manifests }, tag)
+        .put_manifest(
+            repo.id,
+            NewManifest { row: &row, blobs: &parsed.blobs, manifests: &parsed.manifests, content: &bytes },
+            tag,
+        )
         .await?;
     ctx.state.cache.put_manifest(repo.id, &row);
     ctx.state.cache.put_bytes(&digest, bytes);
