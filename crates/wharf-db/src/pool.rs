@@ -9,6 +9,10 @@ use crate::{DbError, migrations};
 
 /// A pooled PostgreSQL connection idle for longer than this is checked before use.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+/// SQLite: how often the write-ahead log is checkpointed into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// SQLite: the write-ahead log file is cut back to this size when it restarts.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Which database engine is behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,24 +88,33 @@ impl Db {
     pub async fn connect(options: &DbOptions) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(&options.url)?;
-        let pool = Self::pool_options(backend, options, options.max_connections, options.connect_timeout)
+        let pool = Self::pool_options(backend, options, options.max_connections, options.connect_timeout, false)
             .connect(&options.url)
             .await
             .map_err(|source| DbError::Connect { url: redact_url(&options.url), source })?;
         let writer = match backend {
             // Waiting for the writer is waiting for SQLite's lock: bounded by the busy timeout.
             Backend::Sqlite => Some(
-                Self::pool_options(backend, options, 1, options.sqlite_busy_timeout.max(options.connect_timeout))
+                Self::pool_options(backend, options, 1, options.sqlite_busy_timeout.max(options.connect_timeout), true)
                     .connect(&options.url)
                     .await
                     .map_err(|source| DbError::Connect { url: redact_url(&options.url), source })?,
             ),
             Backend::Postgres => None,
         };
+        if writer.is_some() {
+            spawn_checkpointer(pool.clone());
+        }
         Ok(Db { pool, backend, max_connections: options.max_connections, url: redact_url(&options.url), writer })
     }
 
-    fn pool_options(backend: Backend, options: &DbOptions, max: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+    fn pool_options(
+        backend: Backend,
+        options: &DbOptions,
+        max: u32,
+        acquire_timeout: Duration,
+        writer: bool,
+    ) -> AnyPoolOptions {
         let busy_ms = options.sqlite_busy_timeout.as_millis();
         // sqlx pings every connection it takes from the idle queue: a round trip
         // before each statement. SQLite's connections are in-process and cannot
@@ -124,10 +137,15 @@ impl Db {
                 if backend == Backend::Sqlite {
                     // WAL lets readers proceed while one writer commits; NORMAL
                     // sync is durable in WAL mode except on power loss of the
-                    // last transactions, the documented SQLite trade-off.
+                    // last transactions, the documented SQLite trade-off. The
+                    // writer does not checkpoint as it commits (a checkpoint
+                    // fsyncs, stalling the commit it follows): `spawn_checkpointer`
+                    // does it in the background.
+                    let autocheckpoint = if writer { "PRAGMA wal_autocheckpoint = 0;" } else { "" };
                     let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; {autocheckpoint}"
                     );
                     conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 }
@@ -223,6 +241,29 @@ impl Db {
     pub(crate) fn writes(&self) -> &AnyPool {
         self.writer.as_ref().unwrap_or(&self.pool)
     }
+}
+
+/// Checkpoints SQLite's write-ahead log every [`CHECKPOINT_EVERY`] through a reader
+/// connection, until the pool closes. A passive checkpoint copies what no reader
+/// still needs and never blocks the writer; once everything is copied, the next
+/// write starts the log from its beginning again, so it stays bounded.
+fn spawn_checkpointer(pool: AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "checkpointing the SQLite write-ahead log failed; will retry");
+            }
+        }
+    });
 }
 
 /// Replaces the password in a URL by `***`.

@@ -326,3 +326,30 @@ async fn postgres_connections_cut_while_idle_are_replaced() {
         db.ping().await.expect("a dead idle connection is replaced, not handed out");
     }
 }
+
+/// SQLite's writer does not checkpoint as it commits; the background checkpointer
+/// does, so under steady writes the write-ahead log restarts instead of growing.
+#[tokio::test]
+async fn sqlite_write_ahead_log_is_checkpointed_in_the_background() {
+    let t = fresh(Backend::Sqlite).await;
+    let path = t.url.trim_start_matches("sqlite:").split('?').next().unwrap().to_owned();
+    let wal_size = || std::fs::metadata(format!("{path}-wal")).map(|m| m.len()).unwrap_or(0);
+    let mut round_one = 0;
+    for round in 0..6u32 {
+        for i in 0..100u32 {
+            let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, format!("{round}/{i}").as_bytes());
+            t.db.touch_blob(&d, 1).await.unwrap();
+        }
+        if round == 0 {
+            round_one = wal_size();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    }
+    let end = wal_size();
+    assert!(round_one > 100 * 4096, "each commit appends pages to the log: {round_one} bytes");
+    // Without checkpoints the log would hold all six rounds.
+    assert!(
+        end < 2 * round_one,
+        "the log restarted after checkpoints: {end} bytes after six rounds, {round_one} after one"
+    );
+}
