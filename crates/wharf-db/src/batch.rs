@@ -1,19 +1,25 @@
-//! Several statements run in order inside one transaction, in as few round trips
-//! as the engine allows.
+//! Several statements run in order as one write transaction, in as few round trips
+//! as the engine allows, with guards that abort it.
 //!
 //! SQLite runs in-process on sqlx's worker thread, and every statement costs a
 //! hand-off to that thread and back, a large part of a small write's cost. SQLite
 //! accepts several statements in one query, and sqlx binds `$N` parameters by
-//! their absolute number across them, so a [`Batch`] goes to SQLite as one query
-//! whose statements are renumbered onto one argument list. PostgreSQL prepares
-//! one statement at a time, so there the statements run one after another.
-//! Either way every statement runs and the rows of all of them come back in
-//! order; the caller decides afterwards whether to commit.
+//! their absolute number across them, so a [`Batch`] goes to SQLite as one query —
+//! `BEGIN IMMEDIATE`, the statements renumbered onto one argument list, `COMMIT` —
+//! a single round trip. A guard ([`Batch::abort_if`]) is a statement that fails when
+//! its condition holds, which stops the query before anything after it, the
+//! `COMMIT` included; the transaction is then rolled back. PostgreSQL prepares one
+//! statement at a time, so there the statements run one after another in a
+//! transaction, and a guard is a query whose row aborts it.
+//!
+//! A batch is safe to cancel: a connection given back mid-transaction (the future
+//! dropped between its statements) is rolled back before anyone else uses it.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Executor};
 
-use crate::Backend;
+use crate::{Backend, Db};
 
 /// A value bound to a statement.
 #[derive(Debug, Clone, Copy)]
@@ -24,46 +30,159 @@ pub(crate) enum Arg<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Statements to run in order; each numbers its parameters from `$1`.
-#[derive(Debug, Default)]
-pub(crate) struct Batch<'a> {
-    statements: Vec<(String, Vec<Arg<'a>>)>,
+/// Why a batch did not commit.
+#[derive(Debug)]
+pub(crate) enum BatchError {
+    /// A guard's condition held: nothing was changed.
+    Aborted,
+    /// The database failed: nothing was changed.
+    Sql(sqlx::Error),
 }
 
+impl From<sqlx::Error> for BatchError {
+    fn from(e: sqlx::Error) -> Self {
+        BatchError::Sql(e)
+    }
+}
+
+#[derive(Debug)]
+enum Kind {
+    Statement,
+    Guard,
+}
+
+/// Statements and guards to run in order; each numbers its parameters from `$1`.
+#[derive(Debug, Default)]
+pub(crate) struct Batch<'a> {
+    steps: Vec<(Kind, String, Vec<Arg<'a>>)>,
+}
+
+/// What a guard's failure says: SQLite has no way to raise an error of one's own
+/// outside a trigger, so a guard makes `json()` reject this text.
+const GUARD_TEXT: &str = "wharf: batch aborted";
+
 impl<'a> Batch<'a> {
-    /// Appends a statement.
+    /// Appends a statement; the rows it returns come back from [`Batch::commit`].
     pub(crate) fn push(&mut self, sql: impl Into<String>, args: Vec<Arg<'a>>) {
-        self.statements.push((sql.into(), args));
+        self.steps.push((Kind::Statement, sql.into(), args));
     }
 
-    /// Runs every statement in `tx`, returning the rows they produced, in order.
-    pub(crate) async fn run(
-        self,
-        backend: Backend,
-        tx: &mut Transaction<'static, Any>,
-    ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        match backend {
-            Backend::Sqlite => {
-                let mut rows = Vec::new();
-                for group in groups(self.statements, MAX_ARGS) {
-                    let mut sql = String::new();
-                    let mut args = Vec::new();
-                    for (text, a) in group {
-                        sql.push_str(&renumber(&text, args.len()));
-                        sql.push_str(";\n");
-                        args.extend(a);
+    /// Appends a guard: when the SQL condition `condition` holds at this point of
+    /// the transaction, the batch stops and changes nothing ([`BatchError::Aborted`]).
+    pub(crate) fn abort_if(&mut self, condition: impl Into<String>, args: Vec<Arg<'a>>) {
+        self.steps.push((Kind::Guard, condition.into(), args));
+    }
+
+    /// Runs the batch as one write transaction and commits it. Returns the rows its
+    /// statements produced, in order.
+    pub(crate) async fn commit(&self, db: &Db) -> Result<Vec<AnyRow>, BatchError> {
+        match db.backend() {
+            Backend::Sqlite => self.commit_sqlite(db).await,
+            Backend::Postgres => self.commit_postgres(db).await,
+        }
+    }
+
+    async fn commit_sqlite(&self, db: &Db) -> Result<Vec<AnyRow>, BatchError> {
+        let steps: Vec<(String, Vec<Arg<'a>>)> = self
+            .steps
+            .iter()
+            .map(|(kind, sql, args)| match kind {
+                Kind::Statement => (sql.clone(), args.clone()),
+                // Non-constant, so SQLite cannot evaluate it ahead of the WHERE.
+                Kind::Guard => {
+                    (format!("SELECT json(CASE WHEN {sql} THEN '{GUARD_TEXT}' END) WHERE {sql}"), args.clone())
+                }
+            })
+            .collect();
+        let groups = groups(steps, MAX_ARGS);
+        let last = groups.len().saturating_sub(1);
+        let mut conn = InTransaction(Some(db.writes().acquire().await?));
+        let mut rows = Vec::new();
+        for (i, group) in groups.into_iter().enumerate() {
+            let mut sql = String::new();
+            if i == 0 {
+                sql.push_str("BEGIN IMMEDIATE;\n");
+            }
+            let mut args = Vec::new();
+            for (text, a) in group {
+                sql.push_str(&renumber(&text, args.len()));
+                sql.push_str(";\n");
+                args.extend(a);
+            }
+            if i == last {
+                sql.push_str("COMMIT;");
+            }
+            let result = match conn.0.as_mut() {
+                Some(c) => bind(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&mut **c).await,
+                None => unreachable!("the connection is held until the batch ends"),
+            };
+            match result {
+                Ok(r) => rows.extend(r),
+                Err(e) => {
+                    conn.rollback().await;
+                    let guard = e.as_database_error().is_some_and(|d| d.message().contains("malformed JSON"));
+                    return Err(if guard { BatchError::Aborted } else { BatchError::Sql(e) });
+                }
+            }
+        }
+        conn.0 = None;
+        Ok(rows)
+    }
+
+    async fn commit_postgres(&self, db: &Db) -> Result<Vec<AnyRow>, BatchError> {
+        let mut tx = db.pool().begin().await?;
+        let mut rows = Vec::new();
+        for (kind, sql, args) in &self.steps {
+            match kind {
+                Kind::Statement => {
+                    rows.extend(
+                        bind(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args.clone()).fetch_all(&mut *tx).await?,
+                    );
+                }
+                Kind::Guard => {
+                    let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 WHERE {sql}")));
+                    if bind(q, args.clone()).fetch_optional(&mut *tx).await?.is_some() {
+                        // Dropping the transaction rolls it back.
+                        return Err(BatchError::Aborted);
                     }
-                    rows.extend(bind(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&mut **tx).await?);
                 }
-                Ok(rows)
             }
-            Backend::Postgres => {
-                let mut rows = Vec::new();
-                for (text, a) in self.statements {
-                    rows.extend(bind(sqlx::query(sqlx::AssertSqlSafe(text)), a).fetch_all(&mut **tx).await?);
-                }
-                Ok(rows)
-            }
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
+/// The SQLite writer connection while a batch's transaction may be open. Dropped
+/// with the connection still inside (the batch's future cancelled), it rolls the
+/// transaction back in the background before the connection goes back to the pool.
+struct InTransaction(Option<PoolConnection<Any>>);
+
+impl InTransaction {
+    async fn rollback(&mut self) {
+        if let Some(conn) = self.0.take() {
+            rollback(conn).await;
+        }
+    }
+}
+
+async fn rollback(mut conn: PoolConnection<Any>) {
+    if let Err(e) = conn.execute("ROLLBACK").await {
+        // No transaction open (it failed to start, or committed): nothing to undo.
+        // Anything else: the connection cannot be trusted, so it is closed.
+        if !e.to_string().contains("no transaction is active") {
+            tracing::warn!(error = %e, "rolling back a write batch failed; closing its connection");
+            let _ = conn.close().await;
+        }
+    }
+}
+
+impl Drop for InTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(rollback(conn));
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum DbError {
     /// The database stopped answering (pool timeout, I/O, closed pool).
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// A write kept meeting concurrent changes; trying again later succeeds.
+    #[error("{0}")]
+    Contended(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Query(sqlx::Error),

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use wharf_core::{OrgId, Timestamp};
 use wharf_oci::{Digest, RepositoryName};
 
-use crate::batch::{Arg, Batch};
+use crate::batch::{Arg, Batch, BatchError};
 use crate::error::parse_stored;
 use crate::pool::col;
 use crate::{Db, DbError};
@@ -110,6 +110,9 @@ impl From<sqlx::Error> for RegistryWriteError {
 const REPO_COLUMNS: &str = "id, org_id, name, anonymous_pull, immutable_tags, created_at";
 /// Digests per statement: under SQLite's and PostgreSQL's parameter limits.
 const REFERENCE_CHUNK: usize = 400;
+/// How often a write stopped by a guard whose reason was gone by the time it was
+/// looked up is tried again.
+const GUARD_RETRIES: usize = 3;
 const MANIFEST_COLUMNS: &str = "digest, media_type, size, artifact_type, subject, annotations";
 
 fn repository_from_row(r: &AnyRow) -> Result<Repository, DbError> {
@@ -308,11 +311,11 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Stores a manifest (whose bytes are already in the blob store) and optionally
-    /// points `tag` at it, in one transaction: the references are checked, the tag's
-    /// immutability is honoured, and a failure changes nothing. The statements go to
-    /// the database as one [`Batch`]; the checks read rows the batch returns, and the
-    /// transaction is rolled back when one fails.
+    /// Stores a manifest and its bytes and optionally points `tag` at it, in one
+    /// transaction: the references are checked, the tag's immutability is honoured,
+    /// and a failure changes nothing. The checks are guards of the [`Batch`], so the
+    /// whole write is one round trip on SQLite; only when a guard stops it are the
+    /// reasons looked up.
     pub async fn put_manifest(
         &self,
         repository: i64,
@@ -323,18 +326,17 @@ impl Db {
         let now = Timestamp::now().as_millis();
         let digest = row.digest.as_str();
         let mut batch = Batch::default();
-        // The references present, one query per kind; which one is missing is only
-        // worked out when something is.
-        for (kind, table, digests) in
-            [("b", "repository_blobs", manifest.blobs), ("m", "manifests", manifest.manifests)]
-        {
+        // Every reference present: (repository_id, digest) is the key of both tables,
+        // so the count of matching rows is the count of distinct digests present.
+        for (table, digests) in [("repository_blobs", manifest.blobs), ("manifests", manifest.manifests)] {
             for chunk in digests.chunks(REFERENCE_CHUNK) {
+                let distinct = chunk.iter().collect::<HashSet<_>>().len();
                 let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
                 let mut args = vec![Arg::Int(repository)];
                 args.extend(chunk.iter().map(|d| Arg::Text(d.as_str())));
-                batch.push(
+                batch.abort_if(
                     format!(
-                        "SELECT '{kind}' AS kind, digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
+                        "(SELECT COUNT(*) FROM {table} WHERE repository_id = $1 AND digest IN ({})) < {distinct}",
                         placeholders.join(", ")
                     ),
                     args,
@@ -342,9 +344,9 @@ impl Db {
             }
         }
         if let Some((tag, true)) = tag {
-            batch.push(
-                "SELECT 't' AS kind, digest FROM tags WHERE repository_id = $1 AND name = $2",
-                vec![Arg::Int(repository), Arg::Text(tag)],
+            batch.abort_if(
+                "EXISTS (SELECT 1 FROM tags WHERE repository_id = $1 AND name = $2 AND digest <> $3)",
+                vec![Arg::Int(repository), Arg::Text(tag), Arg::Text(digest)],
             );
         }
         batch.push(
@@ -408,37 +410,46 @@ impl Db {
             );
         }
 
-        let mut tx = self.begin_write().await?;
-        let rows = batch.run(self.backend(), &mut tx).await?;
-        let (mut blobs, mut manifests, mut current) = (HashSet::new(), HashSet::new(), None);
-        for r in &rows {
-            let found: String = col(r, "digest")?;
-            match col::<String>(r, "kind")?.as_str() {
-                "b" => {
-                    blobs.insert(found);
+        // A guard that held may no longer hold when its reason is looked up (a blob
+        // pushed meanwhile): then the batch runs again.
+        for _ in 0..GUARD_RETRIES {
+            match batch.commit(self).await {
+                Ok(_) => return Ok(()),
+                Err(BatchError::Sql(e)) => return Err(e.into()),
+                Err(BatchError::Aborted) => {}
+            }
+            for (table, digests) in [("repository_blobs", manifest.blobs), ("manifests", manifest.manifests)] {
+                let present = self.present(table, repository, digests).await?;
+                if let Some(missing) = digests.iter().find(|d| !present.contains(d.as_str())) {
+                    return Err(RegistryWriteError::MissingReference(missing.clone()));
                 }
-                "m" => {
-                    manifests.insert(found);
-                }
-                _ => current = Some(found),
+            }
+            if let Some((tag, true)) = tag
+                && let Some(current) = self.manifest_by_tag(repository, tag).await?
+                && current.digest != row.digest
+            {
+                return Err(RegistryWriteError::TagImmutable { tag: tag.to_owned(), current: current.digest });
             }
         }
-        let missing = (manifest.blobs.iter().find(|d| !blobs.contains(d.as_str())))
-            .or_else(|| manifest.manifests.iter().find(|d| !manifests.contains(d.as_str())));
-        if let Some(missing) = missing {
-            // Dropping the transaction rolls the batch back.
-            return Err(RegistryWriteError::MissingReference(missing.clone()));
+        Err(DbError::Contended("the manifest's references kept changing while it was stored; try again".into()).into())
+    }
+
+    /// Which of `digests` are in `table` (`repository_blobs` or `manifests`) for the repository.
+    async fn present(&self, table: &str, repository: i64, digests: &[Digest]) -> Result<HashSet<String>, DbError> {
+        let mut found = HashSet::new();
+        for chunk in digests.chunks(REFERENCE_CHUNK) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(repository);
+            for d in chunk {
+                q = q.bind(d.as_str());
+            }
+            found.extend(q.fetch_all(self.pool()).await?);
         }
-        if let (Some((tag, _)), Some(current)) = (tag, current)
-            && current != digest
-        {
-            return Err(RegistryWriteError::TagImmutable {
-                tag: tag.to_owned(),
-                current: parse_stored("tags.digest", &current)?,
-            });
-        }
-        tx.commit().await?;
-        Ok(())
+        Ok(found)
     }
 
     /// A manifest by digest.
@@ -478,32 +489,39 @@ impl Db {
         digest: &Digest,
         immutable: bool,
     ) -> Result<bool, RegistryWriteError> {
-        let mut tx = self.begin_write().await?;
-        if immutable {
-            let tag: Option<String> =
-                sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 LIMIT 1")
-                    .bind(repository)
-                    .bind(digest.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(tag) = tag {
-                return Err(RegistryWriteError::TagImmutable { tag, current: digest.clone() });
-            }
-        }
-        // The manifest, its tags, its references and its own bytes' link, as one batch;
-        // the manifest's row comes back when there was one.
+        // The manifest, its tags, its references and its own bytes' link, as one batch
+        // (stopped while an immutable tag points to the manifest); the manifest's row
+        // comes back when there was one.
+        let args = || vec![Arg::Int(repository), Arg::Text(digest.as_str())];
         let mut batch = Batch::default();
+        if immutable {
+            batch.abort_if("EXISTS (SELECT 1 FROM tags WHERE repository_id = $1 AND digest = $2)", args());
+        }
         for sql in [
             "DELETE FROM tags WHERE repository_id = $1 AND digest = $2",
             "DELETE FROM manifest_references WHERE repository_id = $1 AND manifest = $2",
             "DELETE FROM manifests WHERE repository_id = $1 AND digest = $2 RETURNING digest",
             "DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2",
         ] {
-            batch.push(sql, vec![Arg::Int(repository), Arg::Text(digest.as_str())]);
+            batch.push(sql, args());
         }
-        let deleted = batch.run(self.backend(), &mut tx).await?;
-        tx.commit().await?;
-        Ok(!deleted.is_empty())
+        for _ in 0..GUARD_RETRIES {
+            match batch.commit(self).await {
+                Ok(deleted) => return Ok(!deleted.is_empty()),
+                Err(BatchError::Sql(e)) => return Err(e.into()),
+                Err(BatchError::Aborted) => {}
+            }
+            let tag: Option<String> =
+                sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 LIMIT 1")
+                    .bind(repository)
+                    .bind(digest.as_str())
+                    .fetch_optional(self.pool())
+                    .await?;
+            if let Some(tag) = tag {
+                return Err(RegistryWriteError::TagImmutable { tag, current: digest.clone() });
+            }
+        }
+        Err(DbError::Contended("the manifest's tags kept changing while it was deleted; try again".into()).into())
     }
 
     /// Deletes a tag. Refused when tags are immutable. Returns whether it existed.

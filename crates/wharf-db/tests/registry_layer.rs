@@ -26,6 +26,7 @@ on_both_backends!(
     referrers_filter_by_artifact_type,
     storage_counts_each_blob_once_per_org,
     uploads_advance_optimistically,
+    cancelled_writes_leave_nothing_behind,
 );
 
 fn d(s: &str) -> Digest {
@@ -289,4 +290,49 @@ async fn uploads_advance_optimistically(backend: Backend) {
     assert!(t.db.claim_upload("3f2a", until).await.unwrap(), "an expired lease can be taken over");
     assert!(t.db.delete_upload("3f2a").await.unwrap());
     assert!(t.db.upload("3f2a").await.unwrap().is_none());
+}
+
+/// A write cancelled at any point (a client that hangs up) either happened whole or
+/// not at all, and leaves no transaction open: the next writes succeed. On SQLite a
+/// batch is one query on the writer connection, and a cancelled query stops between
+/// its statements, so this needs the batch's rollback on drop.
+async fn cancelled_writes_leave_nothing_behind(backend: Backend) {
+    let t = fresh(backend).await;
+    let (_, repo) = setup(&t.db).await;
+    let layers: Vec<Digest> = (0..300).map(|i| d(&format!("layer {i}"))).collect();
+    for l in &layers {
+        t.db.link_blob(repo, l, 1).await.unwrap();
+    }
+    let mut stored = 0;
+    for i in 0..60u64 {
+        let m = manifest(&format!("cancelled {i}"));
+        let tag = format!("t{i}");
+        let write = t.db.put_manifest(
+            repo,
+            NewManifest { row: &m, blobs: &layers, manifests: &[], content: b"{}" },
+            Some((&tag, false)),
+        );
+        // From cancelled before it starts to done, across the runs.
+        if let Ok(done) = tokio::time::timeout(std::time::Duration::from_micros(i * i * i / 2), write).await {
+            done.unwrap();
+            stored += 1;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(stored > 0, "some runs finish");
+    let m = manifest("after");
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &m, blobs: &layers, manifests: &[], content: b"{}" },
+        Some(("v1", false)),
+    )
+    .await
+    .expect("the writer is usable after cancelled writes");
+    assert_eq!(t.db.manifest_by_tag(repo, "v1").await.unwrap().unwrap().digest, m.digest);
+    // Whole or not at all (the writes above have settled: the last one queued behind them).
+    for i in 0..60u64 {
+        let row = t.db.manifest(repo, &manifest(&format!("cancelled {i}")).digest).await.unwrap();
+        let tagged = t.db.manifest_by_tag(repo, &format!("t{i}")).await.unwrap();
+        assert_eq!(row.is_some(), tagged.is_some(), "run {i}: the manifest and its tag go together");
+    }
 }

@@ -62,7 +62,7 @@ impl IntoResponse for RegistryError {
 
 impl From<DbError> for RegistryError {
     fn from(e: DbError) -> Self {
-        let unavailable = matches!(e, DbError::Unavailable(_) | DbError::Connect { .. });
+        let unavailable = matches!(e, DbError::Unavailable(_) | DbError::Connect { .. } | DbError::Contended(_));
         RegistryError::internal(e, unavailable)
     }
 }
