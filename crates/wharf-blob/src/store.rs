@@ -298,22 +298,31 @@ impl BlobStore {
         Ok(BlobRead { size, range, stream })
     }
 
-    /// Local files are streamed in large reads straight from the file (object_store
-    /// reads local files 8 KiB at a time).
+    /// Local files are streamed in large positioned reads straight from the file
+    /// (object_store reads local files 8 KiB at a time): each read is one trip to the
+    /// blocking pool into a fresh buffer that goes to the socket as it is, and the next
+    /// read is started as soon as a chunk is handed on, so reading and sending overlap.
     async fn get_local(
         &self,
         digest: &Digest,
         path: &std::path::Path,
         range: Option<ByteRange>,
     ) -> Result<BlobRead, BlobError> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        const READ_CHUNK: usize = 256 * 1024;
-        let mut file = match tokio::fs::File::open(path).await {
-            Ok(f) => f,
+        let opened = {
+            let path = path.to_owned();
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok::<_, std::io::Error>((file, size))
+            })
+            .await
+            .map_err(|e| self.io_error(std::io::Error::other(e)))?
+        };
+        let (file, size) = match opened {
+            Ok(opened) => opened,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound(digest.clone())),
             Err(e) => return Err(self.io_error(e)),
         };
-        let size = file.metadata().await.map_err(|e| self.io_error(e))?.len();
         let (start, end) = match range {
             None => (0, size),
             Some(r) => {
@@ -324,12 +333,10 @@ impl BlobStore {
                 (r.start, last.min(size - 1) + 1)
             }
         };
-        if start > 0 {
-            file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| self.io_error(e))?;
-        }
         let store = self.inner.description.clone();
         let backend = self.inner.backend;
-        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(end - start), READ_CHUNK)
+        let reads = LocalReads { file: Arc::new(file), pos: start, end, pending: None };
+        let stream = futures::stream::unfold(reads, LocalReads::next)
             .map(move |chunk| match chunk {
                 Ok(bytes) => {
                     metrics::counter!("wharf_blob_bytes_read_total", "backend" => backend)
@@ -574,4 +581,59 @@ fn remove_stale_staged_files(dir: &std::path::Path, cutoff_ms: i64, dry_run: boo
         }
     }
     Ok((count, bytes))
+}
+
+/// Bytes of a local file read per trip to the blocking pool.
+const LOCAL_READ_CHUNK: u64 = 1024 * 1024;
+
+/// The reads of a local file's byte range, one chunk ahead of the consumer.
+struct LocalReads {
+    file: Arc<std::fs::File>,
+    pos: u64,
+    end: u64,
+    pending: Option<tokio::task::JoinHandle<std::io::Result<Bytes>>>,
+}
+
+impl LocalReads {
+    fn start_read(&self) -> tokio::task::JoinHandle<std::io::Result<Bytes>> {
+        let (file, pos) = (Arc::clone(&self.file), self.pos);
+        let len = usize::try_from(LOCAL_READ_CHUNK.min(self.end - pos)).unwrap_or(usize::MAX);
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek};
+            // One read in flight per file at a time, so seeking the shared handle is safe;
+            // reading into spare capacity spares zeroing the buffer first.
+            let mut f = &*file;
+            f.seek(std::io::SeekFrom::Start(pos))?;
+            let mut buf = Vec::with_capacity(len);
+            f.take(len as u64).read_to_end(&mut buf)?;
+            if buf.len() < len {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the blob's file is shorter than when it was opened",
+                ));
+            }
+            Ok(Bytes::from(buf))
+        })
+    }
+
+    /// The next chunk; the read after it is started before this one is returned.
+    async fn next(mut self) -> Option<(std::io::Result<Bytes>, LocalReads)> {
+        let read = match self.pending.take() {
+            Some(read) => read,
+            None if self.pos < self.end => self.start_read(),
+            None => return None,
+        };
+        let chunk = read.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match &chunk {
+            Ok(bytes) => {
+                self.pos += bytes.len() as u64;
+                if self.pos < self.end {
+                    self.pending = Some(self.start_read());
+                }
+            }
+            // Nothing follows an error.
+            Err(_) => self.pos = self.end,
+        }
+        Some((chunk, self))
+    }
 }
