@@ -187,6 +187,11 @@ impl Drop for InTransaction {
     }
 }
 
+/// `count` parameters numbered from `$first`, comma-separated, for an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// SQLite's limit on a statement's parameter numbers (`SQLITE_MAX_VARIABLE_NUMBER`,
 /// 32766 since 3.32), which a batch's renumbered parameters must stay under.
 const MAX_ARGS: usize = 32_766;

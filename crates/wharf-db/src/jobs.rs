@@ -87,12 +87,11 @@ impl Db {
             return Ok(None);
         }
         let now = Timestamp::now();
-        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
         let skip_locked = if self.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let select = format!(
             "SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= $1) OR (state = 'running' AND locked_until < $1)) \
              AND kind IN ({}) ORDER BY run_after, id LIMIT 1{skip_locked}",
-            placeholders.join(", ")
+            crate::batch::placeholders(2, kinds.len())
         );
         let mut tx = self.begin_write().await?;
         let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(select)).bind(now.as_millis());

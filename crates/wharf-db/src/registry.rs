@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use wharf_core::{OrgId, Timestamp};
 use wharf_oci::{Digest, RepositoryName};
 
-use crate::batch::{Arg, Batch, BatchError};
+use crate::batch::{Arg, Batch, BatchError, placeholders};
 use crate::error::parse_stored;
 use crate::pool::col;
 use crate::{Db, DbError};
@@ -331,13 +331,12 @@ impl Db {
         for (table, digests) in [("repository_blobs", manifest.blobs), ("manifests", manifest.manifests)] {
             for chunk in digests.chunks(REFERENCE_CHUNK) {
                 let distinct = chunk.iter().collect::<HashSet<_>>().len();
-                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
                 let mut args = vec![Arg::Int(repository)];
                 args.extend(chunk.iter().map(|d| Arg::Text(d.as_str())));
                 batch.abort_if(
                     format!(
                         "(SELECT COUNT(*) FROM {table} WHERE repository_id = $1 AND digest IN ({})) < {distinct}",
-                        placeholders.join(", ")
+                        placeholders(2, chunk.len())
                     ),
                     args,
                 );
@@ -438,10 +437,9 @@ impl Db {
     async fn present(&self, table: &str, repository: i64, digests: &[Digest]) -> Result<HashSet<String>, DbError> {
         let mut found = HashSet::new();
         for chunk in digests.chunks(REFERENCE_CHUNK) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
-                placeholders.join(", ")
+                placeholders(2, chunk.len())
             );
             let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(repository);
             for d in chunk {
