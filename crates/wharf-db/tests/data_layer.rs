@@ -328,28 +328,40 @@ async fn postgres_connections_cut_while_idle_are_replaced() {
 }
 
 /// SQLite's writer does not checkpoint as it commits; the background checkpointer
-/// does, so under steady writes the write-ahead log restarts instead of growing.
+/// does, so the write-ahead log restarts from its beginning instead of growing: after
+/// a pause, and under writes that never pause (where a checkpoint alone never catches
+/// up with the commits landing while it copies).
 #[tokio::test]
 async fn sqlite_write_ahead_log_is_checkpointed_in_the_background() {
     let t = fresh(Backend::Sqlite).await;
     let path = t.url.trim_start_matches("sqlite:").split('?').next().unwrap().to_owned();
-    let wal_size = || std::fs::metadata(format!("{path}-wal")).map(|m| m.len()).unwrap_or(0);
-    let mut round_one = 0;
-    for round in 0..6u32 {
-        for i in 0..100u32 {
-            let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, format!("{round}/{i}").as_bytes());
-            t.db.touch_blob(&d, 1).await.unwrap();
-        }
-        if round == 0 {
-            round_one = wal_size();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let wal = format!("{path}-wal");
+    // The log's header counts restarts: its checkpoint sequence number (bytes 12..16).
+    let restarts = || {
+        let header = std::fs::read(&wal).unwrap();
+        u32::from_be_bytes(header[12..16].try_into().unwrap())
+    };
+    let mut n = 0u32;
+    let mut write = async || {
+        n += 1;
+        let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, n.to_string().as_bytes());
+        t.db.touch_blob(&d, 1).await.unwrap();
+    };
+    for _ in 0..100 {
+        write().await;
     }
-    let end = wal_size();
-    assert!(round_one > 100 * 4096, "each commit appends pages to the log: {round_one} bytes");
-    // Without checkpoints the log would hold all six rounds.
+    let before_pause = restarts();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    write().await;
+    let after_pause = restarts();
+    assert!(after_pause > before_pause, "the log restarts after a pause ({before_pause} -> {after_pause})");
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(1_600) {
+        write().await;
+    }
+    let end = restarts();
     assert!(
-        end < 2 * round_one,
-        "the log restarted after checkpoints: {end} bytes after six rounds, {round_one} after one"
+        end >= after_pause + 2,
+        "the log restarts under steady writes: {after_pause} -> {end} restarts over 1.6 s ({n} writes)"
     );
 }
