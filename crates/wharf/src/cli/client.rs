@@ -116,6 +116,11 @@ fn save_credentials(file: &CredentialsFile) -> Result<PathBuf, Failure> {
     Ok(path)
 }
 
+/// The server of the stored login, if any.
+pub(super) fn stored_server() -> Result<Option<String>, Failure> {
+    Ok(load_credentials()?.default)
+}
+
 fn normalise(server: &str) -> String {
     server.trim_end_matches('/').to_owned()
 }

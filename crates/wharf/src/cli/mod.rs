@@ -1,4 +1,4 @@
-//! The command line: `wharf serve | migrate | admin … | login | logout | whoami`.
+//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | offer …`.
 //!
 //! Exit codes (also in `docs/cli.md`):
 //! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
@@ -6,6 +6,7 @@
 
 mod admin;
 mod client;
+mod offer;
 mod serve;
 
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ enum Command {
     Logout(client::LogoutArgs),
     /// Show who the stored credentials belong to.
     Whoami(client::WhoamiArgs),
+    /// Offers as code: write, check and publish offer files.
+    Offer(offer::OfferArgs),
 }
 
 /// Where the server-side configuration comes from.
@@ -75,8 +78,10 @@ pub struct Failure {
     pub message: String,
 }
 
-/// Exit code: the operation failed.
+/// Exit code: the operation failed (for `validate`-like commands: the input has errors).
 pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage error (clap uses it too).
+pub const EXIT_USAGE: u8 = 2;
 /// Exit code: invalid configuration.
 pub const EXIT_CONFIG: u8 = 3;
 /// Exit code: a service is unreachable.
@@ -87,6 +92,11 @@ pub const EXIT_AUTH: u8 = 5;
 impl Failure {
     fn new(code: u8, message: impl Into<String>) -> Failure {
         Failure { code, message: message.into() }
+    }
+
+    /// A failure whose explanation the command has printed already.
+    fn silent(code: u8) -> Failure {
+        Failure { code, message: String::new() }
     }
 }
 
@@ -141,6 +151,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Login(args) => client::login(args).await,
         Command::Logout(args) => client::logout(args).await,
         Command::Whoami(args) => client::whoami(args).await,
+        Command::Offer(args) => offer::run(args).await,
     }
 }
 
