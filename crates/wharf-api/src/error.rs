@@ -25,6 +25,10 @@ pub enum ApiError {
     Conflict(String),
     /// Fields break rules (422); every invalid field is listed.
     Validation(Vec<FieldError>),
+    /// `If-Match` names another version of the resource (412).
+    PreconditionFailed(String),
+    /// The request must carry `If-Match` (428).
+    PreconditionRequired(String),
     /// Malformed request (400).
     BadRequest(String),
     /// Body over the configured limit (413).
@@ -62,6 +66,12 @@ impl ApiError {
                     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", "Invalid request", detail);
                 p.errors = errors;
                 p
+            }
+            ApiError::PreconditionFailed(d) => {
+                Problem::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", "Changed meanwhile", d)
+            }
+            ApiError::PreconditionRequired(d) => {
+                Problem::new(StatusCode::PRECONDITION_REQUIRED, "precondition-required", "If-Match required", d)
             }
             ApiError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", d),
             ApiError::PayloadTooLarge(d) => {

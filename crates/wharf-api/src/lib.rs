@@ -13,6 +13,7 @@
 
 mod error;
 mod extract;
+mod offers;
 mod openapi;
 mod pagination;
 mod problem;
@@ -22,7 +23,7 @@ mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use wharf_auth::Authenticator;
 use wharf_db::Db;
 
@@ -56,11 +57,15 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// Limits.
     pub limits: ApiLimits,
+    /// Listing images' bytes.
+    pub blobs: wharf_blob::BlobStore,
+    /// The marketplace's category taxonomy.
+    pub categories: std::sync::Arc<Vec<String>>,
 }
 
 /// The `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
-    use routes::{orgs, tokens, users};
+    use routes::{offers, orgs, tokens, users};
     let limit = state.limits.max_body_bytes;
     let api = Router::new()
         .route("/openapi.json", get(openapi::serve))
@@ -73,6 +78,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}", get(orgs::get).patch(orgs::update).delete(orgs::delete))
         .route("/orgs/{org}/members", get(orgs::members))
         .route("/orgs/{org}/members/{user}", axum::routing::put(orgs::set_member).delete(orgs::remove_member))
+        .route("/schemas/offer.json", get(offers::schema))
+        .route("/categories", get(offers::categories))
+        .route("/orgs/{org}/offers", get(offers::list).post(offers::create))
+        .route("/orgs/{org}/offers/{offer}", get(offers::get))
+        .route("/orgs/{org}/offers/{offer}/draft", get(offers::get_draft).put(offers::put_draft))
+        .route("/orgs/{org}/offers/{offer}/submit", post(offers::submit))
+        .route("/orgs/{org}/offers/{offer}/cancel", post(offers::cancel))
+        .route("/orgs/{org}/offers/{offer}/stop-sell", post(offers::stop_sell))
+        .route("/orgs/{org}/offers/{offer}/resume", post(offers::resume))
+        .route("/orgs/{org}/offers/{offer}/plans/{plan}/stop-sell", post(offers::stop_sell_plan))
+        .route("/orgs/{org}/offers/{offer}/plans/{plan}/resume", post(offers::resume_plan))
+        .route("/orgs/{org}/offers/{offer}/versions", get(offers::versions))
+        .route("/orgs/{org}/offers/{offer}/versions/{version}", get(offers::version))
+        .route("/orgs/{org}/offers/{offer}/compare", get(offers::compare))
+        .route("/orgs/{org}/offers/{offer}/history", get(offers::history))
+        .route(
+            "/orgs/{org}/media",
+            post(offers::upload_media).layer(DefaultBodyLimit::max(wharf_offer::media::MAX_IMAGE_BYTES)),
+        )
+        .route("/orgs/{org}/media/{digest}", get(offers::get_media))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{orgs, tokens, users};
+use crate::routes::{offers, orgs, tokens, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Wharf REST API",
-        description = "Users, organizations, memberships and API tokens of a Wharf marketplace. \
+        description = "Users, organizations, memberships, API tokens and offers of a Wharf marketplace. \
             Errors are RFC 9457 problem documents (application/problem+json).",
         license(name = "Apache-2.0")
     ),
@@ -22,6 +22,10 @@ use crate::routes::{orgs, tokens, users};
         tokens::list, tokens::create, tokens::revoke,
         orgs::list, orgs::create, orgs::get, orgs::update, orgs::delete,
         orgs::members, orgs::set_member, orgs::remove_member,
+        offers::schema, offers::categories, offers::list, offers::create, offers::get, offers::get_draft,
+        offers::put_draft, offers::submit, offers::cancel, offers::stop_sell, offers::resume,
+        offers::stop_sell_plan, offers::resume_plan, offers::versions, offers::version, offers::compare,
+        offers::history, offers::upload_media, offers::get_media,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldError)),
     modifiers(&Security),
@@ -30,6 +34,7 @@ use crate::routes::{orgs, tokens, users};
         (name = "users", description = "Accounts"),
         (name = "tokens", description = "The caller's API tokens"),
         (name = "organizations", description = "Publishers, customer tenants, operators, and their members"),
+        (name = "offers", description = "Offers as code: drafts, versions, lifecycle, history, listing media"),
     )
 )]
 struct ApiDoc;

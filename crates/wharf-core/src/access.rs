@@ -106,6 +106,12 @@ pub enum OrgAction {
     Push,
     /// Delete images, tags and repositories.
     DeleteArtifacts,
+    /// See the organization's offers, their drafts, versions and history.
+    ReadOffers,
+    /// Create offers, edit drafts, upload listing media.
+    EditOffers,
+    /// Submit, cancel, stop-sell and resume offers and plans.
+    PublishOffers,
     /// Change the organization's settings.
     Update,
     /// Add, remove and change members below owner.
@@ -118,12 +124,15 @@ pub enum OrgAction {
 
 impl OrgAction {
     /// All actions, in documentation order.
-    pub const ALL: [OrgAction; 9] = [
+    pub const ALL: [OrgAction; 12] = [
         OrgAction::Read,
         OrgAction::ReadMembers,
         OrgAction::Pull,
         OrgAction::Push,
         OrgAction::DeleteArtifacts,
+        OrgAction::ReadOffers,
+        OrgAction::EditOffers,
+        OrgAction::PublishOffers,
         OrgAction::Update,
         OrgAction::ManageMembers,
         OrgAction::ManageOwners,
@@ -137,6 +146,9 @@ impl OrgAction {
             OrgAction::Pull => "pull images (`registry:pull`)",
             OrgAction::Push => "push images (`registry:push`)",
             OrgAction::DeleteArtifacts => "delete images and tags (`registry:delete`)",
+            OrgAction::ReadOffers => "see offers, drafts, versions and history",
+            OrgAction::EditOffers => "create offers, edit drafts, upload listing media",
+            OrgAction::PublishOffers => "submit, cancel, stop-sell and resume offers",
             OrgAction::Update => "change organization settings",
             OrgAction::ManageMembers => "add, remove and re-role members below owner",
             OrgAction::ManageOwners => "grant and revoke owner",
@@ -147,21 +159,30 @@ impl OrgAction {
     /// The least privileged role that may perform the action.
     fn minimum_role(self) -> Role {
         match self {
-            OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull => Role::Viewer,
-            OrgAction::Push => Role::Developer,
-            OrgAction::DeleteArtifacts | OrgAction::Update | OrgAction::ManageMembers => Role::Admin,
+            OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull | OrgAction::ReadOffers => Role::Viewer,
+            OrgAction::Push | OrgAction::EditOffers => Role::Developer,
+            OrgAction::DeleteArtifacts | OrgAction::Update | OrgAction::ManageMembers | OrgAction::PublishOffers => {
+                Role::Admin
+            }
             OrgAction::ManageOwners | OrgAction::Delete => Role::Owner,
         }
     }
 
-    fn needs_repositories(self) -> bool {
-        matches!(self, OrgAction::Push | OrgAction::DeleteArtifacts)
+    fn publishers_only(self) -> bool {
+        matches!(
+            self,
+            OrgAction::Push
+                | OrgAction::DeleteArtifacts
+                | OrgAction::ReadOffers
+                | OrgAction::EditOffers
+                | OrgAction::PublishOffers
+        )
     }
 }
 
 /// Whether a member with `role` in an organization of `kind` may perform `action` there.
 pub fn org_permits(kind: OrgKind, role: Role, action: OrgAction) -> bool {
-    if action.needs_repositories() && !kind.owns_repositories() {
+    if action.publishers_only() && !kind.owns_repositories() {
         return false;
     }
     role >= action.minimum_role()
@@ -208,7 +229,9 @@ pub fn platform_permits(role: Role, action: PlatformAction) -> bool {
 /// What a platform action grants inside any organization.
 pub fn platform_grants_org_action(platform: PlatformAction, kind: OrgKind, action: OrgAction) -> bool {
     match platform {
-        PlatformAction::ReadAll => matches!(action, OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull),
+        PlatformAction::ReadAll => {
+            matches!(action, OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull | OrgAction::ReadOffers)
+        }
         PlatformAction::ManageOrgs => org_permits(kind, Role::Owner, action),
         PlatformAction::ManageUsers => false,
     }

@@ -4,16 +4,19 @@
 //! - [`access`]: organization kinds, membership roles and the permission matrix.
 //! - [`scope`]: API token scopes.
 //! - [`ids`]: typed database ids.
+//! - [`offer`]: offer states, version statuses and history events.
 //! - [`time`]: the timestamp type stored in the database and shown in the API.
 
 pub mod access;
 pub mod ids;
 pub mod names;
+pub mod offer;
 pub mod scope;
 pub mod time;
 
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
 pub use ids::{OrgId, TokenId, UserId};
 pub use names::{NameError, OrgName, UserName};
+pub use offer::{OfferEvent, OfferState, VersionStatus};
 pub use scope::{ScopeError, TokenScope, TokenScopes};
 pub use time::Timestamp;

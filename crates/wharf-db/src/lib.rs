@@ -11,7 +11,8 @@
 //! store and compare the same way.
 //!
 //! Query methods live on [`Db`], one module per aggregate: [`users`], [`orgs`],
-//! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`]. Blob bytes never go into the database.
+//! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`], [`offers`]. Layer and config bytes never
+//! go into the database (manifests are kept beside their rows, see ARCHITECTURE.md).
 
 mod batch;
 mod error;
@@ -19,6 +20,7 @@ pub mod gc;
 pub mod jobs;
 pub mod keys;
 mod migrations;
+pub mod offers;
 pub mod orgs;
 mod pool;
 pub mod registry;

@@ -42,6 +42,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0004_manifest_contents.sql"),
         postgres: include_str!("../migrations/postgres/0004_manifest_contents.sql"),
     },
+    Step {
+        version: 5,
+        description: "offers",
+        sqlite: include_str!("../migrations/sqlite/0005_offers.sql"),
+        postgres: include_str!("../migrations/postgres/0005_offers.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

@@ -6,6 +6,7 @@
 //!
 //! No I/O: callers hand in bytes and the server's data.
 
+pub mod diff;
 pub mod ids;
 pub mod media;
 pub mod parse;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod spec;
 pub mod template;
 pub mod text;
+pub mod versions;
 
 pub use ids::{Locale, OfferId, PlanId, VersionTag};
 pub use problem::{FieldPath, Problem, Problems, Severity};

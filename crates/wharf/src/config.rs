@@ -49,6 +49,8 @@ pub struct Config {
     pub gc: GcConfig,
     /// REST API limits.
     pub api: ApiConfig,
+    /// The marketplace: category taxonomy.
+    pub marketplace: MarketplaceConfig,
     /// HTTP server.
     pub server: ServerConfig,
     /// Logging.
@@ -196,6 +198,22 @@ pub struct ApiConfig {
     pub max_page_size: u32,
 }
 
+/// `[marketplace]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketplaceConfig {
+    /// The categories offers may list (ids: lowercase letters, digits, `-`).
+    pub categories: Vec<String>,
+}
+
+impl Default for MarketplaceConfig {
+    fn default() -> Self {
+        MarketplaceConfig {
+            categories: wharf_offer::template::DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+}
+
 /// `[server]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -236,6 +254,7 @@ impl Default for Config {
             registry: RegistryConfig::default(),
             gc: GcConfig::default(),
             api: ApiConfig::default(),
+            marketplace: MarketplaceConfig::default(),
             server: ServerConfig::default(),
             log: LogConfig::default(),
         }
@@ -575,6 +594,24 @@ impl Config {
                 "api.max_body_bytes",
                 format!("must be between 1024 and 1073741824 (got {})", self.api.max_body_bytes),
             ));
+        }
+        if self.marketplace.categories.is_empty() {
+            v.push(("marketplace.categories", "must list at least one category".to_owned()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.marketplace.categories {
+            let ok = !c.is_empty()
+                && c.len() <= 50
+                && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                && !c.starts_with('-');
+            if !ok {
+                v.push((
+                    "marketplace.categories",
+                    format!("{c:?} is not a category id (lowercase letters, digits and '-', at most 50 characters)"),
+                ));
+            } else if !seen.insert(c) {
+                v.push(("marketplace.categories", format!("lists {c:?} twice")));
+            }
         }
         if !(1..=1000).contains(&self.api.max_page_size) {
             v.push(("api.max_page_size", format!("must be between 1 and 1000 (got {})", self.api.max_page_size)));

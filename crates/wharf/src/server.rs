@@ -65,6 +65,8 @@ pub fn app(state: AppState, config: &Config) -> Router {
         db: state.db.clone(),
         auth: state.auth.clone(),
         limits: config.api_limits(),
+        blobs: state.blobs.clone(),
+        categories: std::sync::Arc::new(config.marketplace.categories.clone()),
     });
     Router::new()
         .merge(ops)

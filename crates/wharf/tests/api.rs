@@ -471,9 +471,19 @@ async fn openapi_document_covers_the_api() {
     DELETE /api/v1/orgs/{org}
     DELETE /api/v1/orgs/{org}/members/{user}
     DELETE /api/v1/user/tokens/{id}
+    GET /api/v1/categories
     GET /api/v1/orgs
     GET /api/v1/orgs/{org}
+    GET /api/v1/orgs/{org}/media/{digest}
     GET /api/v1/orgs/{org}/members
+    GET /api/v1/orgs/{org}/offers
+    GET /api/v1/orgs/{org}/offers/{offer}
+    GET /api/v1/orgs/{org}/offers/{offer}/compare
+    GET /api/v1/orgs/{org}/offers/{offer}/draft
+    GET /api/v1/orgs/{org}/offers/{offer}/history
+    GET /api/v1/orgs/{org}/offers/{offer}/versions
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}
+    GET /api/v1/schemas/offer.json
     GET /api/v1/user
     GET /api/v1/user/tokens
     GET /api/v1/users
@@ -481,9 +491,18 @@ async fn openapi_document_covers_the_api() {
     PATCH /api/v1/orgs/{org}
     PATCH /api/v1/users/{name}
     POST /api/v1/orgs
+    POST /api/v1/orgs/{org}/media
+    POST /api/v1/orgs/{org}/offers
+    POST /api/v1/orgs/{org}/offers/{offer}/cancel
+    POST /api/v1/orgs/{org}/offers/{offer}/plans/{plan}/resume
+    POST /api/v1/orgs/{org}/offers/{offer}/plans/{plan}/stop-sell
+    POST /api/v1/orgs/{org}/offers/{offer}/resume
+    POST /api/v1/orgs/{org}/offers/{offer}/stop-sell
+    POST /api/v1/orgs/{org}/offers/{offer}/submit
     POST /api/v1/user/tokens
     POST /api/v1/users
     PUT /api/v1/orgs/{org}/members/{user}
+    PUT /api/v1/orgs/{org}/offers/{offer}/draft
     ");
     // Every problem response is documented as problem+json.
     let text = doc.to_string();

@@ -18,7 +18,7 @@ use crate::views::{CreateOrgRequest, MemberView, OrgView, SetMemberRequest, Upda
 use crate::{ApiError, ApiState};
 
 /// An organization the caller may read, with their role, after checking `action`.
-async fn org_for(
+pub(crate) async fn org_for(
     state: &ApiState,
     caller: &Caller,
     name: &str,

@@ -1,0 +1,207 @@
+//! Offer documents against the server's data: the checks `wharf-offer` cannot make
+//! alone (uploaded media, repositories and tags, tenants, earlier versions), tag
+//! resolution at Submit, and the write-only lead secret.
+
+use std::collections::BTreeSet;
+
+use wharf_core::{OrgKind, OrgName};
+use wharf_db::orgs::Org;
+use wharf_oci::{Digest, RepositoryName};
+use wharf_offer::media::ImageSlot;
+use wharf_offer::rules::{self, Context, Stage};
+use wharf_offer::{FieldPath, OfferSpec, Problems, Severity};
+
+use crate::problem::FieldError;
+use crate::{ApiError, ApiState};
+
+/// The outcome of checking a document: its errors and warnings.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    pub errors: Vec<FieldError>,
+    pub warnings: Vec<FieldError>,
+}
+
+impl Checked {
+    fn from_problems(p: &Problems) -> Checked {
+        let mut c = Checked::default();
+        for problem in p.all() {
+            let e = FieldError::new(&problem.path.pointer(), &problem.message);
+            match problem.severity {
+                Severity::Error => c.errors.push(e),
+                Severity::Warning => c.warnings.push(e),
+            }
+        }
+        c
+    }
+
+    /// Fails with every error, if there is any.
+    pub fn into_result(self) -> Result<Vec<FieldError>, ApiError> {
+        if self.errors.is_empty() { Ok(self.warnings) } else { Err(ApiError::Validation(self.errors)) }
+    }
+}
+
+/// Fills `id` and `publisher` from the URL when the document leaves them out, and
+/// refuses a document naming another offer or publisher (both are fixed).
+pub(crate) fn bind_identity(spec: &mut OfferSpec, org: &Org, offer_id: &str, problems: &mut Problems) {
+    let root = FieldPath::root();
+    match &spec.id {
+        None => spec.id = Some(offer_id.to_owned()),
+        Some(id) if id != offer_id => problems.error(
+            &root.key("id"),
+            format!("cannot change: this is offer {offer_id:?} (an offer id is fixed once created)"),
+        ),
+        Some(_) => {}
+    }
+    match &spec.publisher {
+        None => spec.publisher = Some(org.name.to_string()),
+        Some(p) if p != org.name.as_str() => problems.error(
+            &root.key("publisher"),
+            format!("cannot change: the offer belongs to {} (the publisher is fixed)", org.name),
+        ),
+        Some(_) => {}
+    }
+}
+
+/// Runs every check of `stage` on `spec` for offer `offer_id` of `org`: the document
+/// rules, uploaded media, the rules between versions, and for Submit the
+/// repositories, tags and tenants. At Submit every tag is resolved to its digest in
+/// `spec` (the frozen version keeps those digests whatever the tags do later).
+pub(crate) async fn check(
+    state: &ApiState,
+    org: &Org,
+    offer_id: &str,
+    spec: &mut OfferSpec,
+    stage: Stage,
+    earlier: &[(i64, OfferSpec)],
+    mut problems: Problems,
+) -> Result<Checked, ApiError> {
+    bind_identity(spec, org, offer_id, &mut problems);
+    let ctx = Context { categories: Some(&state.categories), media_paths_allowed: false };
+    let found = rules::check(spec, &ctx, stage);
+    let flagged: BTreeSet<FieldPath> = found.all().iter().map(|p| p.path.clone()).collect();
+    problems.extend(found);
+    for (path, reference, slot) in rules::media_refs(spec) {
+        if flagged.contains(&path) {
+            continue;
+        }
+        let Ok(digest) = reference.parse::<Digest>() else { continue };
+        match state.db.media(org.id, &digest).await? {
+            None => problems.error(
+                &path,
+                format!("no image {digest} was uploaded to {} (POST /api/v1/orgs/{}/media)", org.name, org.name),
+            ),
+            Some(m) => {
+                let (w, h) = slot.size();
+                if (m.width, m.height) != (w, h) {
+                    let what = if slot == ImageSlot::Screenshot { "a screenshot" } else { "this icon" };
+                    problems.error(
+                        &path,
+                        format!("must be {w}×{h} pixels for {what} (the uploaded image is {}×{})", m.width, m.height),
+                    );
+                }
+            }
+        }
+    }
+    problems.extend(wharf_offer::versions::check_against_earlier(spec, earlier));
+    if stage == Stage::Submit {
+        resolve_tags(state, org, spec, &flagged, &mut problems).await?;
+        check_tenants(state, spec, &mut problems).await?;
+    }
+    Ok(Checked::from_problems(&problems))
+}
+
+async fn resolve_tags(
+    state: &ApiState,
+    org: &Org,
+    spec: &mut OfferSpec,
+    flagged: &BTreeSet<FieldPath>,
+    problems: &mut Problems,
+) -> Result<(), ApiError> {
+    for (i, plan) in spec.plans.iter_mut().enumerate() {
+        for (j, image) in plan.images.iter_mut().enumerate() {
+            image.digests.clear();
+            let here = FieldPath::root().key("plans").index(i).key("images").index(j);
+            let Some(name) = image.repository.as_deref().and_then(|r| r.parse::<RepositoryName>().ok()) else {
+                continue;
+            };
+            if name.namespace() != org.name.as_str() || flagged.contains(&here.key("repository")) {
+                continue;
+            }
+            let Some(repo) = state.db.repository(&name).await? else {
+                problems.error(
+                    &here.key("repository"),
+                    format!("repository {name} does not exist in the registry: push the image first"),
+                );
+                continue;
+            };
+            for (k, tag) in image.tags.iter().enumerate() {
+                let path = here.key("tags").index(k);
+                if flagged.contains(&path) {
+                    continue;
+                }
+                match state.db.manifest_by_tag(repo.id, tag).await? {
+                    Some(m) => {
+                        image.digests.insert(tag.clone(), m.digest.to_string());
+                    }
+                    None => {
+                        problems.error(&path, format!("{name}:{tag} does not exist in the registry: push it first"))
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn check_tenants(state: &ApiState, spec: &OfferSpec, problems: &mut Problems) -> Result<(), ApiError> {
+    let mut lists: Vec<(FieldPath, &[String])> =
+        vec![(FieldPath::root().key("preview_audience"), &spec.preview_audience)];
+    for (i, plan) in spec.plans.iter().enumerate() {
+        lists.push((FieldPath::root().key("plans").index(i).key("audience"), &plan.audience));
+    }
+    for (path, list) in lists {
+        for (i, tenant) in list.iter().enumerate() {
+            let Ok(name) = tenant.parse::<OrgName>() else { continue };
+            match state.db.org_by_name(&name).await? {
+                Some(o) if o.kind == OrgKind::Customer => {}
+                _ => problems.error(&path.index(i), format!("no customer organization named {tenant:?}")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The document as the API shows it: the lead secret replaced by its SHA-256.
+pub(crate) fn redact(mut spec: OfferSpec) -> OfferSpec {
+    if let Some(lead) = &mut spec.lead_destination
+        && let Some(secret) = lead.secret.take()
+    {
+        lead.secret_sha256 = Some(hex_sha256(&secret));
+    }
+    spec
+}
+
+/// A document sent back without its secret (as [`redact`] showed it) keeps the
+/// stored secret when the hash still matches.
+pub(crate) fn keep_secret(new: &mut OfferSpec, stored: &OfferSpec) {
+    let stored_secret = stored.lead_destination.as_ref().and_then(|l| l.secret.clone());
+    if let (Some(lead), Some(secret)) = (&mut new.lead_destination, stored_secret)
+        && lead.secret.is_none()
+        && lead.secret_sha256.as_deref() == Some(hex_sha256(&secret).as_str())
+    {
+        lead.secret = Some(secret);
+    }
+    if let Some(lead) = &mut new.lead_destination {
+        lead.secret_sha256 = None;
+    }
+}
+
+fn hex_sha256(s: &str) -> String {
+    let d = Digest::of(wharf_oci::Algorithm::Sha256, s.as_bytes());
+    d.hex().to_owned()
+}
+
+/// Plan ids of a document, in order.
+pub(crate) fn plan_ids(spec: &OfferSpec) -> Vec<String> {
+    spec.plans.iter().filter_map(|p| p.id.clone()).collect()
+}

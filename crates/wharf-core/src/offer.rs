@@ -1,0 +1,133 @@
+//! Offer lifecycle states, version statuses and history events.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal, $label:literal;)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &[$name] = &[$($name::$variant,)*];
+
+            /// The stored and API form, e.g. `publish_in_progress`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// How people read it, e.g. "Publish in progress".
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label,)*
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    other => Err(format!("unknown {} {other:?}", stringify!($name))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where an offer stands, in the public marketplaces' own words.
+    OfferState {
+        /// Never submitted.
+        Draft => "draft", "Draft";
+        /// A submitted version is going through the publishing pipeline.
+        PublishInProgress => "publish_in_progress", "Publish in progress";
+        /// The pipeline stopped a version; the publisher must act.
+        AttentionNeeded => "attention_needed", "Attention needed";
+        /// A version waits for the publisher's sign-off, visible to the preview audience.
+        Preview => "preview", "Preview";
+        /// Listed in the catalog.
+        Live => "live", "Live";
+        /// Hidden from new customers; existing subscriptions keep working.
+        StopSold => "stop_sold", "Stop-sold";
+    }
+);
+
+string_enum!(
+    /// Where one submitted version stands.
+    VersionStatus {
+        /// Frozen by Submit; prerequisites validated; the pipeline takes it from here.
+        Submitted => "submitted", "Submitted";
+        /// Cancelled by the publisher before sign-off.
+        Cancelled => "cancelled", "Cancelled";
+        /// Stopped by the pipeline.
+        AttentionNeeded => "attention_needed", "Attention needed";
+        /// In preview, waiting for sign-off.
+        Preview => "preview", "Preview";
+        /// The live version.
+        Live => "live", "Live";
+        /// Was live; a newer version replaced it.
+        Superseded => "superseded", "Superseded";
+    }
+);
+
+string_enum!(
+    /// What an offer's history records.
+    OfferEvent {
+        /// The offer was created.
+        OfferCreated => "offer_created", "Offer created";
+        /// A plan appeared in the draft.
+        PlanCreated => "plan_created", "Plan created";
+        /// A plan left the draft.
+        PlanDeleted => "plan_deleted", "Plan deleted";
+        /// A version was submitted.
+        Submitted => "submitted", "Submitted";
+        /// A submitted version was cancelled.
+        Cancelled => "cancelled", "Publish cancelled";
+        /// A version went live.
+        WentLive => "went_live", "Went live";
+        /// The offer was stop-sold.
+        StopSold => "stop_sold", "Stop-sell";
+        /// The offer sells again.
+        Resumed => "resumed", "Resumed";
+        /// A plan was stop-sold.
+        PlanStopSold => "plan_stop_sold", "Plan stop-sell";
+        /// A plan sells again.
+        PlanResumed => "plan_resumed", "Plan resumed";
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        for s in OfferState::ALL {
+            assert_eq!(s.as_str().parse::<OfferState>().unwrap(), *s);
+        }
+        for s in VersionStatus::ALL {
+            assert_eq!(s.as_str().parse::<VersionStatus>().unwrap(), *s);
+        }
+        for s in OfferEvent::ALL {
+            assert_eq!(s.as_str().parse::<OfferEvent>().unwrap(), *s);
+        }
+        assert_eq!(OfferState::PublishInProgress.label(), "Publish in progress");
+        assert!("nope".parse::<OfferState>().is_err());
+    }
+}
