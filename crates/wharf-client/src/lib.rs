@@ -32,7 +32,7 @@ impl std::fmt::Debug for Auth {
 }
 
 /// A field the server found invalid.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct FieldProblem {
     /// JSON Pointer to the field.
     pub pointer: String,
@@ -211,4 +211,108 @@ impl Client {
     pub async fn revoke_token(&self, id: i64) -> Result<(), ClientError> {
         self.send_raw(self.request(reqwest::Method::DELETE, &format!("/api/v1/user/tokens/{id}"))).await.map(|_| ())
     }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/draft`: the draft and its ETag, or
+    /// `None` when the offer does not exist (or is not visible).
+    pub async fn offer_draft(
+        &self,
+        org: &str,
+        offer: &str,
+    ) -> Result<Option<(serde_json::Value, String)>, ClientError> {
+        let rb = self.request(reqwest::Method::GET, &format!("/api/v1/orgs/{org}/offers/{offer}/draft"));
+        match self.send_raw(rb).await {
+            Ok(r) => {
+                let etag = r.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                let doc = r.json().await.map_err(|e| ClientError::Protocol(e.to_string()))?;
+                Ok(Some((doc, etag)))
+            }
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /api/v1/orgs/{org}/offers`.
+    pub async fn create_offer(&self, org: &str, doc: &serde_json::Value) -> Result<SaveResult, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers")).json(doc)).await
+    }
+
+    /// `PUT /api/v1/orgs/{org}/offers/{offer}/draft` with `If-Match: etag`.
+    pub async fn put_offer_draft(
+        &self,
+        org: &str,
+        offer: &str,
+        doc: &serde_json::Value,
+        etag: &str,
+    ) -> Result<SaveResult, ClientError> {
+        let rb = self
+            .request(reqwest::Method::PUT, &format!("/api/v1/orgs/{org}/offers/{offer}/draft"))
+            .header("if-match", etag)
+            .json(doc);
+        self.send(rb).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/media`.
+    pub async fn upload_media(&self, org: &str, bytes: Vec<u8>) -> Result<MediaInfo, ClientError> {
+        let rb = self
+            .request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/media"))
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        self.send(rb).await
+    }
+
+    /// `GET` of an offer resource under `/api/v1/orgs/{org}/offers/{offer}` (`""`,
+    /// `/versions/3`, `/compare?with=live`, …), as JSON.
+    pub async fn offer_get(&self, org: &str, offer: &str, rest: &str) -> Result<serde_json::Value, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/orgs/{org}/offers/{offer}{rest}"))).await
+    }
+
+    /// `POST` of an offer action (`/submit`, `/cancel`, `/stop-sell`, `/plans/p/resume`, …).
+    pub async fn offer_action(&self, org: &str, offer: &str, action: &str) -> Result<serde_json::Value, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers/{offer}{action}"))).await
+    }
+
+    /// Every item of a paginated collection at `path` (e.g. `/api/v1/orgs/acme/offers`).
+    pub async fn all_pages(&self, path: &str) -> Result<Vec<serde_json::Value>, ClientError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                None => format!("{path}?limit=200"),
+                Some(c) => format!("{path}?limit=200&cursor={c}"),
+            };
+            let page: serde_json::Value = self.send(self.request(reqwest::Method::GET, &url)).await?;
+            if let Some(list) = page["items"].as_array() {
+                items.extend(list.iter().cloned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return Ok(items),
+            }
+        }
+    }
+}
+
+/// The answer to a saved offer draft.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SaveResult {
+    /// The draft's revision now.
+    pub revision: i64,
+    /// Whether anything changed.
+    pub changed: bool,
+    /// Problems that did not block saving.
+    #[serde(default)]
+    pub warnings: Vec<FieldProblem>,
+}
+
+/// An uploaded listing image.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MediaInfo {
+    /// `sha256:…`.
+    pub digest: String,
+    /// `image/png` or `image/jpeg`.
+    pub media_type: String,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
 }

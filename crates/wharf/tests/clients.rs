@@ -290,3 +290,125 @@ print(open(files[0]).read(), end="")
         run(Command::new(&python).args(["-c", script, &host, PASSWORD, file.to_str().unwrap(), out.to_str().unwrap()]));
     assert_eq!(printed, "release notes 1.0\n");
 }
+
+/// `wharf` as a publisher runs it, in a home directory of its own.
+fn cli(home: &Path, dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let env = [("HOME".to_owned(), home.display().to_string())];
+    let mut child = common::wharf(args, &env)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The example under `examples/offer/` applies and submits cleanly against a fresh
+/// server once its image is pushed with skopeo; applying it again changes nothing.
+#[tokio::test]
+async fn the_example_offer_applies_and_submits() {
+    let (dir, server, host) = start().await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs", server.url))
+        .basic_auth("admin", Some(PASSWORD))
+        .json(&serde_json::json!({"name": "contoso", "kind": "publisher"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let layout = dir.path().join("layout");
+    build_image(&layout, "1.0.0", "amd64", 1);
+    let src = format!("oci:{}:1.0.0", layout.display());
+    let creds = format!("admin:{PASSWORD}");
+    skopeo(&[
+        "copy",
+        "--dest-creds",
+        &creds,
+        "--dest-tls-verify=false",
+        &src,
+        &format!("docker://{host}/contoso/example-db:1.0.0"),
+    ]);
+    let pushed = tagged(&layout, "1.0.0")["digest"].as_str().unwrap().to_owned();
+
+    // A copy of the example, as a publisher's checkout would have it.
+    let work = dir.path().join("offer");
+    std::fs::create_dir_all(work.join("media")).unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/offer");
+    for entry in [
+        "offer.yaml",
+        "media/icon-48x48.png",
+        "media/icon-90x90.png",
+        "media/icon-216x216.png",
+        "media/icon-255x115.png",
+        "media/screenshot-dashboard.png",
+    ] {
+        std::fs::copy(example.join(entry), work.join(entry)).unwrap();
+    }
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |args: &[&str]| cli(&home, &work, args, None);
+    let (code, _, err) =
+        cli(&home, &work, &["login", &server.url, "--username", "admin", "--password-stdin"], Some(PASSWORD));
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, _) = run(&["offer", "validate", "offer.yaml"]);
+    assert_eq!((code, out.as_str()), (0, "offer.yaml: valid\n"));
+    let (code, out, err) = run(&["offer", "plan", "offer.yaml"]);
+    assert_eq!((code, out.as_str()), (0, "offer contoso/example-db does not exist: apply creates it\n"), "{err}");
+    let (code, out, err) = run(&["offer", "apply", "offer.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("uploaded media/").count(), 5, "{out}");
+    assert!(out.contains("created offer contoso/example-db"), "{out}");
+    let (code, out, _) = run(&["offer", "apply", "offer.yaml"]);
+    assert_eq!((code, out.as_str()), (0, "offer contoso/example-db: no changes\n"));
+    let (code, out, _) = run(&["offer", "plan", "offer.yaml"]);
+    assert_eq!((code, out.as_str()), (0, "offer contoso/example-db: no changes\n"));
+
+    let (code, out, err) = run(&["offer", "submit", "contoso/example-db"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("submitted contoso/example-db as version 1 (publish_in_progress)"), "{out}");
+    let (code, out, _) = run(&["offer", "show", "contoso/example-db", "--version", "1", "--output", "json"]);
+    assert_eq!(code, 0);
+    let frozen: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(frozen["plans"][0]["images"][0]["digests"]["1.0.0"], pushed.as_str());
+    let (_, out, _) = run(&["offer", "status", "contoso/example-db"]);
+    assert!(out.starts_with("contoso/example-db: Publish in progress (draft revision 1)"), "{out}");
+
+    // An edit: plan shows it, apply saves it, compare shows it against version 1.
+    let text = std::fs::read_to_string(work.join("offer.yaml"))
+        .unwrap()
+        .replace("name: Contoso Example DB", "name: Contoso DB");
+    std::fs::write(work.join("offer.yaml"), text).unwrap();
+    let (_, out, _) = run(&["offer", "plan", "offer.yaml"]);
+    assert_eq!(
+        out,
+        "offer contoso/example-db: 1 change\n  ~ listings.en-US.name: \"Contoso Example DB\" → \"Contoso DB\"\n"
+    );
+    let (code, out, err) = run(&["offer", "apply", "offer.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("updated offer contoso/example-db: 1 change (draft revision 2)"), "{out}");
+    let (_, out, _) = run(&["offer", "compare", "contoso/example-db", "--with", "1"]);
+    assert!(out.starts_with("draft of contoso/example-db against 1 (version 1): 1 change"), "{out}");
+    let (_, out, _) = run(&["offer", "history", "contoso/example-db"]);
+    for event in ["Offer created", "Plan created", "Submitted"] {
+        assert!(out.contains(event), "{event} missing from {out}");
+    }
+    let (_, out, _) = run(&["offer", "list", "contoso"]);
+    assert!(out.lines().nth(1).unwrap_or_default().starts_with("example-db  Publish in progress  2"), "{out}");
+    // Errors are readable and exit 1: a second submission waits for the first.
+    let (code, _, err) = run(&["offer", "submit", "contoso/example-db"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("version 1 is still being published"), "{err}");
+    let (code, _, err) = run(&["offer", "status", "nonsense"]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -116,6 +116,13 @@ fn save_credentials(file: &CredentialsFile) -> Result<PathBuf, Failure> {
     Ok(path)
 }
 
+/// A client for `server` (or the default one) with the stored login's token.
+pub(super) fn connect(server: Option<&str>) -> Result<Client, Failure> {
+    let creds = load_credentials()?;
+    let (server, entry) = stored(&creds, server)?;
+    Ok(Client::new(&server, Auth::Token(entry.token))?)
+}
+
 /// The server of the stored login, if any.
 pub(super) fn stored_server() -> Result<Option<String>, Failure> {
     Ok(load_credentials()?.default)

@@ -160,3 +160,14 @@ impl ServerArgs {
         crate::config::Overrides { config_file: self.config.clone(), listen, data_dir: self.data_dir.clone() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Clap checks the whole command tree (duplicate flags, bad defaults), which it
+    /// otherwise does only when a command is first used.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

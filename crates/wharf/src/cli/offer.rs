@@ -27,6 +27,90 @@ enum OfferCommand {
     /// (except those needing the server's data: categories, repositories and tags,
     /// tenants). Exit code 0 when it has no errors, 1 when it has.
     Validate(ValidateArgs),
+    /// Show what `apply` would change in the offer's draft on the server.
+    Plan(FileArgs),
+    /// Save an offer file as the offer's draft (creating the offer if needed),
+    /// uploading the media it names. Applying the same file again changes nothing.
+    Apply(FileArgs),
+    /// Submit the draft: validate every prerequisite and freeze it as a new version.
+    Submit(OfferRef),
+    /// The offer's state and versions.
+    Status(OfferRef),
+    /// The draft (or a version) as YAML.
+    #[command(disable_version_flag = true)]
+    Show(ShowArgs),
+    /// An organization's offers.
+    List(ListArgs),
+    /// The draft against the live version (or preview, or a version number).
+    Compare(CompareArgs),
+    /// Who did what to the offer, and when.
+    History(OfferRef),
+    /// Stop selling the offer (or one plan) to new customers.
+    StopSell(PlanRef),
+    /// Sell a stop-sold offer (or plan) again.
+    Resume(PlanRef),
+    /// Cancel the version being published, before sign-off.
+    Cancel(OfferRef),
+}
+
+#[derive(Debug, Args)]
+struct FileArgs {
+    /// The offer file (YAML).
+    file: PathBuf,
+    /// Server URL (default: the stored login's).
+    #[arg(long, env = "WHARF_SERVER")]
+    server: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct OfferRef {
+    /// The offer, as ORG/OFFER.
+    offer: String,
+    /// Server URL (default: the stored login's).
+    #[arg(long, env = "WHARF_SERVER")]
+    server: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct PlanRef {
+    #[command(flatten)]
+    offer: OfferRef,
+    /// Only this plan.
+    #[arg(long)]
+    plan: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    #[command(flatten)]
+    offer: OfferRef,
+    /// A submitted version instead of the draft.
+    #[arg(long)]
+    version: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    offer: OfferRef,
+    /// `live`, `preview` or a version number.
+    #[arg(long, default_value = "live")]
+    with: String,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// The publisher organization.
+    org: String,
+    /// Server URL (default: the stored login's).
+    #[arg(long, env = "WHARF_SERVER")]
+    server: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +145,17 @@ pub async fn run(args: OfferArgs) -> Result<(), Failure> {
     match args.command {
         OfferCommand::Init(a) => init(a),
         OfferCommand::Validate(a) => validate(a),
+        OfferCommand::Plan(a) => plan(a, false).await,
+        OfferCommand::Apply(a) => plan(a, true).await,
+        OfferCommand::Submit(a) => submit(a).await,
+        OfferCommand::Status(a) => status(a).await,
+        OfferCommand::Show(a) => show(a).await,
+        OfferCommand::List(a) => list(a).await,
+        OfferCommand::Compare(a) => compare(a).await,
+        OfferCommand::History(a) => history(a).await,
+        OfferCommand::StopSell(a) => selling(a, true).await,
+        OfferCommand::Resume(a) => selling(a, false).await,
+        OfferCommand::Cancel(a) => cancel(a).await,
     }
 }
 
@@ -192,4 +287,375 @@ pub(crate) fn check_file(file: &Path) -> Result<Problems, Failure> {
         }
     }
     Ok(problems)
+}
+
+// ---- against a server ----
+
+fn split(offer: &str) -> Result<(String, String), Failure> {
+    match offer.split_once('/') {
+        Some((org, id)) if !org.is_empty() && !id.is_empty() && !id.contains('/') => {
+            Ok((org.to_owned(), id.to_owned()))
+        }
+        _ => Err(Failure::new(
+            super::EXIT_USAGE,
+            format!("{offer:?}: name the offer as ORG/OFFER, e.g. contoso/example-db"),
+        )),
+    }
+}
+
+/// A media file named by the offer file, read and hashed.
+struct MediaFile {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    digest: String,
+}
+
+/// Reads and checks an offer file; fails (printing every problem) when it has errors.
+/// Returns the document as the server will store it (media named by digest) and
+/// the media files to upload.
+fn load(file: &Path, format: Format) -> Result<(OfferSpec, Vec<MediaFile>, Problems), Failure> {
+    let problems = check_file(file)?;
+    if problems.has_errors() {
+        print_problems(file, &problems, format);
+        return Err(Failure::silent(EXIT_FAILED));
+    }
+    let bytes =
+        std::fs::read(file).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot read {}: {e}", file.display())))?;
+    let (mut spec, _) = parse::<OfferSpec>(&bytes, Syntax::Yaml)
+        .map_err(|p| Failure::new(EXIT_FAILED, format!("{}: {}", file.display(), p.all()[0])))?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut media = Vec::new();
+    let mut to_digest = |slot: &mut Option<String>| -> Result<(), Failure> {
+        let Some(r) = slot.as_ref().filter(|r| !r.starts_with("sha256:")) else { return Ok(()) };
+        let path = dir.join(r);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot read {}: {e}", path.display())))?;
+        let digest = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &bytes).to_string();
+        *slot = Some(digest.clone());
+        media.push(MediaFile { path, bytes, digest });
+        Ok(())
+    };
+    for (_, slot) in spec.media.icons.slots_mut() {
+        to_digest(slot)?;
+    }
+    for shot in &mut spec.media.screenshots {
+        to_digest(&mut shot.image)?;
+    }
+    Ok((spec, media, problems))
+}
+
+fn print_problems(file: &Path, problems: &Problems, format: Format) {
+    let errors = problems.errors().count();
+    let warnings = problems.all().len() - errors;
+    match format {
+        Format::Json => output::json(&ValidationView {
+            file: file.display().to_string(),
+            valid: errors == 0,
+            errors,
+            warnings,
+            problems: problems
+                .all()
+                .iter()
+                .map(|p| ProblemView {
+                    path: p.path.to_string(),
+                    pointer: p.path.pointer(),
+                    severity: p.severity,
+                    message: p.message.clone(),
+                })
+                .collect(),
+        }),
+        Format::Human => {
+            for p in problems.all() {
+                output::line(p);
+            }
+            if errors > 0 {
+                output::line(format!(
+                    "{}: {errors} error{}, {warnings} warning{}",
+                    file.display(),
+                    plural(errors),
+                    plural(warnings)
+                ));
+            }
+        }
+    }
+}
+
+/// The document as the server shows it: the lead secret as its SHA-256.
+fn redacted(spec: &OfferSpec) -> serde_json::Value {
+    let mut spec = spec.clone();
+    if let Some(lead) = &mut spec.lead_destination
+        && let Some(secret) = lead.secret.take()
+    {
+        lead.secret_sha256 =
+            Some(wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, secret.as_bytes()).hex().to_owned());
+    }
+    serde_json::to_value(spec).unwrap_or_default()
+}
+
+fn show_change(c: &wharf_offer::diff::Change) -> String {
+    let short = |v: &Option<serde_json::Value>| {
+        let text = v.as_ref().map(ToString::to_string).unwrap_or_default();
+        if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
+    };
+    match c.kind {
+        wharf_offer::diff::ChangeKind::Added => format!("  + {}: {}", c.path, short(&c.after)),
+        wharf_offer::diff::ChangeKind::Removed => format!("  - {}: {}", c.path, short(&c.before)),
+        wharf_offer::diff::ChangeKind::Changed => format!("  ~ {}: {} → {}", c.path, short(&c.before), short(&c.after)),
+    }
+}
+
+async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
+    let format = args.output.output;
+    let (spec, media, problems) = load(&args.file, format)?;
+    let (Some(org), Some(id)) = (spec.publisher.clone(), spec.id.clone()) else {
+        return Err(Failure::new(EXIT_FAILED, "the offer file needs id and publisher"));
+    };
+    let client = super::client::connect(args.server.as_deref())?;
+    let existing = client.offer_draft(&org, &id).await?;
+    let local = redacted(&spec);
+    let changes = match &existing {
+        Some((doc, _)) => wharf_offer::diff::diff(doc, &local),
+        None => wharf_offer::diff::diff(&serde_json::json!({}), &local),
+    };
+    let name = format!("{org}/{id}");
+    if !apply {
+        match format {
+            Format::Json => {
+                output::json(&serde_json::json!({"offer": name, "exists": existing.is_some(), "changes": changes}))
+            }
+            Format::Human => {
+                match (&existing, changes.len()) {
+                    (None, _) => output::line(format!("offer {name} does not exist: apply creates it")),
+                    (Some(_), 0) => output::line(format!("offer {name}: no changes")),
+                    (Some(_), n) => output::line(format!("offer {name}: {n} change{}", plural(n))),
+                }
+                if existing.is_some() {
+                    for c in &changes {
+                        output::line(show_change(c));
+                    }
+                }
+            }
+        }
+        return Ok(());
+    }
+    if existing.is_some() && changes.is_empty() {
+        match format {
+            Format::Json => output::json(&serde_json::json!({"offer": name, "changed": false, "changes": []})),
+            Format::Human => output::line(format!("offer {name}: no changes")),
+        }
+        return Ok(());
+    }
+    let known = existing.as_ref().map(|(doc, _)| doc.to_string()).unwrap_or_default();
+    for m in &media {
+        if known.contains(&m.digest) {
+            continue;
+        }
+        let info = client.upload_media(&org, m.bytes.clone()).await?;
+        if info.digest != m.digest {
+            return Err(Failure::new(
+                EXIT_FAILED,
+                format!("{}: the server stored {} for {}", m.path.display(), info.digest, m.digest),
+            ));
+        }
+        if format == Format::Human {
+            output::line(format!("uploaded {} ({}×{}, {})", m.path.display(), info.width, info.height, info.digest));
+        }
+    }
+    let body = serde_json::to_value(&spec).map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))?;
+    let saved = match &existing {
+        None => client.create_offer(&org, &body).await?,
+        Some((_, etag)) => client.put_offer_draft(&org, &id, &body, etag).await?,
+    };
+    match format {
+        Format::Json => output::json(
+            &serde_json::json!({"offer": name, "changed": saved.changed, "revision": saved.revision, "changes": changes, "warnings": saved.warnings}),
+        ),
+        Format::Human => {
+            let verb = if existing.is_none() { "created" } else { "updated" };
+            output::line(format!(
+                "{verb} offer {name}: {} change{} (draft revision {})",
+                changes.len(),
+                plural(changes.len()),
+                saved.revision
+            ));
+            for p in problems.all() {
+                output::line(p);
+            }
+            for w in &saved.warnings {
+                output::line(format!("warning: {}: {}", w.pointer, w.detail));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn submit(args: OfferRef) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer)?;
+    let client = super::client::connect(args.server.as_deref())?;
+    let result = client.offer_action(&org, &id, "/submit").await?;
+    match args.output.output {
+        Format::Json => output::json(&result),
+        Format::Human => {
+            output::line(format!(
+                "submitted {org}/{id} as version {} ({}); prerequisites validated in {} ms",
+                result["version"]["version"],
+                result["state"].as_str().unwrap_or_default(),
+                result["validated_in_ms"]
+            ));
+            for w in result["warnings"].as_array().into_iter().flatten() {
+                output::line(format!(
+                    "warning: {}: {}",
+                    w["pointer"].as_str().unwrap_or_default(),
+                    w["detail"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_offer(view: &serde_json::Value, format: Format) {
+    match format {
+        Format::Json => output::json(view),
+        Format::Human => {
+            output::line(format!(
+                "{}/{}: {} (draft revision {})",
+                view["publisher"].as_str().unwrap_or_default(),
+                view["id"].as_str().unwrap_or_default(),
+                view["state_label"].as_str().unwrap_or_default(),
+                view["revision"]
+            ));
+            if let Some(stopped) = view["stopped_plans"].as_array().filter(|s| !s.is_empty()) {
+                let names: Vec<&str> = stopped.iter().filter_map(|p| p.as_str()).collect();
+                output::line(format!("stop-sold plans: {}", names.join(", ")));
+            }
+            let versions = view["versions"].as_array().cloned().unwrap_or_default();
+            output::rows(Format::Human, &versions, &["version", "status", "submitted by", "submitted at"], |v| {
+                vec![
+                    v["version"].to_string(),
+                    v["status"].as_str().unwrap_or_default().to_owned(),
+                    v["submitted_by"].as_str().unwrap_or_default().to_owned(),
+                    v["submitted_at"].as_str().unwrap_or_default().to_owned(),
+                ]
+            });
+        }
+    }
+}
+
+async fn status(args: OfferRef) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer)?;
+    let client = super::client::connect(args.server.as_deref())?;
+    print_offer(&client.offer_get(&org, &id, "").await?, args.output.output);
+    Ok(())
+}
+
+async fn show(args: ShowArgs) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer.offer)?;
+    let client = super::client::connect(args.offer.server.as_deref())?;
+    let doc = match args.version {
+        Some(v) => client.offer_get(&org, &id, &format!("/versions/{v}")).await?["document"].clone(),
+        None => {
+            client
+                .offer_draft(&org, &id)
+                .await?
+                .ok_or_else(|| {
+                    Failure::new(EXIT_FAILED, format!("organization {org} has no offer {id:?} (or you may not see it)"))
+                })?
+                .0
+        }
+    };
+    match args.offer.output.output {
+        Format::Json => output::json(&doc),
+        Format::Human => {
+            output::line(yaml_serde::to_string(&doc).map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))?.trim_end())
+        }
+    }
+    Ok(())
+}
+
+async fn list(args: ListArgs) -> Result<(), Failure> {
+    let client = super::client::connect(args.server.as_deref())?;
+    let items = client.all_pages(&format!("/api/v1/orgs/{}/offers", args.org)).await?;
+    output::rows(args.output.output, &items, &["offer", "state", "revision", "live version", "versions"], |o| {
+        vec![
+            o["id"].as_str().unwrap_or_default().to_owned(),
+            o["state_label"].as_str().unwrap_or_default().to_owned(),
+            o["revision"].to_string(),
+            o["live_version"].as_i64().map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            o["versions"].as_array().map_or(0, Vec::len).to_string(),
+        ]
+    });
+    Ok(())
+}
+
+async fn compare(args: CompareArgs) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer.offer)?;
+    let client = super::client::connect(args.offer.server.as_deref())?;
+    let cmp = client.offer_get(&org, &id, &format!("/compare?with={}", args.with)).await?;
+    match args.offer.output.output {
+        Format::Json => output::json(&cmp),
+        Format::Human => {
+            let changes: Vec<wharf_offer::diff::Change> = cmp["changes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    Some(wharf_offer::diff::Change {
+                        path: c["path"].as_str()?.to_owned(),
+                        pointer: c["pointer"].as_str()?.to_owned(),
+                        kind: serde_json::from_value(c["kind"].clone()).ok()?,
+                        before: c.get("before").cloned(),
+                        after: c.get("after").cloned(),
+                    })
+                })
+                .collect();
+            let base = match cmp["base_version"].as_i64() {
+                Some(v) => format!("{} (version {v})", args.with),
+                None => format!("{} (none: every field is new)", args.with),
+            };
+            output::line(format!(
+                "draft of {org}/{id} against {base}: {} change{}",
+                changes.len(),
+                plural(changes.len())
+            ));
+            for c in &changes {
+                output::line(show_change(c));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn history(args: OfferRef) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer)?;
+    let client = super::client::connect(args.server.as_deref())?;
+    let events = client.all_pages(&format!("/api/v1/orgs/{org}/offers/{id}/history")).await?;
+    output::rows(args.output.output, &events, &["at", "event", "detail", "by"], |e| {
+        vec![
+            e["at"].as_str().unwrap_or_default().to_owned(),
+            e["label"].as_str().unwrap_or_default().to_owned(),
+            e["detail"].as_str().unwrap_or("").to_owned(),
+            e["actor"].as_str().unwrap_or_default().to_owned(),
+        ]
+    });
+    Ok(())
+}
+
+async fn selling(args: PlanRef, stop: bool) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer.offer)?;
+    let client = super::client::connect(args.offer.server.as_deref())?;
+    let verb = if stop { "stop-sell" } else { "resume" };
+    let action = match &args.plan {
+        Some(p) => format!("/plans/{p}/{verb}"),
+        None => format!("/{verb}"),
+    };
+    print_offer(&client.offer_action(&org, &id, &action).await?, args.offer.output.output);
+    Ok(())
+}
+
+async fn cancel(args: OfferRef) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer)?;
+    let client = super::client::connect(args.server.as_deref())?;
+    print_offer(&client.offer_action(&org, &id, "/cancel").await?, args.output.output);
+    Ok(())
 }
