@@ -393,3 +393,111 @@ async fn the_offer_schema_is_public() {
     let (_, doc) = json(app.anon(Method::GET, "/api/v1/openapi.json").send().await.unwrap()).await;
     assert!(doc["paths"]["/api/v1/orgs/{org}/offers/{offer}/draft"]["put"].is_object());
 }
+
+#[tokio::test]
+async fn plans_stop_sell_while_another_sells_and_plan_changes_are_history() {
+    let app = setup().await;
+    push_image(&app, "dev", "contoso/db", "1.0.0", "x").await;
+    let mut doc = document(&app).await;
+    let mut pro = doc["plans"][0].clone();
+    pro["id"] = json!("pro");
+    pro["name"] = json!("Pro");
+    doc["plans"].as_array_mut().unwrap().push(pro);
+    assert_eq!(create(&app, &doc).await.0, 201);
+    assert_eq!(post(&app, "dev", "/submit").await.0, 201);
+    go_live(&app, "1").await;
+    let (status, offer) = post(&app, "dev", "/plans/pro/stop-sell").await;
+    assert_eq!((status, offer["stopped_plans"].clone()), (200, json!(["pro"])), "{offer}");
+    let (status, body) = post(&app, "dev", "/plans/standard/stop-sell").await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (409, Some("plan \"standard\" is the last plan selling: stop-sell the offer instead"))
+    );
+    assert_eq!(post(&app, "dev", "/plans/nope/stop-sell").await.0, 409);
+    let (status, offer) = post(&app, "dev", "/plans/pro/resume").await;
+    assert_eq!((status, offer["stopped_plans"].clone()), (200, json!([])));
+
+    // A plan added to the draft is history; removing a submitted plan is refused.
+    let mut more = doc.clone();
+    let mut team = doc["plans"][0].clone();
+    team["id"] = json!("team");
+    more["plans"].as_array_mut().unwrap().push(team);
+    assert_eq!(put_draft(&app, &more, Some("\"r1\"")).await.status(), 200);
+    let mut fewer = more.clone();
+    fewer["plans"].as_array_mut().unwrap().remove(1);
+    let (status, body) = json(put_draft(&app, &fewer, Some("\"r2\"")).await).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "must keep plan \"pro\", submitted in version 1: stop-sell it instead of removing it"
+    );
+    let (_, history) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/history")).send().await.unwrap()).await;
+    let events: Vec<String> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["kind"].as_str().unwrap(), e["detail"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "offer_created -",
+            "plan_created standard",
+            "plan_created pro",
+            "submitted 1",
+            "plan_stop_sold pro",
+            "plan_resumed pro",
+            "plan_created team"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_lead_secret_is_write_only_and_multi_arch_indexes_resolve() {
+    let app = setup().await;
+    let amd = push_image(&app, "dev", "contoso/db", "1.0.0-amd64", "amd").await;
+    let arm = push_image(&app, "dev", "contoso/db", "1.0.0-arm64", "arm").await;
+    // A multi-arch index tagged 2.0.0 over the two images.
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{amd}","size":1,"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{arm}","size":1,"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#
+    );
+    let scope = "repository:contoso/db:pull,push";
+    let r = app
+        .http
+        .get(format!("{}/token", app.url))
+        .query(&[("service", "wharf-registry"), ("scope", scope)])
+        .basic_auth("dev", Some(common::PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let token = json(r).await.1["token"].as_str().unwrap().to_owned();
+    let r = app
+        .http
+        .put(format!("{}/v2/contoso/db/manifests/2.0.0", app.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(index.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    let mut doc = document(&app).await;
+    doc["plans"][0]["images"][0]["tags"] = json!(["2.0.0"]);
+    doc["lead_destination"] = json!({"url": "https://crm.contoso.example/leads", "secret": "s3cret-s3cret-s3cret"});
+    assert_eq!(create(&app, &doc).await.0, 201);
+    let (etag, shown) = draft(&app).await;
+    assert_eq!(shown["lead_destination"].get("secret"), None, "{shown}");
+    let hash = shown["lead_destination"]["secret_sha256"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+    // Sending back what was shown keeps the secret; the draft does not change.
+    let (status, saved) = json(put_draft(&app, &shown, Some(&etag)).await).await;
+    assert_eq!((status, saved["changed"].as_bool()), (200, Some(false)), "{saved}");
+    let (status, sub) = post(&app, "dev", "/submit").await;
+    assert_eq!(status, 201, "{sub}");
+    let (_, v1) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/1")).send().await.unwrap()).await;
+    let index_digest = Digest::of(Algorithm::Sha256, index.as_bytes());
+    assert_eq!(v1["document"]["plans"][0]["images"][0]["digests"]["2.0.0"], index_digest.to_string());
+    assert_eq!(v1["document"]["lead_destination"]["secret_sha256"], hash.as_str());
+    assert_eq!(v1["document"]["lead_destination"].get("secret"), None);
+}
