@@ -9,20 +9,7 @@ pub const MAX_TOKEN_NAME: usize = 64;
 /// A plausible e-mail address: one `@`, something on both sides, no spaces, at
 /// most 254 characters. (Whether it receives mail is not for us to decide.)
 pub fn email(s: &str) -> Result<(), String> {
-    if s.len() > 254 {
-        return Err("must be at most 254 characters long".into());
-    }
-    let ok = s.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@')
-    });
-    if !ok || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must be an e-mail address such as name@example.com".into());
-    }
-    Ok(())
+    wharf_offer::text::email(s)
 }
 
 /// Free text shown to people: 1 to `max` characters, no control characters.

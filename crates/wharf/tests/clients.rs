@@ -97,19 +97,24 @@ fn assert_same_blobs(a: &Path, b: &Path, blobs: &[String]) {
     }
 }
 
+/// Creates a publisher organization as the first operator.
+async fn create_publisher(server: &Server, name: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs", server.url))
+        .basic_auth("admin", Some(PASSWORD))
+        .json(&serde_json::json!({"name": name, "kind": "publisher"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
 async fn start() -> (tempfile::TempDir, Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut env = backend_env().await;
     env.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
     let server = Server::spawn(&dir.path().join("data"), &env);
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/orgs", server.url))
-        .basic_auth("admin", Some(PASSWORD))
-        .json(&serde_json::json!({"name": "acme", "kind": "publisher"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    create_publisher(&server, "acme").await;
     let host = server.url.trim_start_matches("http://").to_owned();
     (dir, server, host)
 }
@@ -318,14 +323,7 @@ fn cli(home: &Path, dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, Str
 #[tokio::test]
 async fn the_example_offer_applies_and_submits() {
     let (dir, server, host) = start().await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/orgs", server.url))
-        .basic_auth("admin", Some(PASSWORD))
-        .json(&serde_json::json!({"name": "contoso", "kind": "publisher"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    create_publisher(&server, "contoso").await;
     let layout = dir.path().join("layout");
     build_image(&layout, "1.0.0", "amd64", 1);
     let src = format!("oci:{}:1.0.0", layout.display());
@@ -409,6 +407,12 @@ async fn the_example_offer_applies_and_submits() {
     let (code, _, err) = run(&["offer", "submit", "contoso/example-db"]);
     assert_eq!(code, 1);
     assert!(err.contains("version 1 is still being published"), "{err}");
+    let (code, _, err) = run(&["offer", "stop-sell", "contoso/example-db"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("the offer is Publish in progress; only a Live offer can be stop-sold"), "{err}");
+    let (code, out, err) = run(&["offer", "cancel", "contoso/example-db"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("contoso/example-db: Draft (draft revision 2)"), "{out}");
     let (code, _, err) = run(&["offer", "status", "nonsense"]);
     assert_eq!(code, 2, "{err}");
 }

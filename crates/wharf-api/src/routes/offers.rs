@@ -556,11 +556,7 @@ pub(crate) async fn stop_sell_plan(
     caller: Caller,
     Path((org, offer, plan)): Path<(String, String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
-    lifecycle(state, caller, org, offer, async |s, row, who| {
-        let plans = live_plans(s, row).await?;
-        s.db.set_plan_selling(row.pk, &plan, &plans, true, &who).await
-    })
-    .await
+    plan_selling(state, caller, org, offer, plan, true).await
 }
 
 /// Sells a stop-sold plan again.
@@ -572,9 +568,20 @@ pub(crate) async fn resume_plan(
     caller: Caller,
     Path((org, offer, plan)): Path<(String, String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
+    plan_selling(state, caller, org, offer, plan, false).await
+}
+
+async fn plan_selling(
+    state: ApiState,
+    caller: Caller,
+    org: String,
+    offer: String,
+    plan: String,
+    stop: bool,
+) -> Result<Json<OfferView>, ApiError> {
     lifecycle(state, caller, org, offer, async |s, row, who| {
         let plans = live_plans(s, row).await?;
-        s.db.set_plan_selling(row.pk, &plan, &plans, false, &who).await
+        s.db.set_plan_selling(row.pk, &plan, &plans, stop, &who).await
     })
     .await
 }

@@ -207,41 +207,8 @@ struct ValidationView {
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
     let problems = check_file(&args.file)?;
-    let errors = problems.errors().count();
-    let warnings = problems.all().len() - errors;
-    match args.output.output {
-        Format::Json => output::json(&ValidationView {
-            file: args.file.display().to_string(),
-            valid: errors == 0,
-            errors,
-            warnings,
-            problems: problems
-                .all()
-                .iter()
-                .map(|p| ProblemView {
-                    path: p.path.to_string(),
-                    pointer: p.path.pointer(),
-                    severity: p.severity,
-                    message: p.message.clone(),
-                })
-                .collect(),
-        }),
-        Format::Human => {
-            for p in problems.all() {
-                output::line(p);
-            }
-            output::line(format!(
-                "{}: {}",
-                args.file.display(),
-                match (errors, warnings) {
-                    (0, 0) => "valid".to_owned(),
-                    (0, w) => format!("valid, {w} warning{}", plural(w)),
-                    (e, w) => format!("{e} error{}, {w} warning{}", plural(e), plural(w)),
-                }
-            ));
-        }
-    }
-    if errors > 0 {
+    print_problems(&args.file, &problems, args.output.output);
+    if problems.has_errors() {
         return Err(Failure::silent(EXIT_FAILED));
     }
     Ok(())
@@ -368,14 +335,15 @@ fn print_problems(file: &Path, problems: &Problems, format: Format) {
             for p in problems.all() {
                 output::line(p);
             }
-            if errors > 0 {
-                output::line(format!(
-                    "{}: {errors} error{}, {warnings} warning{}",
-                    file.display(),
-                    plural(errors),
-                    plural(warnings)
-                ));
-            }
+            output::line(format!(
+                "{}: {}",
+                file.display(),
+                match (errors, warnings) {
+                    (0, 0) => "valid".to_owned(),
+                    (0, w) => format!("valid, {w} warning{}", plural(w)),
+                    (e, w) => format!("{e} error{}, {w} warning{}", plural(e), plural(w)),
+                }
+            ));
         }
     }
 }
