@@ -172,13 +172,8 @@ async fn check_tenants(state: &ApiState, spec: &OfferSpec, problems: &mut Proble
 }
 
 /// The document as the API shows it: the lead secret replaced by its SHA-256.
-pub(crate) fn redact(mut spec: OfferSpec) -> OfferSpec {
-    if let Some(lead) = &mut spec.lead_destination
-        && let Some(secret) = lead.secret.take()
-    {
-        lead.secret_sha256 = Some(hex_sha256(&secret));
-    }
-    spec
+pub(crate) fn redact(spec: OfferSpec) -> OfferSpec {
+    spec.redacted()
 }
 
 /// A document sent back without its secret (as [`redact`] showed it) keeps the
@@ -187,18 +182,13 @@ pub(crate) fn keep_secret(new: &mut OfferSpec, stored: &OfferSpec) {
     let stored_secret = stored.lead_destination.as_ref().and_then(|l| l.secret.clone());
     if let (Some(lead), Some(secret)) = (&mut new.lead_destination, stored_secret)
         && lead.secret.is_none()
-        && lead.secret_sha256.as_deref() == Some(hex_sha256(&secret).as_str())
+        && lead.secret_sha256.as_deref() == Some(wharf_offer::spec::secret_sha256(&secret).as_str())
     {
         lead.secret = Some(secret);
     }
     if let Some(lead) = &mut new.lead_destination {
         lead.secret_sha256 = None;
     }
-}
-
-fn hex_sha256(s: &str) -> String {
-    let d = Digest::of(wharf_oci::Algorithm::Sha256, s.as_bytes());
-    d.hex().to_owned()
 }
 
 /// Plan ids of a document, in order.

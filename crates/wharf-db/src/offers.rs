@@ -314,6 +314,25 @@ impl Db {
         rows.iter().map(version_from_row).collect()
     }
 
+    /// The versions of several offers in one query, newest first per offer.
+    pub async fn versions_of_offers(&self, pks: &[i64]) -> Result<Vec<(i64, VersionRow)>, DbError> {
+        let mut out = Vec::new();
+        for chunk in pks.chunks(500) {
+            let sql = format!(
+                "SELECT offer, {VERSION_COLUMNS} FROM offer_versions WHERE offer IN ({}) ORDER BY offer, version DESC",
+                crate::batch::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for pk in chunk {
+                q = q.bind(*pk);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push((col(&r, "offer")?, version_from_row(&r)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// One version.
     pub async fn offer_version(&self, pk: i64, version: i64) -> Result<Option<VersionRow>, DbError> {
         let sql = format!("SELECT {VERSION_COLUMNS} FROM offer_versions WHERE offer = $1 AND version = $2");
@@ -350,7 +369,7 @@ impl Db {
     pub async fn cancel_submission(&self, pk: i64, actor: &str) -> Result<(OfferRow, i64), OfferWriteError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
-        let current = self.lock_offer(&mut tx, pk).await?;
+        self.lock_offer(&mut tx, pk).await?;
         let pending: Option<(i64, String)> = sqlx::query_as(
             "SELECT version, status FROM offer_versions WHERE offer = $1 AND status IN ('submitted', 'attention_needed', 'preview')",
         )
@@ -378,9 +397,17 @@ impl Db {
                 .bind(pk)
                 .fetch_optional(&mut *tx)
                 .await?;
+        // Back to where the live version stands: stop-sold if the latest of the
+        // stop-sell and resume events is a stop-sell.
+        let last_selling_event: Option<String> = sqlx::query_scalar(
+            "SELECT kind FROM offer_events WHERE offer = $1 AND kind IN ('stop_sold', 'resumed') ORDER BY id DESC LIMIT 1",
+        )
+        .bind(pk)
+        .fetch_optional(&mut *tx)
+        .await?;
         let back = match live {
             None => OfferState::Draft,
-            Some(_) if current.state == OfferState::StopSold => OfferState::StopSold,
+            Some(_) if last_selling_event.as_deref() == Some(OfferEvent::StopSold.as_str()) => OfferState::StopSold,
             Some(_) => OfferState::Live,
         };
         let sql = format!("UPDATE offers SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}");

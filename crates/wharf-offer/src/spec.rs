@@ -53,6 +53,24 @@ pub struct OfferSpec {
     pub certification_notes: Option<String>,
 }
 
+impl OfferSpec {
+    /// The document as it is shown: the lead secret replaced by its SHA-256 (hex),
+    /// so that a client can tell whether its copy matches without reading it.
+    pub fn redacted(mut self) -> OfferSpec {
+        if let Some(lead) = &mut self.lead_destination
+            && let Some(secret) = lead.secret.take()
+        {
+            lead.secret_sha256 = Some(secret_sha256(&secret));
+        }
+        self
+    }
+}
+
+/// SHA-256 of a lead secret, in hex.
+pub fn secret_sha256(secret: &str) -> String {
+    wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, secret.as_bytes()).hex().to_owned()
+}
+
 /// The listing in one locale.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Listing {

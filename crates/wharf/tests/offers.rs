@@ -501,3 +501,19 @@ async fn the_lead_secret_is_write_only_and_multi_arch_indexes_resolve() {
     assert_eq!(v1["document"]["lead_destination"]["secret_sha256"], hash.as_str());
     assert_eq!(v1["document"]["lead_destination"].get("secret"), None);
 }
+
+/// A stop-sold offer stays stop-sold when a newer version's publishing is cancelled.
+#[tokio::test]
+async fn cancelling_a_new_version_keeps_a_stop_sold_offer_stop_sold() {
+    let app = setup().await;
+    push_image(&app, "dev", "contoso/db", "1.0.0", "x").await;
+    let doc = document(&app).await;
+    assert_eq!(create(&app, &doc).await.0, 201);
+    assert_eq!(post(&app, "dev", "/submit").await.0, 201);
+    go_live(&app, "1").await;
+    assert_eq!(post(&app, "dev", "/stop-sell").await.1["state"], "stop_sold");
+    let (status, sub) = post(&app, "dev", "/submit").await;
+    assert_eq!((status, sub["state"].as_str()), (201, Some("publish_in_progress")), "{sub}");
+    let (status, offer) = post(&app, "dev", "/cancel").await;
+    assert_eq!((status, offer["state"].as_str(), offer["live_version"].as_i64()), (200, Some("stop_sold"), Some(1)));
+}

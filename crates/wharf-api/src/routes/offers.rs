@@ -255,8 +255,11 @@ async fn earlier_versions(state: &ApiState, pk: i64) -> Result<Vec<(i64, OfferSp
 }
 
 async fn offer_view(state: &ApiState, org: &Org, row: &OfferRow) -> Result<OfferView, ApiError> {
-    let versions = state.db.offer_versions(row.pk).await?;
-    Ok(OfferView {
+    Ok(view_of(org, row, &state.db.offer_versions(row.pk).await?))
+}
+
+fn view_of(org: &Org, row: &OfferRow, versions: &[VersionRow]) -> OfferView {
+    OfferView {
         id: row.offer_id.clone(),
         publisher: org.name.to_string(),
         state: row.state,
@@ -267,7 +270,7 @@ async fn offer_view(state: &ApiState, org: &Org, row: &OfferRow) -> Result<Offer
         versions: versions.iter().map(VersionSummary::from).collect(),
         created_at: row.created_at,
         updated_at: row.updated_at,
-    })
+    }
 }
 
 fn actor(caller: &Caller) -> String {
@@ -305,10 +308,15 @@ pub(crate) async fn list(
     let (org, _) = org_for(&state, &caller, &org, OrgAction::ReadOffers).await?;
     let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let rows = state.db.list_offers(org.id, req.after.as_deref(), req.limit + 1).await?;
-    let mut views = Vec::with_capacity(rows.len());
-    for r in &rows {
-        views.push(offer_view(&state, &org, r).await?);
-    }
+    let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
+    let versions = state.db.versions_of_offers(&pks).await?;
+    let views: Vec<OfferView> = rows
+        .iter()
+        .map(|r| {
+            let mine: Vec<VersionRow> = versions.iter().filter(|(pk, _)| *pk == r.pk).map(|(_, v)| v.clone()).collect();
+            view_of(&org, r, &mine)
+        })
+        .collect();
     Ok(page(views, &req, &format!("/api/v1/orgs/{}/offers", org.name), |o| o.id.clone()).into_response())
 }
 

@@ -350,14 +350,7 @@ fn print_problems(file: &Path, problems: &Problems, format: Format) {
 
 /// The document as the server shows it: the lead secret as its SHA-256.
 fn redacted(spec: &OfferSpec) -> serde_json::Value {
-    let mut spec = spec.clone();
-    if let Some(lead) = &mut spec.lead_destination
-        && let Some(secret) = lead.secret.take()
-    {
-        lead.secret_sha256 =
-            Some(wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, secret.as_bytes()).hex().to_owned());
-    }
-    serde_json::to_value(spec).unwrap_or_default()
+    serde_json::to_value(spec.clone().redacted()).unwrap_or_default()
 }
 
 fn show_change(c: &wharf_offer::diff::Change) -> String {
