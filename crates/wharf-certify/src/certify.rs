@@ -1,0 +1,310 @@
+//! Certifying an image: every platform of an OCI layout read layer by layer into its
+//! file view, the policy's checks applied, a verdict per platform and overall.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use serde::Serialize;
+
+use crate::finding::{Evidence, Finding, Severity};
+use crate::image::{ImageError, Layout, PlatformImage};
+use crate::layer::{Budget, LayerStats, read_layer};
+use crate::policy::{Action, Policy};
+use crate::view::{Node, View};
+
+/// Pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No blocking finding.
+    Pass,
+    /// At least one blocking finding.
+    Fail,
+}
+
+/// A finding as the report shows it: with whether it blocks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Whether it fails the platform.
+    pub blocking: bool,
+}
+
+/// One layer as read.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    /// Its digest.
+    pub digest: String,
+    /// Entries read.
+    pub entries: u64,
+    /// Compressed bytes.
+    pub compressed_bytes: u64,
+    /// Uncompressed bytes.
+    pub uncompressed_bytes: u64,
+}
+
+/// One platform's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformReport {
+    /// `linux/amd64`, …
+    pub platform: String,
+    /// The manifest's digest.
+    pub manifest: String,
+    /// Pass or fail.
+    pub verdict: Verdict,
+    /// Files in the final view.
+    pub files: usize,
+    /// The layers.
+    pub layers: Vec<LayerReport>,
+    /// Every finding, never truncated.
+    pub findings: Vec<Reported>,
+}
+
+/// The whole result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// What was certified.
+    pub image: String,
+    /// Fail if any platform fails (or the image cannot be read).
+    pub verdict: Verdict,
+    /// Findings by severity, over all platforms.
+    pub summary: BTreeMap<Severity, usize>,
+    /// Findings about the image as a whole (unreadable index, …).
+    pub image_findings: Vec<Reported>,
+    /// One entry per platform.
+    pub platforms: Vec<PlatformReport>,
+}
+
+fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
+    let action = match f.check {
+        "policy.run-as-root" => policy.run_as_non_root,
+        "policy.layer-count" => policy.layer_count,
+        "policy.missing-label" => policy.required_labels,
+        "policy.setuid" => policy.setuid_files,
+        "policy.world-writable" => policy.world_writable_files,
+        "policy.architecture-mismatch" => policy.architecture_matches_binaries,
+        // The layer reader's findings: an image that cannot be read safely fails.
+        _ => return Some(f.severity <= Severity::High),
+    };
+    match action {
+        Action::Block => Some(true),
+        Action::Warn => Some(false),
+        Action::Off => None,
+    }
+}
+
+fn report(findings: Vec<Finding>, policy: &Policy) -> Vec<Reported> {
+    findings.into_iter().filter_map(|f| blocking(&f, policy).map(|b| Reported { finding: f, blocking: b })).collect()
+}
+
+/// Certifies every platform of the layout's images (those tagged `tag`, or all).
+pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, policy: &Policy) -> Report {
+    let mut out = Report {
+        image: name.to_owned(),
+        verdict: Verdict::Pass,
+        summary: BTreeMap::new(),
+        image_findings: Vec::new(),
+        platforms: Vec::new(),
+    };
+    match layout.images(tag) {
+        Err(e) => {
+            let check = match &e {
+                ImageError::DigestMismatch { .. } => "image.digest-mismatch",
+                ImageError::Layout(_) | ImageError::Io(_) => "image.unreadable",
+                ImageError::Invalid(_) => "image.invalid",
+            };
+            out.image_findings.push(Reported {
+                finding: Finding {
+                    check,
+                    severity: Severity::Critical,
+                    message: e.to_string(),
+                    evidence: Evidence::default(),
+                },
+                blocking: true,
+            });
+        }
+        Ok(images) => {
+            for image in &images {
+                out.platforms.push(certify_platform(layout, image, policy));
+            }
+        }
+    }
+    let all = out.image_findings.iter().chain(out.platforms.iter().flat_map(|p| p.findings.iter()));
+    for r in all {
+        *out.summary.entry(r.finding.severity).or_default() += 1;
+    }
+    if out.image_findings.iter().any(|r| r.blocking) || out.platforms.iter().any(|p| p.verdict == Verdict::Fail) {
+        out.verdict = Verdict::Fail;
+    }
+    out
+}
+
+/// The architecture an ELF header names, in OCI's words.
+fn elf_architecture(head: &[u8]) -> Option<&'static str> {
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    let little = head[5] == 1;
+    let machine =
+        if little { u16::from_le_bytes([head[18], head[19]]) } else { u16::from_be_bytes([head[18], head[19]]) };
+    Some(match machine {
+        3 => "386",
+        40 => "arm",
+        62 => "amd64",
+        183 => "arm64",
+        21 if little => "ppc64le",
+        21 => "ppc64",
+        22 => "s390x",
+        243 => "riscv64",
+        _ => "unknown",
+    })
+}
+
+fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> PlatformReport {
+    let mut findings = Vec::new();
+    let mut view = View::new();
+    let mut budget = Budget::default();
+    let mut layers = Vec::new();
+    // Executables by architecture, with one example path each.
+    let mut binaries: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
+    for layer in &image.manifest.layers {
+        let mut blob = match layout.blob(&layer.digest) {
+            Ok(b) => b,
+            Err(e) => {
+                findings.push(Finding::new("layer.unreadable", Severity::Critical, e.to_string(), &layer.digest));
+                continue;
+            }
+        };
+        let stats: LayerStats = read_layer(
+            &layer.digest,
+            &mut blob,
+            &policy.limits,
+            &mut budget,
+            &mut view,
+            &mut findings,
+            &mut |path, r| {
+                let mut head = [0u8; 20];
+                let mut got = 0;
+                while got < head.len() {
+                    let n = r.read(&mut head[got..])?;
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                }
+                if let Some(arch) = elf_architecture(&head[..got]) {
+                    let e = binaries.entry(arch).or_insert((0, path.to_owned()));
+                    e.0 += 1;
+                }
+                Ok(())
+            },
+        );
+        // Read what the tar reader left, so the blob's digest is checked.
+        if stats.complete
+            && let Err(e) = io::copy(&mut blob, &mut io::sink())
+        {
+            findings.push(Finding::new("layer.digest-mismatch", Severity::Critical, e.to_string(), &layer.digest));
+        }
+        layers.push(LayerReport {
+            digest: layer.digest.clone(),
+            entries: stats.entries,
+            compressed_bytes: stats.compressed_bytes,
+            uncompressed_bytes: stats.uncompressed_bytes,
+        });
+    }
+    policy_checks(image, &view, &binaries, policy, &mut findings);
+    let findings = report(findings, policy);
+    let verdict = if findings.iter().any(|r| r.blocking) { Verdict::Fail } else { Verdict::Pass };
+    PlatformReport {
+        platform: image.platform.to_string(),
+        manifest: image.manifest_digest.clone(),
+        verdict,
+        files: view.len(),
+        layers,
+        findings,
+    }
+}
+
+fn image_finding(check: &'static str, severity: Severity, message: String) -> Finding {
+    Finding { check, severity, message, evidence: Evidence::default() }
+}
+
+fn policy_checks(
+    image: &PlatformImage,
+    view: &View,
+    binaries: &BTreeMap<&'static str, (usize, String)>,
+    policy: &Policy,
+    findings: &mut Vec<Finding>,
+) {
+    let n = image.manifest.layers.len();
+    if n >= policy.max_layers {
+        findings.push(image_finding(
+            "policy.layer-count",
+            Severity::Medium,
+            format!("the image has {n} layers; fewer than {} are allowed (squash some)", policy.max_layers),
+        ));
+    }
+    let user = image.config.config.user.as_deref().unwrap_or("").trim();
+    let name = user.split(':').next().unwrap_or("");
+    if name.is_empty() || name == "root" || name == "0" {
+        findings.push(
+            image_finding(
+                "policy.run-as-root",
+                Severity::High,
+                "the image runs as root: set USER to a non-root user in its Dockerfile".to_owned(),
+            )
+            .detail(if user.is_empty() { "no USER set".to_owned() } else { format!("USER {user}") }),
+        );
+    }
+    let labels = image.config.config.labels.clone().unwrap_or_default();
+    for l in &policy.labels {
+        if !labels.contains_key(l) {
+            findings.push(image_finding("policy.missing-label", Severity::Low, format!("the image has no label {l}")));
+        }
+    }
+    for (path, placed) in view.iter() {
+        if let Node::File { mode, .. } = &placed.node {
+            if mode & 0o6000 != 0 {
+                findings.push(
+                    Finding {
+                        check: "policy.setuid",
+                        severity: Severity::Medium,
+                        message: "a setuid or setgid file".into(),
+                        evidence: Evidence::default(),
+                    }
+                    .path(path)
+                    .detail(format!("mode {mode:o}")),
+                );
+            }
+            if mode & 0o002 != 0 {
+                findings.push(
+                    Finding {
+                        check: "policy.world-writable",
+                        severity: Severity::Medium,
+                        message: "a file anyone may write".into(),
+                        evidence: Evidence::default(),
+                    }
+                    .path(path)
+                    .detail(format!("mode {mode:o}")),
+                );
+            }
+        }
+    }
+    let declared = image.config.architecture.as_str();
+    let (most, (count, example)) = match binaries.iter().max_by_key(|(_, (c, _))| *c) {
+        Some((a, v)) => (*a, v.clone()),
+        None => return,
+    };
+    if most != declared && most != "unknown" {
+        findings.push(
+            image_finding(
+                "policy.architecture-mismatch",
+                Severity::High,
+                format!("the config declares {declared} but {count} executable(s) are {most}"),
+            )
+            .path(example),
+        );
+    }
+}

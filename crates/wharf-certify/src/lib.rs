@@ -1,0 +1,23 @@
+//! The certification engine. No HTTP and no host file system writes: layers are read
+//! as streams into an in-memory view of the image's files.
+//!
+//! - [`limits`]: how much an image may ask of the reader (sizes, ratios, counts, depths).
+//! - [`finding`]: what the engine reports, each with its evidence.
+//! - [`layer`]: one layer, decompressed (gzip, zstd or none, told by its bytes) and
+//!   walked entry by entry, every unsafe entry a finding.
+//! - [`view`]: the image's final file view, layers applied in order with whiteouts.
+//! - [`image`]: OCI image layouts, indexes resolved to one image per platform, blobs
+//!   checked against their digests as they stream.
+//! - [`policy`]: which checks block, warn or are off; the reader's limits.
+//! - [`certify`]: the driver and the report (a verdict per platform and overall).
+
+pub mod certify;
+pub mod finding;
+pub mod image;
+pub mod layer;
+pub mod limits;
+pub mod policy;
+pub mod view;
+
+pub use finding::{Evidence, Finding, Severity};
+pub use limits::Limits;

@@ -1,0 +1,300 @@
+//! The image's final file view: each layer's entries applied in order, OCI
+//! whiteouts (`.wh.<name>` and the opaque `.wh..wh..opq`) removing what lower layers
+//! put there. It is a map in memory: nothing is extracted, so no entry can write
+//! anywhere; entries that would have escaped on a naive extraction are findings.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::finding::{Finding, Severity};
+
+/// One file of the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// A directory.
+    Dir {
+        /// Permission bits.
+        mode: u32,
+    },
+    /// A regular file.
+    File {
+        /// Bytes.
+        size: u64,
+        /// Permission bits (setuid, setgid, world-writable are policy checks).
+        mode: u32,
+    },
+    /// A symbolic link, target as written.
+    Symlink {
+        /// The link's target.
+        target: String,
+    },
+    /// A hard link to another file of the image (normalized path).
+    Hardlink {
+        /// The linked file.
+        target: String,
+    },
+    /// A device or FIFO.
+    Special,
+}
+
+/// Where a node came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The node.
+    pub node: Node,
+    /// Index of the layer that put it there (0 is the base layer).
+    pub layer: usize,
+}
+
+/// The file view of an image, built layer by layer.
+#[derive(Debug, Default)]
+pub struct View {
+    nodes: BTreeMap<String, Placed>,
+    layer: usize,
+    digest: String,
+    this_layer: HashSet<String>,
+    started: bool,
+}
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+impl View {
+    /// An empty view.
+    pub fn new() -> View {
+        View::default()
+    }
+
+    /// Starts applying the next layer.
+    pub fn begin_layer(&mut self, digest: &str) {
+        if self.started {
+            self.layer += 1;
+        }
+        self.started = true;
+        self.digest = digest.to_owned();
+        self.this_layer.clear();
+    }
+
+    /// Ends the current layer.
+    pub fn end_layer(&mut self) {
+        self.this_layer.clear();
+    }
+
+    /// The file at `path` (normalized, relative).
+    pub fn get(&self, path: &str) -> Option<&Placed> {
+        self.nodes.get(path)
+    }
+
+    /// Every file, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Placed)> {
+        self.nodes.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// How many files.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn finding(&self, check: &'static str, severity: Severity, message: impl Into<String>, path: &str) -> Finding {
+        Finding::new(check, severity, message, &self.digest).path(path)
+    }
+
+    /// Removes `path` and everything under it that lower layers put there.
+    fn remove_lower(&mut self, path: &str) {
+        let prefix = format!("{path}/");
+        let gone: Vec<String> = self
+            .nodes
+            .range(path.to_owned()..)
+            .take_while(|(k, _)| k.as_str() == path || k.starts_with(&prefix))
+            .filter(|(k, _)| !self.this_layer.contains(k.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            self.nodes.remove(&k);
+        }
+    }
+
+    /// Applies one entry of the current layer; returns whether it is in the view
+    /// (false for whiteouts and refused entries, which become findings).
+    pub fn apply(&mut self, path: &str, node: Node, findings: &mut Vec<Finding>) -> bool {
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (d, n),
+            None => ("", path),
+        };
+        // A parent that is a symlink: a naive extraction writes through it, anywhere.
+        let mut prefix = String::new();
+        for part in dir.split('/').filter(|p| !p.is_empty()) {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            match self.nodes.get(&prefix).map(|p| &p.node) {
+                Some(Node::Symlink { target }) => {
+                    findings.push(
+                        self.finding(
+                            "layer.through-symlink",
+                            Severity::Critical,
+                            format!(
+                                "the entry's parent {prefix} is a symlink: extracted, it would be written to {target}"
+                            ),
+                            path,
+                        )
+                        .detail(format!("{prefix} -> {target}")),
+                    );
+                    return false;
+                }
+                Some(Node::Dir { .. }) | None => {}
+                Some(_) => {
+                    findings.push(self.finding(
+                        "layer.parent-not-directory",
+                        Severity::Medium,
+                        format!("the entry's parent {prefix} is not a directory; the entry was skipped"),
+                        path,
+                    ));
+                    return false;
+                }
+            }
+        }
+        if name == OPAQUE {
+            if !dir.is_empty() {
+                let prefix = format!("{dir}/");
+                let gone: Vec<String> = self
+                    .nodes
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .filter(|(k, _)| !self.this_layer.contains(k.as_str()))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in gone {
+                    self.nodes.remove(&k);
+                }
+            } else {
+                let gone: Vec<String> =
+                    self.nodes.keys().filter(|k| !self.this_layer.contains(k.as_str())).cloned().collect();
+                for k in gone {
+                    self.nodes.remove(&k);
+                }
+            }
+            return false;
+        }
+        if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+            let target = if dir.is_empty() { hidden.to_owned() } else { format!("{dir}/{hidden}") };
+            self.remove_lower(&target);
+            return false;
+        }
+        if !self.this_layer.insert(path.to_owned()) {
+            findings.push(self.finding(
+                "layer.duplicate-entry",
+                Severity::Medium,
+                "the layer has more than one entry for this path; the last one wins",
+                path,
+            ));
+        }
+        match &node {
+            Node::Symlink { target } if escapes_root(path, target) => findings.push(
+                self.finding(
+                    "layer.link-outside",
+                    Severity::High,
+                    "a symlink whose relative target climbs above the image's root",
+                    path,
+                )
+                .detail(format!("-> {target}")),
+            ),
+            Node::Hardlink { target } => match self.nodes.get(target).map(|p| &p.node) {
+                Some(Node::File { .. } | Node::Hardlink { .. }) => {}
+                _ => {
+                    findings.push(
+                        self.finding(
+                            "layer.hardlink-dangling",
+                            Severity::High,
+                            "a hardlink to a file the image does not have",
+                            path,
+                        )
+                        .detail(format!("links to {target}")),
+                    );
+                    return false;
+                }
+            },
+            _ => {}
+        }
+        // A non-directory replaces whatever was at the path, and everything below it.
+        if !matches!(node, Node::Dir { .. }) {
+            self.remove_lower(path);
+        }
+        self.nodes.insert(path.to_owned(), Placed { node, layer: self.layer });
+        true
+    }
+}
+
+/// Whether a relative symlink target, resolved from the link's directory, climbs
+/// above the root (absolute targets resolve inside the container's root).
+fn escapes_root(path: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth: i64 = path.split('/').count() as i64 - 1;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Node {
+        Node::File { size: 1, mode: 0o644 }
+    }
+
+    #[test]
+    fn whiteouts_remove_lower_layers_only() {
+        let mut v = View::new();
+        let mut f = Vec::new();
+        v.begin_layer("l0");
+        for p in ["etc/a", "etc/b", "opt/x/1", "opt/x/2", "keep"] {
+            assert!(v.apply(p, file(), &mut f));
+        }
+        v.begin_layer("l1");
+        assert!(v.apply("opt/x/3", file(), &mut f));
+        assert!(!v.apply("etc/.wh.a", file(), &mut f));
+        assert!(!v.apply("opt/x/.wh..wh..opq", file(), &mut f));
+        let paths: Vec<&str> = v.iter().map(|(p, _)| p).collect();
+        assert_eq!(paths, ["etc/b", "keep", "opt/x/3"]);
+        assert_eq!(v.get("opt/x/3").unwrap().layer, 1);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn unsafe_links_and_duplicates_are_findings() {
+        let mut v = View::new();
+        let mut f = Vec::new();
+        v.begin_layer("l0");
+        assert!(v.apply("root", Node::Symlink { target: "/".into() }, &mut f));
+        assert!(!v.apply("root/etc/passwd", file(), &mut f));
+        assert!(v.apply("a/up", Node::Symlink { target: "../../etc".into() }, &mut f));
+        assert!(v.apply("a/ok", Node::Symlink { target: "../etc".into() }, &mut f));
+        assert!(!v.apply("h", Node::Hardlink { target: "missing".into() }, &mut f));
+        assert!(v.apply("d", file(), &mut f));
+        assert!(v.apply("d", file(), &mut f));
+        let checks: Vec<&str> = f.iter().map(|x| x.check).collect();
+        assert_eq!(
+            checks,
+            ["layer.through-symlink", "layer.link-outside", "layer.hardlink-dangling", "layer.duplicate-entry"]
+        );
+        assert_eq!(f[0].evidence.detail.as_deref(), Some("root -> /"));
+    }
+}

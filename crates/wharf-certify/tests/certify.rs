@@ -1,0 +1,190 @@
+//! Certifying OCI layouts built here from real tar layers: a verdict per platform,
+//! policy findings with evidence, and damaged or hostile layouts reported as
+//! findings (never an error exit or a panic).
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wharf_certify::certify::{Report, Verdict, certify_layout};
+use wharf_certify::image::Layout;
+use wharf_certify::policy::{Action, Policy};
+use wharf_oci::{Algorithm, Digest};
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+fn put(dir: &Path, bytes: &[u8]) -> (String, u64) {
+    let d = Digest::of(Algorithm::Sha256, bytes);
+    let path = dir.join("blobs/sha256").join(d.hex());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+    (d.to_string(), bytes.len() as u64)
+}
+
+/// A gzip tar layer of `(path, mode, content)` files.
+fn layer(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    for (path, mode, content) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(content.len() as u64);
+        h.set_mode(*mode);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, *content).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+/// An ELF header for `machine` (62 x86-64, 183 aarch64), padded to a small file.
+fn elf(machine: u16) -> Vec<u8> {
+    let mut e = vec![0u8; 64];
+    e[..4].copy_from_slice(b"\x7fELF");
+    e[4] = 2;
+    e[5] = 1;
+    e[18..20].copy_from_slice(&machine.to_le_bytes());
+    e
+}
+
+/// Writes an image (config + layers) and returns its manifest descriptor.
+fn image(dir: &Path, arch: &str, user: &str, labels: Value, layers: &[Vec<u8>]) -> Value {
+    let config = json!({"architecture": arch, "os": "linux", "config": {"User": user, "Labels": labels}, "rootfs": {"type": "layers", "diff_ids": []}});
+    let (cd, cs) = put(dir, config.to_string().as_bytes());
+    let layer_descs: Vec<Value> = layers
+        .iter()
+        .map(|l| {
+            let (d, s) = put(dir, l);
+            json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": s})
+        })
+        .collect();
+    let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST, "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}, "layers": layer_descs});
+    let (md, ms) = put(dir, manifest.to_string().as_bytes());
+    json!({"mediaType": MANIFEST, "digest": md, "size": ms, "platform": {"architecture": arch, "os": "linux"}})
+}
+
+fn layout(dir: &Path, manifests: Vec<Value>) -> Layout {
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(dir.join("index.json"), json!({"schemaVersion": 2, "manifests": manifests}).to_string()).unwrap();
+    Layout::open(dir).unwrap()
+}
+
+fn labels() -> Value {
+    json!({
+        "org.opencontainers.image.title": "app", "org.opencontainers.image.version": "1.0.0",
+        "org.opencontainers.image.vendor": "Contoso", "org.opencontainers.image.licenses": "Apache-2.0",
+        "org.opencontainers.image.source": "https://contoso.example/app"
+    })
+}
+
+fn checks(r: &Report, platform: usize) -> Vec<&'static str> {
+    r.platforms[platform].findings.iter().map(|f| f.finding.check).collect()
+}
+
+#[test]
+fn a_clean_multi_arch_image_passes_on_every_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = image(dir.path(), "amd64", "1000", labels(), &[layer(&[("usr/bin/app", 0o755, &elf(62))])]);
+    let arm = image(dir.path(), "arm64", "app", labels(), &[layer(&[("usr/bin/app", 0o755, &elf(183))])]);
+    let index = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [amd, arm]});
+    let (d, s) = put(dir.path(), index.to_string().as_bytes());
+    let l = layout(
+        dir.path(),
+        vec![
+            json!({"mediaType": INDEX, "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": "1.0.0"}}),
+        ],
+    );
+    let r = certify_layout(&l, "app", Some("1.0.0"), &Policy::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    let platforms: Vec<&str> = r.platforms.iter().map(|p| p.platform.as_str()).collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    assert!(r.platforms.iter().all(|p| p.findings.is_empty() && p.files == 1));
+}
+
+#[test]
+fn policy_findings_carry_evidence_and_follow_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    // Root user, no labels, a setuid file, and an arm64 binary in an image that says amd64.
+    let m = image(
+        dir.path(),
+        "amd64",
+        "",
+        json!({}),
+        &[layer(&[("usr/bin/app", 0o755, &elf(183)), ("usr/bin/su", 0o4755, &elf(183))])],
+    );
+    let l = layout(dir.path(), vec![m]);
+    let r = certify_layout(&l, "app", None, &Policy::default());
+    assert_eq!(r.verdict, Verdict::Fail);
+    let found = checks(&r, 0);
+    assert_eq!(
+        found,
+        [
+            "policy.run-as-root",
+            "policy.missing-label",
+            "policy.missing-label",
+            "policy.missing-label",
+            "policy.missing-label",
+            "policy.missing-label",
+            "policy.setuid",
+            "policy.architecture-mismatch"
+        ]
+    );
+    let arch = &r.platforms[0].findings[7];
+    assert_eq!(arch.finding.message, "the config declares amd64 but 2 executable(s) are arm64");
+    assert!(arch.blocking);
+    let setuid = &r.platforms[0].findings[6];
+    assert_eq!((setuid.finding.evidence.path.as_deref(), setuid.blocking), (Some("usr/bin/su"), false));
+    // A policy that allows root and does not check architectures passes it.
+    let lenient =
+        Policy { run_as_non_root: Action::Off, architecture_matches_binaries: Action::Warn, ..Policy::default() };
+    let r = certify_layout(&l, "app", None, &lenient);
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    assert!(!checks(&r, 0).contains(&"policy.run-as-root"));
+}
+
+#[test]
+fn hostile_and_damaged_layouts_are_findings() {
+    // An index that refers to itself: its digest cannot be known before it is
+    // written, so the cycle goes through a second index.
+    let dir = tempfile::tempdir().unwrap();
+    let inner_placeholder = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": []});
+    let (inner_d, inner_s) = put(dir.path(), inner_placeholder.to_string().as_bytes());
+    let outer = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [{"mediaType": INDEX, "digest": inner_d, "size": inner_s}]});
+    let (outer_d, outer_s) = put(dir.path(), outer.to_string().as_bytes());
+    // Replace the inner index's bytes with one pointing back at the outer: a digest mismatch.
+    let cyclic = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [{"mediaType": INDEX, "digest": outer_d, "size": outer_s}]});
+    std::fs::write(dir.path().join("blobs/sha256").join(inner_d.trim_start_matches("sha256:")), cyclic.to_string())
+        .unwrap();
+    let l = layout(dir.path(), vec![json!({"mediaType": INDEX, "digest": outer_d, "size": outer_s})]);
+    let r = certify_layout(&l, "x", None, &Policy::default());
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert_eq!(r.image_findings[0].finding.check, "image.digest-mismatch");
+
+    // Indexes nested deeper than allowed (each one valid).
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = image(dir.path(), "amd64", "1000", labels(), &[layer(&[("a", 0o644, b"a")])]);
+    for _ in 0..6 {
+        let idx = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [d]});
+        let (dg, s) = put(dir.path(), idx.to_string().as_bytes());
+        d = json!({"mediaType": INDEX, "digest": dg, "size": s});
+    }
+    let l = layout(dir.path(), vec![d]);
+    let r = certify_layout(&l, "x", None, &Policy::default());
+    assert_eq!(r.image_findings[0].finding.check, "image.invalid");
+    assert!(r.image_findings[0].finding.message.contains("nests more than 4 indexes deep"), "{r:#?}");
+
+    // A layer whose bytes were changed after the manifest was written.
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = layer(&[("a", 0o644, b"original")]);
+    let m = image(dir.path(), "amd64", "1000", labels(), std::slice::from_ref(&bytes));
+    let (ld, _) = put(dir.path(), &bytes);
+    let tampered = layer(&[("a", 0o644, b"tampered")]);
+    let mut f = std::fs::File::create(dir.path().join("blobs/sha256").join(ld.trim_start_matches("sha256:"))).unwrap();
+    f.write_all(&tampered).unwrap();
+    let l = layout(dir.path(), vec![m]);
+    let r = certify_layout(&l, "x", None, &Policy::default());
+    assert_eq!(checks(&r, 0), ["layer.digest-mismatch"]);
+    assert_eq!(r.verdict, Verdict::Fail);
+
+    // Not a layout at all.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(Layout::open(empty.path()).unwrap_err().to_string().contains("is not an OCI image layout"));
+}
