@@ -10,6 +10,7 @@
 //!   checked against their digests as they stream.
 //! - [`policy`]: which checks block, warn or are off; the reader's limits.
 //! - [`certify`]: the driver and the report (a verdict per platform and overall).
+//! - [`render`]: the report for people, as SARIF 2.1.0 and as JUnit XML.
 
 pub mod certify;
 pub mod finding;
@@ -17,6 +18,7 @@ pub mod image;
 pub mod layer;
 pub mod limits;
 pub mod policy;
+pub mod render;
 pub mod view;
 
 pub use finding::{Evidence, Finding, Severity};

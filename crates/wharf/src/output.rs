@@ -19,6 +19,15 @@ pub fn line(text: impl std::fmt::Display) {
     println!("{text}");
 }
 
+/// Prints text as it is (it ends with its own newline, or gets one).
+pub fn text(text: &str) {
+    if text.ends_with('\n') {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
 /// Prints a value as pretty JSON.
 pub fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {

@@ -416,3 +416,57 @@ async fn the_example_offer_applies_and_submits() {
     let (code, _, err) = run(&["offer", "status", "nonsense"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `wharf certify` on an image built by umoci from real files: a readable report,
+/// valid SARIF and JUnit, the policy deciding, and clear failures for bad input.
+#[test]
+fn certify_reports_on_an_umoci_image_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("img");
+    build_image(&layout, "1.0.0", "amd64", 2);
+    let image = format!("{}:1.0.0", layout.display());
+    let run = |args: &[&str]| cli(dir.path(), dir.path(), args, None);
+
+    let (code, out, err) = run(&["certify", &image]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with(&format!("{image}: PASS\n")), "{out}");
+    assert!(out.contains("linux/amd64 (sha256:") && out.contains("2 layers"), "{out}");
+    // umoci sets no OCI labels: warnings, shown with their check id.
+    assert!(out.contains("warn  low      policy.missing-label"), "{out}");
+
+    let (code, out, _) = run(&["certify", &image, "--output", "json"]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["verdict"].as_str(), report["platforms"][0]["layers"].as_array().map(Vec::len)),
+        (Some("pass"), Some(2))
+    );
+    assert!(report["platforms"][0]["files"].as_u64().unwrap() >= 4, "{report}");
+
+    let (_, out, _) = run(&["certify", &image, "--output", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5, "{sarif}");
+    assert!(results.iter().all(|r| r["level"] == "note" && r["ruleId"] == "policy.missing-label"));
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["id"], "policy.missing-label");
+
+    let (_, out, _) = run(&["certify", &image, "--output", "junit"]);
+    assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"wharf certify"), "{out}");
+    assert!(out.contains("<testsuite name=\"linux/amd64\" tests=\"6\" failures=\"0\">"), "{out}");
+
+    // A policy that makes labels blocking fails the image (exit 1).
+    std::fs::write(dir.path().join("strict.toml"), "required_labels = \"block\"\n").unwrap();
+    let (code, out, _) = run(&["certify", &image, "--policy", "strict.toml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with(&format!("{image}: FAIL")), "{out}");
+    // Bad input: an unknown policy key, something that is not an image layout.
+    std::fs::write(dir.path().join("typo.toml"), "run_as_nonroot = \"off\"\n").unwrap();
+    let (code, _, err) = run(&["certify", &image, "--policy", "typo.toml"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("unknown field `run_as_nonroot`"), "{err}");
+    let (code, _, err) = run(&["certify", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is not an OCI image layout"), "{err}");
+}

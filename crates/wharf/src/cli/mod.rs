@@ -1,10 +1,11 @@
-//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | offer …`.
+//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | offer … | certify`.
 //!
 //! Exit codes (also in `docs/cli.md`):
 //! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
 //! 4 a service (database, blob store, server) is unreachable · 5 authentication failed.
 
 mod admin;
+mod certify;
 mod client;
 mod offer;
 mod serve;
@@ -39,6 +40,8 @@ enum Command {
     Whoami(client::WhoamiArgs),
     /// Offers as code: write, check and publish offer files.
     Offer(offer::OfferArgs),
+    /// Certify an image locally: safe layer reading and the marketplace's policy checks.
+    Certify(certify::CertifyArgs),
 }
 
 /// Where the server-side configuration comes from.
@@ -152,6 +155,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Logout(args) => client::logout(args).await,
         Command::Whoami(args) => client::whoami(args).await,
         Command::Offer(args) => offer::run(args).await,
+        Command::Certify(args) => tokio::task::spawn_blocking(move || certify::run(args))
+            .await
+            .map_err(|e| Failure::new(EXIT_FAILED, format!("certification stopped: {e}")))?,
     }
 }
 

@@ -1,0 +1,212 @@
+//! Renderings of a report: for people, SARIF 2.1.0 (code scanning tools) and JUnit
+//! XML (CI systems). The JSON rendering is the report itself (`serde_json`).
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::certify::{Report, Reported, Verdict};
+use crate::finding::Severity;
+
+fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    }
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+        Severity::Info => "info",
+    }
+}
+
+fn line(out: &mut String, r: &Reported) {
+    let f = &r.finding;
+    let _ = write!(
+        out,
+        "  {} {:<8} {:<30} {}",
+        if r.blocking { "BLOCK" } else { "warn " },
+        severity(f.severity),
+        f.check,
+        f.message
+    );
+    if let Some(p) = &f.evidence.path {
+        let _ = write!(out, "\n        path: {p}");
+    }
+    if let Some(d) = &f.evidence.detail {
+        let _ = write!(out, "\n        evidence: {d}");
+    }
+    if let Some(l) = &f.evidence.layer {
+        let _ = write!(out, "\n        layer: {l}");
+    }
+    out.push('\n');
+}
+
+/// The report for people: every finding, never truncated.
+pub fn human(report: &Report) -> String {
+    let mut out = format!("{}: {}\n", report.image, verdict(report.verdict));
+    for r in &report.image_findings {
+        line(&mut out, r);
+    }
+    for p in &report.platforms {
+        let files = p.files;
+        let _ = writeln!(
+            out,
+            "\n{} ({}): {}, {} layer{}, {files} file{}",
+            p.platform,
+            p.manifest,
+            verdict(p.verdict),
+            p.layers.len(),
+            if p.layers.len() == 1 { "" } else { "s" },
+            if files == 1 { "" } else { "s" }
+        );
+        if p.findings.is_empty() {
+            out.push_str("  no findings\n");
+        }
+        for r in &p.findings {
+            line(&mut out, r);
+        }
+    }
+    let counts: Vec<String> = report.summary.iter().map(|(s, n)| format!("{n} {}", severity(*s))).collect();
+    let _ =
+        writeln!(out, "\nsummary: {}", if counts.is_empty() { "no findings".to_owned() } else { counts.join(", ") });
+    out
+}
+
+fn all(report: &Report) -> impl Iterator<Item = (Option<&str>, &Reported)> {
+    report
+        .image_findings
+        .iter()
+        .map(|r| (None, r))
+        .chain(report.platforms.iter().flat_map(|p| p.findings.iter().map(move |r| (Some(p.platform.as_str()), r))))
+}
+
+/// SARIF 2.1.0: one run, one rule per check, one result per finding.
+pub fn sarif(report: &Report) -> serde_json::Value {
+    let mut rules: Vec<&str> = all(report).map(|(_, r)| r.finding.check).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let results: Vec<serde_json::Value> = all(report)
+        .map(|(platform, r)| {
+            let f = &r.finding;
+            let level = if r.blocking {
+                "error"
+            } else if f.severity <= Severity::Medium {
+                "warning"
+            } else {
+                "note"
+            };
+            let mut result = json!({
+                "ruleId": f.check,
+                "level": level,
+                "message": {"text": f.message},
+                "properties": {
+                    "severity": severity(f.severity),
+                    "blocking": r.blocking,
+                    "platform": platform,
+                    "layer": f.evidence.layer,
+                    "evidence": f.evidence.detail,
+                },
+            });
+            if let Some(path) = &f.evidence.path {
+                result["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": path}}}]);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "wharf-certify",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://example.invalid/wharf",
+                "rules": rules.iter().map(|r| json!({"id": r, "shortDescription": {"text": r}})).collect::<Vec<_>>(),
+            }},
+            "automationDetails": {"id": report.image},
+            "results": results,
+        }],
+    })
+}
+
+fn xml(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&apos;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// JUnit XML: a test suite per platform, a test case per finding (blocking ones fail)
+/// and one for the platform's verdict.
+pub fn junit(report: &Report) -> String {
+    let mut suites = String::new();
+    let (mut tests, mut failures) = (0, 0);
+    let mut suite = |name: &str, findings: &[&Reported], pass: bool| {
+        let mut cases = String::new();
+        let mut failed = 0;
+        for r in findings {
+            let f = &r.finding;
+            let name = f.evidence.path.clone().unwrap_or_else(|| f.message.clone());
+            let _ = write!(cases, r#"    <testcase classname="{}" name="{}">"#, xml(f.check), xml(&name));
+            let body = format!(
+                "{}\nseverity: {}\nlayer: {}\nevidence: {}",
+                f.message,
+                severity(f.severity),
+                f.evidence.layer.as_deref().unwrap_or("-"),
+                f.evidence.detail.as_deref().unwrap_or("-")
+            );
+            if r.blocking {
+                failed += 1;
+                let _ = write!(
+                    cases,
+                    r#"<failure message="{}" type="{}">{}</failure>"#,
+                    xml(&f.message),
+                    severity(f.severity),
+                    xml(&body)
+                );
+            } else {
+                let _ = write!(cases, "<system-out>{}</system-out>", xml(&body));
+            }
+            cases.push_str("</testcase>\n");
+        }
+        let _ = write!(cases, r#"    <testcase classname="verdict" name="{}">"#, xml(name));
+        if !pass {
+            failed += 1;
+            cases.push_str(r#"<failure message="the platform fails certification" type="verdict"/>"#);
+        }
+        cases.push_str("</testcase>\n");
+        let count = findings.len() + 1;
+        tests += count;
+        failures += failed;
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{count}\" failures=\"{failed}\">\n{cases}  </testsuite>\n",
+            xml(name)
+        );
+    };
+    if !report.image_findings.is_empty() {
+        let f: Vec<&Reported> = report.image_findings.iter().collect();
+        suite("image", &f, !f.iter().any(|r| r.blocking));
+    }
+    for p in &report.platforms {
+        let f: Vec<&Reported> = p.findings.iter().collect();
+        suite(&p.platform, &f, p.verdict == Verdict::Pass);
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"wharf certify {}\" tests=\"{tests}\" failures=\"{failures}\">\n{suites}</testsuites>\n",
+        xml(&report.image)
+    )
+}

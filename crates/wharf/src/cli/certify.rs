@@ -1,0 +1,78 @@
+//! `wharf certify REF`: certify an image locally, with the same engine and policy
+//! the server uses.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use wharf_certify::certify::{Verdict, certify_layout};
+use wharf_certify::image::Layout;
+use wharf_certify::policy::Policy;
+
+use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_USAGE, Failure};
+use crate::output;
+
+/// How to print the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Every finding, for people.
+    Human,
+    /// The report as JSON (its schema: docs/certification-report.md).
+    Json,
+    /// SARIF 2.1.0, for code scanning tools.
+    Sarif,
+    /// JUnit XML, for CI systems.
+    Junit,
+}
+
+/// Arguments of `wharf certify`.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// The image: an OCI image layout directory, `DIR:TAG` for one of its tags
+    /// (`oci:DIR[:TAG]` as skopeo writes it is accepted too).
+    image: String,
+    /// Policy file (TOML; docs/certification-policy.md). Default: the marketplace's policy.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = ReportFormat::Human)]
+    output: ReportFormat,
+}
+
+/// Splits `oci:DIR:TAG`, `DIR:TAG` or `DIR` (a `:` that is part of an existing
+/// directory's name is kept).
+fn reference(image: &str) -> (PathBuf, Option<String>) {
+    let image = image.strip_prefix("oci:").unwrap_or(image);
+    if std::path::Path::new(image).is_dir() {
+        return (PathBuf::from(image), None);
+    }
+    match image.rsplit_once(':') {
+        Some((dir, tag)) if !tag.contains('/') && !tag.is_empty() => (PathBuf::from(dir), Some(tag.to_owned())),
+        _ => (PathBuf::from(image), None),
+    }
+}
+
+/// Runs `wharf certify`. Exit code 0 when the image passes, 1 when it fails (or
+/// cannot be read), 2 for a bad reference, 3 for a bad policy file.
+pub fn run(args: CertifyArgs) -> Result<(), Failure> {
+    let policy = match &args.policy {
+        None => Policy::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::new(EXIT_CONFIG, format!("cannot read policy {}: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| Failure::new(EXIT_CONFIG, format!("policy {}: {e}", path.display())))?
+        }
+    };
+    let (dir, tag) = reference(&args.image);
+    let layout = Layout::open(&dir).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
+    let report = certify_layout(&layout, &args.image, tag.as_deref(), &policy);
+    match args.output {
+        ReportFormat::Human => output::text(&wharf_certify::render::human(&report)),
+        ReportFormat::Json => output::json(&report),
+        ReportFormat::Sarif => output::json(&wharf_certify::render::sarif(&report)),
+        ReportFormat::Junit => output::text(&wharf_certify::render::junit(&report)),
+    }
+    match report.verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Fail => Err(Failure::silent(EXIT_FAILED)),
+    }
+}
