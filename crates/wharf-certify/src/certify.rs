@@ -2,7 +2,7 @@
 //! file view, the policy's checks applied, a verdict per platform and overall.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::io::{self, Read};
 
 use serde::Serialize;
 
@@ -60,6 +60,10 @@ pub struct PlatformReport {
     pub layers: Vec<LayerReport>,
     /// Every finding, never truncated.
     pub findings: Vec<Reported>,
+    /// The packages found (the SBOM), each with its purl and path.
+    pub components: Vec<crate::sbom::Component>,
+    /// `ID-VERSION_ID` of `/etc/os-release`, when the image has one.
+    pub distro: Option<String>,
 }
 
 /// The whole result.
@@ -169,7 +173,9 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
     let mut layers = Vec::new();
     // Executables by architecture, with one example path each.
     let mut binaries: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
-    for layer in &image.manifest.layers {
+    // Files the SBOM reads: path -> (layer index, content); later layers replace.
+    let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
+    for (index, layer) in image.manifest.layers.iter().enumerate() {
         let mut blob = match layout.blob(&layer.digest) {
             Ok(b) => b,
             Err(e) => {
@@ -198,6 +204,11 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
                     let e = binaries.entry(arch).or_insert((0, path.to_owned()));
                     e.0 += 1;
                 }
+                if crate::sbom::wants(path) || path == "etc/os-release" || path == "usr/lib/os-release" {
+                    let mut content = head[..got].to_vec();
+                    r.take(crate::sbom::MAX_CAPTURED_BYTES).read_to_end(&mut content)?;
+                    captured.insert(path.to_owned(), (index, content));
+                }
                 Ok(())
             },
         );
@@ -215,6 +226,18 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
         });
     }
     policy_checks(image, &view, &binaries, policy, &mut findings);
+    // Only what the final view still has, from the layer that put it there.
+    captured.retain(|path, (layer, _)| {
+        matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if l == layer)
+    });
+    let distro = ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| captured.get(*p)).and_then(|(_, c)| {
+        let text = String::from_utf8_lossy(c);
+        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim_matches('"').to_owned());
+        Some(format!("{}-{}", get("ID=")?, get("VERSION_ID=").unwrap_or_default()))
+    });
+    let mut components: Vec<crate::sbom::Component> =
+        captured.iter().flat_map(|(path, (_, content))| crate::sbom::parse(path, content, distro.as_deref())).collect();
+    components.sort();
     let findings = report(findings, policy);
     let verdict = if findings.iter().any(|r| r.blocking) { Verdict::Fail } else { Verdict::Pass };
     PlatformReport {
@@ -224,6 +247,8 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
         files: view.len(),
         layers,
         findings,
+        components,
+        distro,
     }
 }
 

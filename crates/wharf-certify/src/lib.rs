@@ -10,6 +10,7 @@
 //!   checked against their digests as they stream.
 //! - [`policy`]: which checks block, warn or are off; the reader's limits.
 //! - [`certify`]: the driver and the report (a verdict per platform and overall).
+//! - [`sbom`]: packages found in the file view, as CycloneDX 1.5 and SPDX 2.3.
 //! - [`render`]: the report for people, as SARIF 2.1.0 and as JUnit XML.
 
 pub mod certify;
@@ -19,6 +20,7 @@ pub mod layer;
 pub mod limits;
 pub mod policy;
 pub mod render;
+pub mod sbom;
 pub mod view;
 
 pub use finding::{Evidence, Finding, Severity};

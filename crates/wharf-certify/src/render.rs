@@ -65,6 +65,13 @@ pub fn human(report: &Report) -> String {
             if p.layers.len() == 1 { "" } else { "s" },
             if files == 1 { "" } else { "s" }
         );
+        let _ = writeln!(
+            out,
+            "  {} package{} found{}",
+            p.components.len(),
+            if p.components.len() == 1 { "" } else { "s" },
+            p.distro.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+        );
         if p.findings.is_empty() {
             out.push_str("  no findings\n");
         }

@@ -461,6 +461,40 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let (code, out, _) = run(&["certify", &image, "--policy", "strict.toml"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.starts_with(&format!("{image}: FAIL")), "{out}");
+    // The SBOM: a dpkg status database and an npm package in a layer of their own.
+    let bundle = dir.path().join("bundle");
+    umoci(&["unpack", "--rootless", "--image", &format!("{}:1.0.0", layout.display()), bundle.to_str().unwrap()]);
+    let root = bundle.join("rootfs");
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n\nPackage: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n").unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n").unwrap();
+    std::fs::create_dir_all(root.join("app/node_modules/left-pad")).unwrap();
+    std::fs::write(root.join("app/node_modules/left-pad/package.json"), r#"{"name": "left-pad", "version": "1.3.0"}"#)
+        .unwrap();
+    umoci(&["repack", "--image", &format!("{}:1.0.0", layout.display()), bundle.to_str().unwrap()]);
+    let (code, out, err) = run(&["certify", &image, "--sbom", "sbom"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3 packages found (debian-12)"), "{out}");
+    let cdx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom/linux-amd64.cdx.json")).unwrap()).unwrap();
+    assert_eq!((cdx["bomFormat"].as_str(), cdx["specVersion"].as_str()), (Some("CycloneDX"), Some("1.5")));
+    let purls: Vec<&str> = cdx["components"].as_array().unwrap().iter().map(|c| c["purl"].as_str().unwrap()).collect();
+    assert_eq!(
+        purls,
+        [
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12",
+            "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12",
+            "pkg:npm/left-pad@1.3.0"
+        ]
+    );
+    assert_eq!(cdx["components"][2]["properties"][0]["value"], "app/node_modules/left-pad/package.json");
+    let spdx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom/linux-amd64.spdx.json")).unwrap()).unwrap();
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
+    assert_eq!(spdx["packages"].as_array().unwrap().len(), 3);
+    assert_eq!(spdx["packages"][0]["externalRefs"][0]["referenceLocator"], purls[0]);
+
     // Bad input: an unknown policy key, something that is not an image layout.
     std::fs::write(dir.path().join("typo.toml"), "run_as_nonroot = \"off\"\n").unwrap();
     let (code, _, err) = run(&["certify", &image, "--policy", "typo.toml"]);

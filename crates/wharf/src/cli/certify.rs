@@ -36,6 +36,10 @@ pub struct CertifyArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = ReportFormat::Human)]
     output: ReportFormat,
+    /// Write each platform's SBOM into this directory, as CycloneDX 1.5
+    /// (`<os>-<arch>.cdx.json`) and SPDX 2.3 (`<os>-<arch>.spdx.json`).
+    #[arg(long, value_name = "DIR")]
+    sbom: Option<PathBuf>,
 }
 
 /// Splits `oci:DIR:TAG`, `DIR:TAG` or `DIR` (a `:` that is part of an existing
@@ -65,6 +69,27 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
     let (dir, tag) = reference(&args.image);
     let layout = Layout::open(&dir).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
     let report = certify_layout(&layout, &args.image, tag.as_deref(), &policy);
+    if let Some(dir) = &args.sbom {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot create {}: {e}", dir.display())))?;
+        let created = wharf_core::Timestamp::now().to_string();
+        for p in &report.platforms {
+            let stem = p.platform.replace('/', "-");
+            let docs = [
+                (format!("{stem}.cdx.json"), wharf_certify::sbom::cyclonedx(&args.image, &p.platform, &p.components)),
+                (
+                    format!("{stem}.spdx.json"),
+                    wharf_certify::sbom::spdx(&args.image, &p.platform, &p.components, &created),
+                ),
+            ];
+            for (name, doc) in docs {
+                let path = dir.join(name);
+                let text = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+                std::fs::write(&path, text)
+                    .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot write {}: {e}", path.display())))?;
+            }
+        }
+    }
     match args.output {
         ReportFormat::Human => output::text(&wharf_certify::render::human(&report)),
         ReportFormat::Json => output::json(&report),
