@@ -631,8 +631,23 @@ impl Db {
 
     /// Records progress, only if the session is still at `expected_size` (two
     /// writers of one session cannot both advance it). Returns whether it applied.
-    pub async fn advance_upload(&self, id: &str, expected_size: u64, upload: &Upload) -> Result<bool, DbError> {
-        let done = sqlx::query("UPDATE uploads SET size = $1, parts = $2, updated_at = $3 WHERE id = $4 AND size = $5")
+    ///
+    /// With `release_lease`, the write lease is given back in the same statement:
+    /// for an append whose client went away, so that the client's next request,
+    /// which may come as soon as it sees the new size, finds the session free.
+    pub async fn advance_upload(
+        &self,
+        id: &str,
+        expected_size: u64,
+        upload: &Upload,
+        release_lease: bool,
+    ) -> Result<bool, DbError> {
+        let sql = if release_lease {
+            "UPDATE uploads SET size = $1, parts = $2, updated_at = $3, busy_until = NULL WHERE id = $4 AND size = $5"
+        } else {
+            "UPDATE uploads SET size = $1, parts = $2, updated_at = $3 WHERE id = $4 AND size = $5"
+        };
+        let done = sqlx::query(sql)
             .bind(size_i64(upload.size))
             .bind(&upload.parts)
             .bind(Timestamp::now().as_millis())
@@ -656,9 +671,14 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Gives the write lease back.
-    pub async fn release_upload(&self, id: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE uploads SET busy_until = NULL WHERE id = $1").bind(id).execute(self.writes()).await?;
+    /// Gives back the write lease taken until `until`; a lease taken since by
+    /// another request (after this one's expired or was released) is left alone.
+    pub async fn release_upload(&self, id: &str, until: Timestamp) -> Result<(), DbError> {
+        sqlx::query("UPDATE uploads SET busy_until = NULL WHERE id = $1 AND busy_until = $2")
+            .bind(id)
+            .bind(until.as_millis())
+            .execute(self.writes())
+            .await?;
         Ok(())
     }
 

@@ -275,8 +275,8 @@ async fn uploads_advance_optimistically(backend: Backend) {
     t.db.create_upload(&up).await.unwrap();
     up.size = 10;
     up.parts = "10".into();
-    assert!(t.db.advance_upload("3f2a", 0, &up).await.unwrap());
-    assert!(!t.db.advance_upload("3f2a", 0, &up).await.unwrap(), "a second writer from the same offset loses");
+    assert!(t.db.advance_upload("3f2a", 0, &up, false).await.unwrap());
+    assert!(!t.db.advance_upload("3f2a", 0, &up, false).await.unwrap(), "a second writer from the same offset loses");
     let stored = t.db.upload("3f2a").await.unwrap().unwrap();
     assert_eq!((stored.size, stored.parts.as_str(), stored.principal.as_str()), (10, "10", "alice"));
     let later = Timestamp::now().plus(std::time::Duration::from_secs(60));
@@ -285,7 +285,9 @@ async fn uploads_advance_optimistically(backend: Backend) {
     let until = Timestamp::now().plus(std::time::Duration::from_secs(600));
     assert!(t.db.claim_upload("3f2a", until).await.unwrap());
     assert!(!t.db.claim_upload("3f2a", until).await.unwrap(), "one writer at a time");
-    t.db.release_upload("3f2a").await.unwrap();
+    t.db.release_upload("3f2a", Timestamp::from_millis(7)).await.unwrap();
+    assert!(!t.db.claim_upload("3f2a", until).await.unwrap(), "only the holder's release frees the lease");
+    t.db.release_upload("3f2a", until).await.unwrap();
     assert!(t.db.claim_upload("3f2a", Timestamp::from_millis(1)).await.unwrap());
     assert!(t.db.claim_upload("3f2a", until).await.unwrap(), "an expired lease can be taken over");
     assert!(t.db.delete_upload("3f2a").await.unwrap());

@@ -238,7 +238,8 @@ async fn leased<T: Send + 'static>(
     id: &str,
     work: impl std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
 ) -> Result<T, RegistryError> {
-    if !state.db.claim_upload(id, Timestamp::now().plus(LEASE)).await? {
+    let until = Timestamp::now().plus(LEASE);
+    if !state.db.claim_upload(id, until).await? {
         return Err(RegistryError::new(
             ErrorCode::BlobUploadInvalid,
             "another request is writing to this upload; retry when it is done",
@@ -249,7 +250,7 @@ async fn leased<T: Send + 'static>(
     let id = id.to_owned();
     let task = tokio::spawn(async move {
         let result = work.await;
-        if let Err(e) = db.release_upload(&id).await {
+        if let Err(e) = db.release_upload(&id, until).await {
             tracing::warn!(upload.id = %id, error = %e, "could not release an upload lease; it expires by itself");
         }
         result
@@ -268,7 +269,9 @@ async fn append(
     let appended = state.blobs.append_upload(&up.id, &before, stream).await?;
     if appended.written > 0 {
         let recorded = Upload { size: appended.state.size, parts: appended.state.parts.clone(), ..up.clone() };
-        state.db.advance_upload(&up.id, up.size, &recorded).await?;
+        // A broken-off body ends the request's work here (both callers return at
+        // once), so the lease goes with the recorded size.
+        state.db.advance_upload(&up.id, up.size, &recorded, appended.interrupted.is_some()).await?;
     }
     Ok((appended.state, appended.written, appended.interrupted))
 }
