@@ -131,6 +131,17 @@ async fn go_live(app: &TestApp, n: &str) {
     wharf_db::testing::execute(&app.db, "UPDATE offers SET state = 'live'", &[]).await;
 }
 
+/// contoso/db:1.0.0 pushed, the complete document created, submitted and live as
+/// version 1; returns the document.
+async fn live_offer(app: &TestApp) -> Value {
+    push_image(app, "dev", "contoso/db", "1.0.0", "x").await;
+    let doc = document(app).await;
+    assert_eq!(create(app, &doc).await.0, 201);
+    assert_eq!(post(app, "dev", "/submit").await.0, 201);
+    go_live(app, "1").await;
+    doc
+}
+
 #[tokio::test]
 async fn a_draft_is_edited_with_etags_and_submitted_with_tags_frozen() {
     let app = setup().await;
@@ -334,11 +345,7 @@ async fn listing_images_are_checked_from_their_bytes() {
 #[tokio::test]
 async fn live_offers_stop_sell_and_resume_and_immutable_fields_hold() {
     let app = setup().await;
-    push_image(&app, "dev", "contoso/db", "1.0.0", "x").await;
-    let doc = document(&app).await;
-    assert_eq!(create(&app, &doc).await.0, 201);
-    assert_eq!(post(&app, "dev", "/submit").await.0, 201);
-    go_live(&app, "1").await;
+    let doc = live_offer(&app).await;
 
     // The only plan cannot be stop-sold alone; the offer can.
     let (status, body) = post(&app, "dev", "/plans/standard/stop-sell").await;
@@ -506,11 +513,7 @@ async fn the_lead_secret_is_write_only_and_multi_arch_indexes_resolve() {
 #[tokio::test]
 async fn cancelling_a_new_version_keeps_a_stop_sold_offer_stop_sold() {
     let app = setup().await;
-    push_image(&app, "dev", "contoso/db", "1.0.0", "x").await;
-    let doc = document(&app).await;
-    assert_eq!(create(&app, &doc).await.0, 201);
-    assert_eq!(post(&app, "dev", "/submit").await.0, 201);
-    go_live(&app, "1").await;
+    live_offer(&app).await;
     assert_eq!(post(&app, "dev", "/stop-sell").await.1["state"], "stop_sold");
     let (status, sub) = post(&app, "dev", "/submit").await;
     assert_eq!((status, sub["state"].as_str()), (201, Some("publish_in_progress")), "{sub}");
