@@ -89,6 +89,11 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
         "policy.setuid" => policy.setuid_files,
         "policy.world-writable" => policy.world_writable_files,
         "policy.architecture-mismatch" => policy.architecture_matches_binaries,
+        "policy.secret" => policy.secrets,
+        "policy.no-license" => policy.license_files,
+        "policy.latest-tag" => policy.latest_tag,
+        "policy.image-size" => policy.image_size,
+        "policy.prohibited-package" => policy.prohibited,
         // The layer reader's findings: an image that cannot be read safely fails.
         _ => return Some(f.severity <= Severity::High),
     };
@@ -131,7 +136,7 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, policy: &P
         }
         Ok(images) => {
             for image in &images {
-                out.platforms.push(certify_platform(layout, image, policy));
+                out.platforms.push(certify_platform(layout, image, tag, policy));
             }
         }
     }
@@ -166,7 +171,7 @@ fn elf_architecture(head: &[u8]) -> Option<&'static str> {
     })
 }
 
-fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> PlatformReport {
+fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, policy: &Policy) -> PlatformReport {
     let mut findings = Vec::new();
     let mut view = View::new();
     let mut budget = Budget::default();
@@ -175,6 +180,8 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
     let mut binaries: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
     // Files the SBOM reads: path -> (layer index, content); later layers replace.
     let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
+    let mut secrets_found = Vec::new();
+    let mut content = Vec::new();
     for (index, layer) in image.manifest.layers.iter().enumerate() {
         let mut blob = match layout.blob(&layer.digest) {
             Ok(b) => b,
@@ -204,10 +211,29 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
                     let e = binaries.entry(arch).or_insert((0, path.to_owned()));
                     e.0 += 1;
                 }
-                if crate::sbom::wants(path) || path == "etc/os-release" || path == "usr/lib/os-release" {
-                    let mut content = head[..got].to_vec();
-                    r.take(crate::sbom::MAX_CAPTURED_BYTES).read_to_end(&mut content)?;
-                    captured.insert(path.to_owned(), (index, content));
+                // The rest of a small file, for the secrets scan and the SBOM.
+                content.clear();
+                content.extend_from_slice(&head[..got]);
+                r.take(crate::secrets::MAX_SCANNED_BYTES.max(crate::sbom::MAX_CAPTURED_BYTES) + 1)
+                    .read_to_end(&mut content)?;
+                if policy.secrets != Action::Off && content.len() as u64 <= crate::secrets::MAX_SCANNED_BYTES {
+                    for s in crate::secrets::scan(&content) {
+                        secrets_found.push(
+                            Finding::new(
+                                "policy.secret",
+                                Severity::High,
+                                format!("{} in a file", s.what),
+                                &layer.digest,
+                            )
+                            .path(path)
+                            .detail(format!("line {}: {}", s.line, s.redacted)),
+                        );
+                    }
+                }
+                if (crate::sbom::wants(path) || path == "etc/os-release" || path == "usr/lib/os-release")
+                    && content.len() as u64 <= crate::sbom::MAX_CAPTURED_BYTES
+                {
+                    captured.insert(path.to_owned(), (index, content.clone()));
                 }
                 Ok(())
             },
@@ -225,7 +251,26 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
             uncompressed_bytes: stats.uncompressed_bytes,
         });
     }
+    findings.append(&mut secrets_found);
     policy_checks(image, &view, &binaries, policy, &mut findings);
+    let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
+    if total > policy.max_image_bytes {
+        findings.push(image_finding(
+            "policy.image-size",
+            Severity::Medium,
+            format!(
+                "the image is {total} bytes uncompressed; the limit is {} (max_image_bytes)",
+                policy.max_image_bytes
+            ),
+        ));
+    }
+    if tag == Some("latest") {
+        findings.push(image_finding(
+            "policy.latest-tag",
+            Severity::Medium,
+            "the image is certified as `latest`: give it a version tag X.Y.Z".to_owned(),
+        ));
+    }
     // Only what the final view still has, from the layer that put it there.
     captured.retain(|path, (layer, _)| {
         matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if l == layer)
@@ -238,6 +283,19 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, policy: &Policy) -> 
     let mut components: Vec<crate::sbom::Component> =
         captured.iter().flat_map(|(path, (_, content))| crate::sbom::parse(path, content, distro.as_deref())).collect();
     components.sort();
+    for c in &components {
+        if policy.prohibited_packages.contains(&c.name) {
+            findings.push(
+                image_finding(
+                    "policy.prohibited-package",
+                    Severity::High,
+                    format!("the image installs {}, which may not ship", c.name),
+                )
+                .path(c.path.clone())
+                .detail(format!("{} {}", c.name, c.version)),
+            );
+        }
+    }
     let findings = report(findings, policy);
     let verdict = if findings.iter().any(|r| r.blocking) { Verdict::Fail } else { Verdict::Pass };
     PlatformReport {
@@ -282,6 +340,29 @@ fn policy_checks(
             )
             .detail(if user.is_empty() { "no USER set".to_owned() } else { format!("USER {user}") }),
         );
+    }
+    for (i, env) in image.config.config.env.iter().flatten().enumerate() {
+        for s in crate::secrets::scan(env.as_bytes()) {
+            let var = env.split('=').next().unwrap_or("");
+            findings.push(
+                image_finding("policy.secret", Severity::High, format!("{} in the environment", s.what))
+                    .detail(format!("Env[{i}] {var}: {}", s.redacted)),
+            );
+        }
+    }
+    let has_license = view.iter().any(|(p, placed)| {
+        matches!(placed.node, Node::File { .. })
+            && (p.starts_with("licenses/")
+                || (!p.contains('/')
+                    && (p.to_ascii_uppercase().starts_with("LICENSE")
+                        || p.to_ascii_uppercase().starts_with("COPYING"))))
+    });
+    if !has_license {
+        findings.push(image_finding(
+            "policy.no-license",
+            Severity::Low,
+            "no license files: put the product's license terms under /licenses".to_owned(),
+        ));
     }
     let labels = image.config.config.labels.clone().unwrap_or_default();
     for l in &policy.labels {

@@ -11,6 +11,7 @@
 //! - [`policy`]: which checks block, warn or are off; the reader's limits.
 //! - [`certify`]: the driver and the report (a verdict per platform and overall).
 //! - [`sbom`]: packages found in the file view, as CycloneDX 1.5 and SPDX 2.3.
+//! - [`secrets`]: private keys and token formats, reported redacted.
 //! - [`render`]: the report for people, as SARIF 2.1.0 and as JUnit XML.
 
 pub mod certify;
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod policy;
 pub mod render;
 pub mod sbom;
+pub mod secrets;
 pub mod view;
 
 pub use finding::{Evidence, Finding, Severity};

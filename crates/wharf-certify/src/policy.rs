@@ -39,6 +39,20 @@ pub struct Policy {
     pub world_writable_files: Action,
     /// The architecture the config declares must be that of the image's executables.
     pub architecture_matches_binaries: Action,
+    /// No private keys or tokens in the environment, the config or the files.
+    pub secrets: Action,
+    /// License files under `/licenses` (or `LICENSE*`/`COPYING*` at the root).
+    pub license_files: Action,
+    /// The tag certified must not be `latest`.
+    pub latest_tag: Action,
+    /// The image's uncompressed size must stay under `max_image_bytes`.
+    pub image_size: Action,
+    /// The size limit (default 10 GiB).
+    pub max_image_bytes: u64,
+    /// None of `prohibited_packages` may be installed.
+    pub prohibited: Action,
+    /// Package names that may not ship (e.g. non-redistributable kernels).
+    pub prohibited_packages: Vec<String>,
 }
 
 impl Default for Policy {
@@ -62,6 +76,13 @@ impl Default for Policy {
             setuid_files: Action::Warn,
             world_writable_files: Action::Warn,
             architecture_matches_binaries: Action::Block,
+            secrets: Action::Block,
+            license_files: Action::Warn,
+            latest_tag: Action::Block,
+            image_size: Action::Warn,
+            max_image_bytes: 10 << 30,
+            prohibited: Action::Block,
+            prohibited_packages: Vec::new(),
         }
     }
 }

@@ -82,8 +82,9 @@ fn checks(r: &Report, platform: usize) -> Vec<&'static str> {
 #[test]
 fn a_clean_multi_arch_image_passes_on_every_platform() {
     let dir = tempfile::tempdir().unwrap();
-    let amd = image(dir.path(), "amd64", "1000", labels(), &[layer(&[("usr/bin/app", 0o755, &elf(62))])]);
-    let arm = image(dir.path(), "arm64", "app", labels(), &[layer(&[("usr/bin/app", 0o755, &elf(183))])]);
+    let license: (&str, u32, &[u8]) = ("licenses/LICENSE", 0o644, b"Apache-2.0");
+    let amd = image(dir.path(), "amd64", "1000", labels(), &[layer(&[("usr/bin/app", 0o755, &elf(62)), license])]);
+    let arm = image(dir.path(), "arm64", "app", labels(), &[layer(&[("usr/bin/app", 0o755, &elf(183)), license])]);
     let index = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [amd, arm]});
     let (d, s) = put(dir.path(), index.to_string().as_bytes());
     let l = layout(
@@ -96,7 +97,7 @@ fn a_clean_multi_arch_image_passes_on_every_platform() {
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     let platforms: Vec<&str> = r.platforms.iter().map(|p| p.platform.as_str()).collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
-    assert!(r.platforms.iter().all(|p| p.findings.is_empty() && p.files == 1));
+    assert!(r.platforms.iter().all(|p| p.findings.is_empty() && p.files == 2));
 }
 
 #[test]
@@ -118,6 +119,7 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
         found,
         [
             "policy.run-as-root",
+            "policy.no-license",
             "policy.missing-label",
             "policy.missing-label",
             "policy.missing-label",
@@ -127,10 +129,10 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
             "policy.architecture-mismatch"
         ]
     );
-    let arch = &r.platforms[0].findings[7];
+    let arch = &r.platforms[0].findings[8];
     assert_eq!(arch.finding.message, "the config declares amd64 but 2 executable(s) are arm64");
     assert!(arch.blocking);
-    let setuid = &r.platforms[0].findings[6];
+    let setuid = &r.platforms[0].findings[7];
     assert_eq!((setuid.finding.evidence.path.as_deref(), setuid.blocking), (Some("usr/bin/su"), false));
     // A policy that allows root and does not check architectures passes it.
     let lenient =
@@ -181,10 +183,64 @@ fn hostile_and_damaged_layouts_are_findings() {
     f.write_all(&tampered).unwrap();
     let l = layout(dir.path(), vec![m]);
     let r = certify_layout(&l, "x", None, &Policy::default());
-    assert_eq!(checks(&r, 0), ["layer.digest-mismatch"]);
+    assert_eq!(checks(&r, 0), ["layer.digest-mismatch", "policy.no-license"]);
     assert_eq!(r.verdict, Verdict::Fail);
 
     // Not a layout at all.
     let empty = tempfile::tempdir().unwrap();
     assert!(Layout::open(empty.path()).unwrap_err().to_string().contains("is not an OCI image layout"));
+}
+
+#[test]
+fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    let dpkg = b"Package: kernel-core\nStatus: install ok installed\nArchitecture: amd64\nVersion: 6.1\n";
+    let lower = layer(&[("root/.ssh/id_ed25519", 0o600, key), ("licenses/LICENSE", 0o644, b"MIT")]);
+    // The key is deleted by the next layer, but it still ships in the image.
+    let upper = layer(&[
+        ("root/.ssh/.wh.id_ed25519", 0o644, b""),
+        ("app/config.yaml", 0o644, b"github: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n"),
+        ("var/lib/dpkg/status", 0o644, dpkg),
+    ]);
+    let config = json!({"architecture": "amd64", "os": "linux", "config": {"User": "1000", "Labels": labels(), "Env": ["PATH=/usr/bin", "AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP"]}});
+    let (cd, cs) = put(dir.path(), config.to_string().as_bytes());
+    let layer_descs: Vec<Value> = [lower, upper]
+        .iter()
+        .map(|l| {
+            let (d, s) = put(dir.path(), l);
+            json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": s})
+        })
+        .collect();
+    let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST, "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}, "layers": layer_descs});
+    let (md, ms) = put(dir.path(), manifest.to_string().as_bytes());
+    let l = layout(
+        dir.path(),
+        vec![
+            json!({"mediaType": MANIFEST, "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "latest"}}),
+        ],
+    );
+    let policy = Policy { prohibited_packages: vec!["kernel-core".into()], max_image_bytes: 1000, ..Policy::default() };
+    let r = certify_layout(&l, "app", Some("latest"), &policy);
+    assert_eq!(r.verdict, Verdict::Fail);
+    let found: Vec<(&str, Option<&str>, Option<&str>, bool)> = r.platforms[0]
+        .findings
+        .iter()
+        .map(|f| {
+            (f.finding.check, f.finding.evidence.path.as_deref(), f.finding.evidence.detail.as_deref(), f.blocking)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("policy.secret", Some("root/.ssh/id_ed25519"), Some("line 1: ----…(35 characters)"), true),
+            ("policy.secret", Some("app/config.yaml"), Some("line 1: ghp_…(40 characters)"), true),
+            ("policy.secret", None, Some("Env[1] AWS_ACCESS_KEY_ID: AKIA…(20 characters)"), true),
+            ("policy.image-size", None, None, false),
+            ("policy.latest-tag", None, None, true),
+            ("policy.prohibited-package", Some("var/lib/dpkg/status"), Some("kernel-core 6.1"), true),
+        ]
+    );
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("AKIAABCDEFGHIJKLMNOP") && !text.contains("ghp_abcdefghijklmnop"), "secrets are redacted");
 }

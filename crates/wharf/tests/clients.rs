@@ -447,14 +447,16 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 5, "{sarif}");
-    assert!(results.iter().all(|r| r["level"] == "note" && r["ruleId"] == "policy.missing-label"));
+    assert_eq!(results.len(), 6, "{sarif}");
+    assert!(results.iter().all(|r| r["level"] == "note"));
+    assert_eq!(results.iter().filter(|r| r["ruleId"] == "policy.missing-label").count(), 5);
+    assert_eq!(results.iter().filter(|r| r["ruleId"] == "policy.no-license").count(), 1);
     let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules[0]["id"], "policy.missing-label");
 
     let (_, out, _) = run(&["certify", &image, "--output", "junit"]);
     assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"wharf certify"), "{out}");
-    assert!(out.contains("<testsuite name=\"linux/amd64\" tests=\"6\" failures=\"0\">"), "{out}");
+    assert!(out.contains("<testsuite name=\"linux/amd64\" tests=\"7\" failures=\"0\">"), "{out}");
 
     // A policy that makes labels blocking fails the image (exit 1).
     std::fs::write(dir.path().join("strict.toml"), "required_labels = \"block\"\n").unwrap();
