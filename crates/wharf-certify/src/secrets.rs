@@ -14,7 +14,13 @@ struct Rule {
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    let rule = |id, what, pattern: &str| Rule { id, what, pattern: Regex::new(pattern).expect("valid secret pattern") };
+    // ASCII word boundaries (`(?-u)`): Unicode ones would make the scan of binary
+    // files fall back to the slow engines.
+    let rule = |id, what, pattern: &str| Rule {
+        id,
+        what,
+        pattern: Regex::new(&format!("(?-u){pattern}")).expect("valid secret pattern"),
+    };
     vec![
         rule("private-key", "a private key", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
         rule("aws-access-key", "an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
