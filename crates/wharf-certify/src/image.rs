@@ -158,6 +158,53 @@ impl Layout {
         Ok(Layout { dir: dir.to_owned() })
     }
 
+    /// Opens an oci-archive (a tar of an OCI layout) by copying its layout files
+    /// into a private scratch directory that lives as long as the returned guard.
+    /// Only `oci-layout`, `index.json` and `blobs/<algorithm>/<hex>` entries are
+    /// copied, to names built here from the validated digest, never from the
+    /// archive's own paths; anything else in the archive is ignored.
+    pub fn from_archive(archive: &Path) -> Result<(Layout, tempfile::TempDir), ImageError> {
+        let file = std::fs::File::open(archive)
+            .map_err(|e| ImageError::Layout(format!("cannot open {}: {e}", archive.display())))?;
+        let scratch = tempfile::Builder::new().prefix("wharf-certify-").tempdir()?;
+        let mut tar = tar::Archive::new(io::BufReader::new(file));
+        let bad =
+            |e: io::Error| ImageError::Layout(format!("{} is not a readable oci-archive: {e}", archive.display()));
+        for entry in tar.entries().map_err(bad)? {
+            let mut entry = entry.map_err(bad)?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            let raw = entry.path_bytes().into_owned();
+            let name = std::str::from_utf8(&raw).unwrap_or("").trim_start_matches("./");
+            let target = match name {
+                "oci-layout" | "index.json" => scratch.path().join(name),
+                _ => match name.strip_prefix("blobs/").and_then(|rest| rest.split_once('/')) {
+                    Some((alg, hex)) => match format!("{alg}:{hex}").parse::<Digest>() {
+                        Ok(d) => {
+                            let dir = scratch.path().join("blobs").join(d.algorithm().as_str());
+                            std::fs::create_dir_all(&dir)?;
+                            dir.join(d.hex())
+                        }
+                        Err(_) => continue,
+                    },
+                    None => continue,
+                },
+            };
+            let mut out = std::fs::File::create(&target)?;
+            io::copy(&mut entry, &mut out).map_err(bad)?;
+        }
+        Ok((
+            Layout::open(scratch.path()).map_err(|_| {
+                ImageError::Layout(format!(
+                    "{} is not an oci-archive: it holds no oci-layout and index.json",
+                    archive.display()
+                ))
+            })?,
+            scratch,
+        ))
+    }
+
     fn blob_path(&self, digest: &str) -> Result<(PathBuf, Digest), ImageError> {
         let d: Digest = digest.parse().map_err(|e| ImageError::Invalid(format!("invalid digest {digest:?}: {e}")))?;
         Ok((self.dir.join("blobs").join(d.algorithm().as_str()).join(d.hex()), d))

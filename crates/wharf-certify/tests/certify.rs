@@ -244,3 +244,57 @@ fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
     let text = serde_json::to_string(&r).unwrap();
     assert!(!text.contains("AKIAABCDEFGHIJKLMNOP") && !text.contains("ghp_abcdefghijklmnop"), "secrets are redacted");
 }
+
+/// An oci-archive's entries are copied by names built from validated digests: paths
+/// that climb out, absolute paths and links in the archive write nothing anywhere.
+#[test]
+fn oci_archives_are_read_without_trusting_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = image(dir.path(), "amd64", "1000", labels(), &[layer(&[("licenses/LICENSE", 0o644, b"MIT")])]);
+    layout(dir.path(), vec![m]);
+    let marker = format!("wharf-escape-{}", std::process::id());
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // Written raw, so that the tar crate's own path checks do not interfere.
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    };
+    add(&format!("../../../../../../tmp/{marker}"), b"escaped");
+    add(&format!("/tmp/{marker}-abs"), b"escaped");
+    add("blobs/sha256/not-a-digest", b"ignored");
+    for entry in walk(dir.path()) {
+        let rel = entry.strip_prefix(dir.path()).unwrap().to_str().unwrap().to_owned();
+        add(&format!("./{rel}"), &std::fs::read(&entry).unwrap());
+    }
+    let archive = dir.path().join("img.tar");
+    std::fs::write(&archive, b.into_inner().unwrap()).unwrap();
+    let (l, scratch) = Layout::from_archive(&archive).unwrap();
+    let r = certify_layout(&l, "img.tar", None, &Policy::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    assert!(!std::path::Path::new(&format!("/tmp/{marker}")).exists());
+    assert!(!std::path::Path::new(&format!("/tmp/{marker}-abs")).exists());
+    assert!(!scratch.path().join("blobs/sha256/not-a-digest").exists());
+    let path = scratch.path().to_owned();
+    drop(scratch);
+    assert!(!path.exists(), "the scratch directory goes with its guard");
+    assert!(Layout::from_archive(&dir.path().join("index.json")).is_err(), "not a tar");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}

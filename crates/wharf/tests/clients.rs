@@ -497,6 +497,15 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     assert_eq!(spdx["packages"].as_array().unwrap().len(), 3);
     assert_eq!(spdx["packages"][0]["externalRefs"][0]["referenceLocator"], purls[0]);
 
+    // The same image as an oci-archive tarball, written by skopeo.
+    let archive = dir.path().join("img.tar");
+    skopeo(&["copy", &format!("oci:{}:1.0.0", layout.display()), &format!("oci-archive:{}:1.0.0", archive.display())]);
+    for reference in [format!("oci-archive:{}:1.0.0", archive.display()), archive.display().to_string()] {
+        let (code, out, err) = run(&["certify", &reference]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("3 packages found (debian-12)"), "{out}");
+    }
+
     // Bad input: an unknown policy key, something that is not an image layout.
     std::fs::write(dir.path().join("typo.toml"), "run_as_nonroot = \"off\"\n").unwrap();
     let (code, _, err) = run(&["certify", &image, "--policy", "typo.toml"]);
@@ -505,4 +514,7 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let (code, _, err) = run(&["certify", dir.path().to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("is not an OCI image layout"), "{err}");
+    let (code, _, err) = run(&["certify", dir.path().join("strict.toml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is not a readable oci-archive") || err.contains("is not an oci-archive"), "{err}");
 }

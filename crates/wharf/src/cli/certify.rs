@@ -27,8 +27,8 @@ pub enum ReportFormat {
 /// Arguments of `wharf certify`.
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
-    /// The image: an OCI image layout directory, `DIR:TAG` for one of its tags
-    /// (`oci:DIR[:TAG]` as skopeo writes it is accepted too).
+    /// The image: an OCI image layout directory (`DIR`, `DIR:TAG`, `oci:DIR:TAG`) or an
+    /// oci-archive tarball (`FILE`, `FILE:TAG`, `oci-archive:FILE:TAG`), as skopeo writes them.
     image: String,
     /// Policy file (TOML; docs/certification-policy.md). Default: the marketplace's policy.
     #[arg(long, value_name = "FILE")]
@@ -42,17 +42,28 @@ pub struct CertifyArgs {
     sbom: Option<PathBuf>,
 }
 
-/// Splits `oci:DIR:TAG`, `DIR:TAG` or `DIR` (a `:` that is part of an existing
-/// directory's name is kept).
-fn reference(image: &str) -> (PathBuf, Option<String>) {
-    let image = image.strip_prefix("oci:").unwrap_or(image);
-    if std::path::Path::new(image).is_dir() {
-        return (PathBuf::from(image), None);
-    }
-    match image.rsplit_once(':') {
-        Some((dir, tag)) if !tag.contains('/') && !tag.is_empty() => (PathBuf::from(dir), Some(tag.to_owned())),
-        _ => (PathBuf::from(image), None),
-    }
+/// Where the image is.
+enum Source {
+    Layout(PathBuf),
+    Archive(PathBuf),
+}
+
+/// Splits `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `DIR[:TAG]` or `FILE[:TAG]` (a
+/// `:` that is part of an existing path's name is kept).
+fn reference(image: &str) -> (Source, Option<String>) {
+    let (archive, rest) = match image.strip_prefix("oci-archive:") {
+        Some(rest) => (true, rest),
+        None => (false, image.strip_prefix("oci:").unwrap_or(image)),
+    };
+    let (path, tag) = if std::path::Path::new(rest).exists() {
+        (PathBuf::from(rest), None)
+    } else {
+        match rest.rsplit_once(':') {
+            Some((p, tag)) if !tag.contains('/') && !tag.is_empty() => (PathBuf::from(p), Some(tag.to_owned())),
+            _ => (PathBuf::from(rest), None),
+        }
+    };
+    if archive || path.is_file() { (Source::Archive(path), tag) } else { (Source::Layout(path), tag) }
 }
 
 /// Runs `wharf certify`. Exit code 0 when the image passes, 1 when it fails (or
@@ -66,8 +77,16 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
             toml::from_str(&text).map_err(|e| Failure::new(EXIT_CONFIG, format!("policy {}: {e}", path.display())))?
         }
     };
-    let (dir, tag) = reference(&args.image);
-    let layout = Layout::open(&dir).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
+    let (source, tag) = reference(&args.image);
+    // An archive's layout files are copied to a private scratch directory, removed
+    // when `_scratch` goes.
+    let (layout, _scratch) = match source {
+        Source::Layout(dir) => (Layout::open(&dir).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?, None),
+        Source::Archive(file) => {
+            let (layout, scratch) = Layout::from_archive(&file).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
+            (layout, Some(scratch))
+        }
+    };
     let report = certify_layout(&layout, &args.image, tag.as_deref(), &policy);
     if let Some(dir) = &args.sbom {
         std::fs::create_dir_all(dir)
