@@ -4,7 +4,7 @@
 //!
 //! Sources read so far: the dpkg status database, the apk installed database,
 //! Python `*.dist-info/METADATA` and `*.egg-info/PKG-INFO`, npm `package.json` under
-//! `node_modules`.
+//! `node_modules`, Rust `Cargo.lock` files (registry packages only).
 
 use serde::Serialize;
 use serde_json::json;
@@ -19,6 +19,8 @@ pub fn wants(path: &str) -> bool {
         || (path.ends_with(".dist-info/METADATA") && path.contains("-packages/"))
         || (path.ends_with(".egg-info/PKG-INFO") && path.contains("-packages/"))
         || (path.ends_with("/package.json") && path.contains("node_modules/"))
+        || path.ends_with("/Cargo.lock")
+        || path == "Cargo.lock"
 }
 
 /// One package.
@@ -134,6 +136,28 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
                 path: path.to_owned(),
             });
         }
+    } else if path.ends_with("Cargo.lock") {
+        // `[[package]]` tables: name, version, and a `source` for registry packages
+        // (path and workspace members have none and are not third-party components).
+        for table in text.split("[[package]]").skip(1) {
+            let get = |k: &str| {
+                table.lines().find_map(|l| {
+                    let (key, value) = l.split_once('=')?;
+                    (key.trim() == k).then(|| value.trim().trim_matches('"').to_owned())
+                })
+            };
+            if let (Some(name), Some(version), Some(source)) = (get("name"), get("version"), get("source"))
+                && source.starts_with("registry+")
+            {
+                out.push(Component {
+                    ecosystem: "cargo",
+                    purl: format!("pkg:cargo/{}@{}", encode(&name), encode(&version)),
+                    name,
+                    version,
+                    path: path.to_owned(),
+                });
+            }
+        }
     } else if path.ends_with("/package.json")
         && let Ok(v) = serde_json::from_slice::<serde_json::Value>(content)
         && let (Some(name), Some(version)) = (v["name"].as_str(), v["version"].as_str())
@@ -219,5 +243,8 @@ mod tests {
         let c = parse("app/node_modules/@babel/core/package.json", npm, None);
         assert_eq!(c[0].purl, "pkg:npm/%40babel/core@7.24.0");
         assert!(wants("app/node_modules/@babel/core/package.json") && !wants("app/package.json"));
+        let lock = b"version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.228\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"abc\"\n";
+        let c = parse("src/app/Cargo.lock", lock, None);
+        assert_eq!(c.iter().map(|x| x.purl.as_str()).collect::<Vec<_>>(), ["pkg:cargo/serde@1.0.228"]);
     }
 }
