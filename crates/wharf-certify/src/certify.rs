@@ -181,6 +181,8 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, p
     // Files the SBOM reads: path -> (layer index, content); later layers replace.
     let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
     let mut secrets_found = Vec::new();
+    // Go executables' modules: path -> (layer index, components).
+    let mut go_modules: BTreeMap<String, (usize, Vec<crate::sbom::Component>)> = BTreeMap::new();
     let mut content = Vec::new();
     for (index, layer) in image.manifest.layers.iter().enumerate() {
         let mut blob = match layout.blob(&layer.digest) {
@@ -235,6 +237,11 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, p
                 {
                     captured.insert(path.to_owned(), (index, content.clone()));
                 }
+                if elf_architecture(&content).is_some()
+                    && let Some(info) = crate::gobuild::find(&content, r)?
+                {
+                    go_modules.insert(path.to_owned(), (index, crate::gobuild::parse(&info, path)));
+                }
                 Ok(())
             },
         );
@@ -282,6 +289,10 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, p
     });
     let mut components: Vec<crate::sbom::Component> =
         captured.iter().flat_map(|(path, (_, content))| crate::sbom::parse(path, content, distro.as_deref())).collect();
+    go_modules.retain(|path, (layer, _)| {
+        matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if l == layer)
+    });
+    components.extend(go_modules.into_values().flat_map(|(_, c)| c));
     components.sort();
     for c in &components {
         if policy.prohibited_packages.contains(&c.name) {

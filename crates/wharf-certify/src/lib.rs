@@ -12,10 +12,12 @@
 //! - [`certify`]: the driver and the report (a verdict per platform and overall).
 //! - [`sbom`]: packages found in the file view, as CycloneDX 1.5 and SPDX 2.3.
 //! - [`secrets`]: private keys and token formats, reported redacted.
+//! - [`gobuild`]: Go binaries' embedded module list, for the SBOM.
 //! - [`render`]: the report for people, as SARIF 2.1.0 and as JUnit XML.
 
 pub mod certify;
 pub mod finding;
+pub mod gobuild;
 pub mod image;
 pub mod layer;
 pub mod limits;

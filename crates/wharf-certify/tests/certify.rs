@@ -298,3 +298,48 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// A Go executable's embedded module list joins the SBOM (and leaves it with the
+/// executable when a later layer deletes it).
+#[test]
+fn go_executables_add_their_modules_to_the_sbom() {
+    let mut go = elf(62);
+    go.resize(4096, 0);
+    go.extend_from_slice(b"\xff Go buildinf:\x08\x02");
+    go.resize(go.len() + 16, 0);
+    let modinfo = [
+        &[0x30u8; 16][..],
+        b"mod\tgithub.com/contoso/tool\tv1.2.0\th1:x=\ndep\tgolang.org/x/sys\tv0.20.0\th1:y=\n",
+        &[0x30u8; 16],
+    ]
+    .concat();
+    for s in [&b"go1.22.1"[..], &modinfo[..]] {
+        go.push(u8::try_from(s.len()).unwrap());
+        go.extend_from_slice(s);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lic: (&str, u32, &[u8]) = ("licenses/LICENSE", 0o644, b"MIT");
+    let m = image(
+        dir.path(),
+        "amd64",
+        "1000",
+        labels(),
+        &[
+            layer(&[("usr/bin/tool", 0o755, &go), ("usr/bin/old", 0o755, &go), lic]),
+            layer(&[("usr/bin/.wh.old", 0o644, b"")]),
+        ],
+    );
+    let l = layout(dir.path(), vec![m]);
+    let r = certify_layout(&l, "tool", None, &Policy::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    let purls: Vec<(&str, &str)> =
+        r.platforms[0].components.iter().map(|c| (c.purl.as_str(), c.path.as_str())).collect();
+    assert_eq!(
+        purls,
+        [
+            ("pkg:golang/github.com/contoso/tool@v1.2.0", "usr/bin/tool"),
+            ("pkg:golang/golang.org/x/sys@v0.20.0", "usr/bin/tool"),
+            ("pkg:golang/stdlib@1.22.1", "usr/bin/tool"),
+        ]
+    );
+}
