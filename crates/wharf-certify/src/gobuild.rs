@@ -43,7 +43,7 @@ pub fn find(head: &[u8], rest: &mut dyn Read) -> io::Result<Option<Vec<u8>>> {
 }
 
 fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn varint(b: &[u8]) -> Option<(usize, usize)> {
