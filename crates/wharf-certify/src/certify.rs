@@ -383,29 +383,18 @@ fn policy_checks(
     }
     for (path, placed) in view.iter() {
         if let Node::File { mode, .. } = &placed.node {
-            if mode & 0o6000 != 0 {
-                findings.push(
-                    Finding {
-                        check: "policy.setuid",
-                        severity: Severity::Medium,
-                        message: "a setuid or setgid file".into(),
-                        evidence: Evidence::default(),
-                    }
-                    .path(path)
-                    .detail(format!("mode {mode:o}")),
-                );
-            }
-            if mode & 0o002 != 0 {
-                findings.push(
-                    Finding {
-                        check: "policy.world-writable",
-                        severity: Severity::Medium,
-                        message: "a file anyone may write".into(),
-                        evidence: Evidence::default(),
-                    }
-                    .path(path)
-                    .detail(format!("mode {mode:o}")),
-                );
+            let checks = [
+                (mode & 0o6000 != 0, "policy.setuid", "a setuid or setgid file"),
+                (mode & 0o002 != 0, "policy.world-writable", "a file anyone may write"),
+            ];
+            for (hit, check, message) in checks {
+                if hit {
+                    let mut f = image_finding(check, Severity::Medium, message.to_owned())
+                        .path(path)
+                        .detail(format!("mode {mode:o}"));
+                    f.evidence.layer = image.manifest.layers.get(placed.layer).map(|l| l.digest.clone());
+                    findings.push(f);
+                }
             }
         }
     }
