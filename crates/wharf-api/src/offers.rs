@@ -171,11 +171,6 @@ async fn check_tenants(state: &ApiState, spec: &OfferSpec, problems: &mut Proble
     Ok(())
 }
 
-/// The document as the API shows it: the lead secret replaced by its SHA-256.
-pub(crate) fn redact(spec: OfferSpec) -> OfferSpec {
-    spec.redacted()
-}
-
 /// A document sent back without its secret (as [`redact`] showed it) keeps the
 /// stored secret when the hash still matches.
 pub(crate) fn keep_secret(new: &mut OfferSpec, stored: &OfferSpec) {

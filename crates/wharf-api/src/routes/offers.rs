@@ -386,7 +386,7 @@ pub(crate) async fn get_draft(
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     let (_, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let spec = logic::redact(stored(&row.draft, "draft")?);
+    let spec = stored(&row.draft, "draft")?.redacted();
     let mut response = Json(spec).into_response();
     response.headers_mut().insert(header::ETAG, etag(row.revision));
     Ok(response)
@@ -622,10 +622,7 @@ pub(crate) async fn version(
     let missing = || ApiError::NotFound(format!("offer {offer:?} has no version {version:?}"));
     let n: i64 = version.parse().map_err(|_| missing())?;
     let v = state.db.offer_version(row.pk, n).await?.ok_or_else(missing)?;
-    Ok(Json(VersionView {
-        summary: VersionSummary::from(&v),
-        document: logic::redact(stored(&v.document, "version")?),
-    }))
+    Ok(Json(VersionView { summary: VersionSummary::from(&v), document: stored(&v.document, "version")?.redacted() }))
 }
 
 /// The draft against the live version (default), the version in preview, or any
@@ -666,7 +663,7 @@ pub(crate) async fn compare(
                 image.digests.clear();
             }
         }
-        serde_json::to_value(logic::redact(s)).unwrap_or_default()
+        serde_json::to_value(s.redacted()).unwrap_or_default()
     };
     let draft = plain(stored(&row.draft, "draft")?);
     let base_doc = match base {

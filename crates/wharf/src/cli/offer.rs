@@ -206,7 +206,7 @@ struct ValidationView {
 }
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
-    let problems = check_file(&args.file)?;
+    let problems = check_file(&args.file)?.problems;
     print_problems(&args.file, &problems, args.output.output);
     if problems.has_errors() {
         return Err(Failure::silent(EXIT_FAILED));
@@ -218,13 +218,23 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// An offer file read and checked offline.
+pub(crate) struct CheckedFile {
+    /// The document, when it parsed.
+    spec: Option<OfferSpec>,
+    /// Media files read (and found valid), by the reference the file uses.
+    media: Vec<(String, PathBuf, Vec<u8>)>,
+    /// Every problem.
+    problems: Problems,
+}
+
 /// Reads and checks an offer file and the media it names, offline.
-pub(crate) fn check_file(file: &Path) -> Result<Problems, Failure> {
+pub(crate) fn check_file(file: &Path) -> Result<CheckedFile, Failure> {
     let bytes =
         std::fs::read(file).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot read {}: {e}", file.display())))?;
     let (spec, mut problems) = match parse::<OfferSpec>(&bytes, Syntax::Yaml) {
         Ok(v) => v,
-        Err(p) => return Ok(p),
+        Err(problems) => return Ok(CheckedFile { spec: None, media: Vec::new(), problems }),
     };
     let ctx = Context { categories: None, media_paths_allowed: true };
     let found = rules::check(&spec, &ctx, Stage::Submit);
@@ -232,6 +242,7 @@ pub(crate) fn check_file(file: &Path) -> Result<Problems, Failure> {
     let bad: Vec<FieldPath> = found.all().iter().map(|p| p.path.clone()).collect();
     problems.extend(found);
     let dir = file.parent().unwrap_or(Path::new("."));
+    let mut media = Vec::new();
     for (path, reference, slot) in rules::media_refs(&spec) {
         if bad.contains(&path) || reference.starts_with("sha256:") {
             continue;
@@ -245,15 +256,14 @@ pub(crate) fn check_file(file: &Path) -> Result<Problems, Failure> {
             ),
             Ok(_) => match std::fs::read(&full) {
                 Err(e) => problems.error(&path, format!("cannot read {}: {e}", full.display())),
-                Ok(b) => {
-                    if let Err(e) = media::check(&b, slot) {
-                        problems.error(&path, format!("{} {e}", full.display()));
-                    }
-                }
+                Ok(b) => match media::check(&b, slot) {
+                    Err(e) => problems.error(&path, format!("{} {e}", full.display())),
+                    Ok(_) => media.push((reference.to_owned(), full, b)),
+                },
             },
         }
     }
-    Ok(problems)
+    Ok(CheckedFile { spec: Some(spec), media, problems })
 }
 
 // ---- against a server ----
@@ -272,6 +282,7 @@ fn split(offer: &str) -> Result<(String, String), Failure> {
 
 /// A media file named by the offer file, read and hashed.
 struct MediaFile {
+    reference: String,
     path: PathBuf,
     bytes: Vec<u8>,
     digest: String,
@@ -281,34 +292,31 @@ struct MediaFile {
 /// Returns the document as the server will store it (media named by digest) and
 /// the media files to upload.
 fn load(file: &Path, format: Format) -> Result<(OfferSpec, Vec<MediaFile>, Problems), Failure> {
-    let problems = check_file(file)?;
-    if problems.has_errors() {
-        print_problems(file, &problems, format);
+    let checked = check_file(file)?;
+    let (Some(mut spec), false) = (checked.spec, checked.problems.has_errors()) else {
+        print_problems(file, &checked.problems, format);
         return Err(Failure::silent(EXIT_FAILED));
-    }
-    let bytes =
-        std::fs::read(file).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot read {}: {e}", file.display())))?;
-    let (mut spec, _) = parse::<OfferSpec>(&bytes, Syntax::Yaml)
-        .map_err(|p| Failure::new(EXIT_FAILED, format!("{}: {}", file.display(), p.all()[0])))?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let mut media = Vec::new();
-    let mut to_digest = |slot: &mut Option<String>| -> Result<(), Failure> {
-        let Some(r) = slot.as_ref().filter(|r| !r.starts_with("sha256:")) else { return Ok(()) };
-        let path = dir.join(r);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot read {}: {e}", path.display())))?;
-        let digest = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &bytes).to_string();
-        *slot = Some(digest.clone());
-        media.push(MediaFile { path, bytes, digest });
-        Ok(())
+    };
+    let media: Vec<MediaFile> = checked
+        .media
+        .into_iter()
+        .map(|(reference, path, bytes)| {
+            let digest = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &bytes).to_string();
+            MediaFile { reference, path, bytes, digest }
+        })
+        .collect();
+    let by_digest = |slot: &mut Option<String>| {
+        if let Some(m) = slot.as_deref().and_then(|r| media.iter().find(|m| m.reference == r)) {
+            *slot = Some(m.digest.clone());
+        }
     };
     for (_, slot) in spec.media.icons.slots_mut() {
-        to_digest(slot)?;
+        by_digest(slot);
     }
     for shot in &mut spec.media.screenshots {
-        to_digest(&mut shot.image)?;
+        by_digest(&mut shot.image);
     }
-    Ok((spec, media, problems))
+    Ok((spec, media, checked.problems))
 }
 
 fn print_problems(file: &Path, problems: &Problems, format: Format) {
