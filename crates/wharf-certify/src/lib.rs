@@ -25,6 +25,7 @@ pub mod policy;
 pub mod render;
 pub mod sbom;
 pub mod secrets;
+pub mod versions;
 pub mod view;
 
 pub use finding::{Evidence, Finding, Severity};
