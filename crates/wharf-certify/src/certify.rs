@@ -30,6 +30,46 @@ pub struct Reported {
     pub finding: Finding,
     /// Whether it fails the platform.
     pub blocking: bool,
+    /// The policy's exception for it (a vulnerability), in force or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<crate::vulns::AppliedException>,
+}
+
+/// What certifying needs besides the image: the policy, the advisories, today's date.
+#[derive(Debug)]
+pub struct Engine {
+    /// The policy.
+    pub policy: Policy,
+    /// The imported advisories; `None` when none were imported (vulnerabilities are
+    /// then "not evaluated", and the policy decides).
+    pub advisories: Option<crate::advisories::Store>,
+    /// Today, `YYYY-MM-DD`, for exceptions' expiry.
+    pub today: String,
+}
+
+impl Engine {
+    /// An engine with `policy`, no advisories, and today's date from the clock.
+    pub fn new(policy: Policy) -> Engine {
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        Engine { policy, advisories: None, today: now[..10].to_owned() }
+    }
+
+    /// With the advisories of `store`.
+    pub fn with_advisories(mut self, store: crate::advisories::Store) -> Engine {
+        self.advisories = Some(store);
+        self
+    }
+}
+
+/// The advisories a report was made with.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdvisoriesUsed {
+    /// The newest snapshot imported (RFC 3339).
+    pub snapshot: String,
+    /// When the last import ran.
+    pub imported_at: String,
+    /// Advisories in the store.
+    pub advisories: usize,
 }
 
 /// One layer as read.
@@ -75,6 +115,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// Findings by severity, over all platforms.
     pub summary: BTreeMap<Severity, usize>,
+    /// The advisories vulnerabilities were checked against (none: not evaluated).
+    pub advisories: Option<AdvisoriesUsed>,
     /// Findings about the image as a whole (unreadable index, …).
     pub image_findings: Vec<Reported>,
     /// One entry per platform.
@@ -105,15 +147,20 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
 }
 
 fn report(findings: Vec<Finding>, policy: &Policy) -> Vec<Reported> {
-    findings.into_iter().filter_map(|f| blocking(&f, policy).map(|b| Reported { finding: f, blocking: b })).collect()
+    findings.into_iter().filter_map(|f| blocking(&f, policy).map(|b| Reported { finding: f, blocking: b, exception: None })).collect()
 }
 
 /// Certifies every platform of the layout's images (those tagged `tag`, or all).
-pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, policy: &Policy) -> Report {
+pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &Engine) -> Report {
     let mut out = Report {
         image: name.to_owned(),
         verdict: Verdict::Pass,
         summary: BTreeMap::new(),
+        advisories: engine.advisories.as_ref().map(|s| AdvisoriesUsed {
+            snapshot: s.imports.iter().map(|i| i.snapshot.clone()).max().unwrap_or_default(),
+            imported_at: s.imports.last().map(|i| i.imported_at.clone()).unwrap_or_default(),
+            advisories: s.advisories.len(),
+        }),
         image_findings: Vec::new(),
         platforms: Vec::new(),
     };
@@ -132,11 +179,12 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, policy: &P
                     evidence: Evidence::default(),
                 },
                 blocking: true,
+                exception: None,
             });
         }
         Ok(images) => {
             for image in &images {
-                out.platforms.push(certify_platform(layout, image, tag, policy));
+                out.platforms.push(certify_platform(layout, image, tag, engine));
             }
         }
     }
@@ -171,7 +219,8 @@ fn elf_architecture(head: &[u8]) -> Option<&'static str> {
     })
 }
 
-fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, policy: &Policy) -> PlatformReport {
+fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, engine: &Engine) -> PlatformReport {
+    let policy = &engine.policy;
     let mut findings = Vec::new();
     let mut view = View::new();
     let mut budget = Budget::default();
@@ -307,7 +356,15 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, p
             );
         }
     }
-    let findings = report(findings, policy);
+    let mut findings = report(findings, policy);
+    findings.extend(crate::vulns::check(
+        &components,
+        distro.as_deref(),
+        engine.advisories.as_ref(),
+        policy,
+        &image.manifest_digest,
+        &engine.today,
+    ));
     let verdict = if findings.iter().any(|r| r.blocking) { Verdict::Fail } else { Verdict::Pass };
     PlatformReport {
         platform: image.platform.to_string(),

@@ -84,6 +84,7 @@ pub fn parse(info: &[u8], path: &str) -> Vec<Component> {
             version: v.to_owned(),
             purl: format!("pkg:golang/stdlib@{v}"),
             path: path.to_owned(),
+            ..Component::default()
         });
     }
     for line in String::from_utf8_lossy(modinfo).lines() {
@@ -97,6 +98,7 @@ pub fn parse(info: &[u8], path: &str) -> Vec<Component> {
                 version: v.to_owned(),
                 purl: format!("pkg:golang/{module}@{v}"),
                 path: path.to_owned(),
+                ..Component::default()
             });
         }
     }

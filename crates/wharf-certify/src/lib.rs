@@ -15,6 +15,7 @@
 //! - [`gobuild`]: Go binaries' embedded module list, for the SBOM.
 //! - [`render`]: the report for people, as SARIF 2.1.0 and as JUnit XML.
 
+pub mod advisories;
 pub mod certify;
 pub mod finding;
 pub mod gobuild;
@@ -27,6 +28,7 @@ pub mod sbom;
 pub mod secrets;
 pub mod versions;
 pub mod view;
+pub mod vulns;
 
 pub use finding::{Evidence, Finding, Severity};
 pub use limits::Limits;

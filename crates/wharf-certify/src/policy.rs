@@ -53,6 +53,101 @@ pub struct Policy {
     pub prohibited: Action,
     /// Package names that may not ship (e.g. non-redistributable kernels).
     pub prohibited_packages: Vec<String>,
+    /// Packages with a known vulnerability scored `block_cvss` or more (CVSS v3);
+    /// lower scores are reported and never block.
+    pub vulnerabilities: Action,
+    /// The CVSS v3 base score from which a vulnerability blocks (the public
+    /// marketplace's: 7.0, "high").
+    pub block_cvss: f64,
+    /// Packages that could not be checked for vulnerabilities: no advisories
+    /// imported, none for the image's distribution or ecosystem, or versions that
+    /// cannot be ordered.
+    pub not_evaluated: Action,
+    /// Accepted vulnerabilities: each one an advisory for a package or an image,
+    /// with a reason, an author and an expiry date.
+    pub exceptions: Vec<Exception>,
+}
+
+/// An accepted vulnerability. It applies until the end of its `expires` day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// The advisory's id or one of its aliases (`CVE-2024-1234`, `GHSA-…`).
+    pub advisory: String,
+    /// The package: its name, its source package's name, or its purl without version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// The image: a manifest digest (`sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub author: String,
+    /// The last day it applies, `YYYY-MM-DD`.
+    pub expires: String,
+    /// An OpenVEX justification (`vulnerable_code_not_in_execute_path`, …) when the
+    /// product is not affected; without one the exception exports as "affected",
+    /// with the reason as its action statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+}
+
+/// OpenVEX's justifications for "not_affected".
+pub const JUSTIFICATIONS: [&str; 5] = [
+    "component_not_present",
+    "vulnerable_code_not_present",
+    "vulnerable_code_not_in_execute_path",
+    "vulnerable_code_cannot_be_controlled_by_adversary",
+    "inline_mitigations_already_exist",
+];
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).is_ok()
+}
+
+impl Policy {
+    /// Reads a policy file's text: TOML, unknown keys refused, every exception checked.
+    pub fn parse(text: &str) -> Result<Policy, String> {
+        let policy: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut problems = Vec::new();
+        if !(0.0..=10.0).contains(&policy.block_cvss) {
+            problems.push(format!("block_cvss must be between 0.0 and 10.0, not {}", policy.block_cvss));
+        }
+        for (i, e) in policy.exceptions.iter().enumerate() {
+            let at = format!("exceptions[{i}] ({})", e.advisory);
+            if e.advisory.trim().is_empty() {
+                problems.push(format!("{at}: advisory is empty"));
+            }
+            if e.package.is_none() && e.image.is_none() {
+                problems.push(format!("{at}: name the package or the image (or both) it applies to"));
+            }
+            if let Some(image) = &e.image
+                && image.parse::<wharf_oci::Digest>().is_err()
+            {
+                problems.push(format!("{at}: image must be a manifest digest (sha256:…), not {image:?}"));
+            }
+            if e.reason.trim().is_empty() {
+                problems.push(format!("{at}: reason is empty"));
+            }
+            if e.author.trim().is_empty() {
+                problems.push(format!("{at}: author is empty"));
+            }
+            if !is_date(&e.expires) {
+                problems.push(format!("{at}: expires must be a date YYYY-MM-DD, not {:?}", e.expires));
+            }
+            if let Some(j) = &e.justification
+                && !JUSTIFICATIONS.contains(&j.as_str())
+            {
+                problems.push(format!("{at}: justification must be one of {}", JUSTIFICATIONS.join(", ")));
+            }
+        }
+        if problems.is_empty() { Ok(policy) } else { Err(problems.join("\n")) }
+    }
 }
 
 impl Default for Policy {
@@ -83,6 +178,10 @@ impl Default for Policy {
             max_image_bytes: 10 << 30,
             prohibited: Action::Block,
             prohibited_packages: Vec::new(),
+            vulnerabilities: Action::Block,
+            block_cvss: 7.0,
+            not_evaluated: Action::Block,
+            exceptions: Vec::new(),
         }
     }
 }

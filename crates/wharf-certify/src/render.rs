@@ -38,18 +38,59 @@ fn line(out: &mut String, r: &Reported) {
     if let Some(p) = &f.evidence.path {
         let _ = write!(out, "\n        path: {p}");
     }
-    if let Some(d) = &f.evidence.detail {
-        let _ = write!(out, "\n        evidence: {d}");
-    }
-    if let Some(l) = &f.evidence.layer {
-        let _ = write!(out, "\n        layer: {l}");
+    for l in evidence_lines(r) {
+        let _ = write!(out, "\n        {l}");
     }
     out.push('\n');
+}
+
+/// The evidence beyond the message and path, a `key: value` line each.
+fn evidence_lines(r: &Reported) -> Vec<String> {
+    let e = &r.finding.evidence;
+    let mut lines = Vec::new();
+    if let Some(d) = &e.detail {
+        lines.push(format!("evidence: {d}"));
+    }
+    if let Some(p) = &e.package {
+        lines.push(format!("package: {p} {}", e.version.as_deref().unwrap_or("")).trim_end().to_owned());
+    }
+    if let Some(a) = &e.advisory {
+        let aliases = if e.aliases.is_empty() { String::new() } else { format!(" ({})", e.aliases.join(", ")) };
+        lines.push(format!("advisory: {a}{aliases}"));
+    }
+    if let (Some(score), Some(vector)) = (e.cvss, &e.vector) {
+        lines.push(format!("cvss: {score:.1} {vector}"));
+    }
+    if let Some(f) = &e.fixed {
+        lines.push(format!("fixed in: {f}"));
+    }
+    if let Some(x) = &e.remediation {
+        lines.push(format!("remediation: {x}"));
+    }
+    if let Some(x) = &r.exception {
+        lines.push(format!(
+            "exception: {} (by {}, {} {})",
+            x.reason,
+            x.author,
+            if x.expired { "expired" } else { "until" },
+            x.expires
+        ));
+    }
+    if let Some(l) = &e.layer {
+        lines.push(format!("layer: {l}"));
+    }
+    lines
 }
 
 /// The report for people: every finding, never truncated.
 pub fn human(report: &Report) -> String {
     let mut out = format!("{}: {}\n", report.image, verdict(report.verdict));
+    match &report.advisories {
+        Some(a) => {
+            let _ = writeln!(out, "  advisories: {} (snapshot {}, imported {})", a.advisories, a.snapshot, a.imported_at);
+        }
+        None => out.push_str("  advisories: none imported\n"),
+    }
     for r in &report.image_findings {
         line(&mut out, r);
     }
@@ -116,8 +157,8 @@ pub fn sarif(report: &Report) -> serde_json::Value {
                     "severity": severity(f.severity),
                     "blocking": r.blocking,
                     "platform": platform,
-                    "layer": f.evidence.layer,
-                    "evidence": f.evidence.detail,
+                    "evidence": f.evidence,
+                    "exception": r.exception,
                 },
             });
             if let Some(path) = &f.evidence.path {
@@ -168,13 +209,11 @@ pub fn junit(report: &Report) -> String {
             let f = &r.finding;
             let name = f.evidence.path.clone().unwrap_or_else(|| f.message.clone());
             let _ = write!(cases, r#"    <testcase classname="{}" name="{}">"#, xml(f.check), xml(&name));
-            let body = format!(
-                "{}\nseverity: {}\nlayer: {}\nevidence: {}",
-                f.message,
-                severity(f.severity),
-                f.evidence.layer.as_deref().unwrap_or("-"),
-                f.evidence.detail.as_deref().unwrap_or("-")
-            );
+            let mut body = format!("{}\nseverity: {}", f.message, severity(f.severity));
+            for l in evidence_lines(r) {
+                body.push('\n');
+                body.push_str(&l);
+            }
             if r.blocking {
                 failed += 1;
                 let _ = write!(

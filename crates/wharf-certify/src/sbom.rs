@@ -24,7 +24,7 @@ pub fn wants(path: &str) -> bool {
 }
 
 /// One package.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Component {
     /// `deb`, `apk`, `pypi`, `npm`.
     pub ecosystem: &'static str,
@@ -36,6 +36,13 @@ pub struct Component {
     pub purl: String,
     /// Where it was found.
     pub path: String,
+    /// The source package it was built from, when the database names one (Debian's
+    /// `Source`, Alpine's origin): OS advisories name source packages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The source package's version, when it differs from the binary's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
 }
 
 fn encode(s: &str) -> String {
@@ -89,6 +96,11 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
             let installed = field(&p, "Status").is_some_and(|s| s.ends_with(" installed"));
             if let (true, Some(name), Some(version)) = (installed, field(&p, "Package"), field(&p, "Version")) {
                 let arch = field(&p, "Architecture").unwrap_or("all");
+                // `Source: glibc` or `Source: glibc (2.36-9)`.
+                let source = field(&p, "Source").map(|s| match s.split_once(" (") {
+                    Some((n, v)) => (n.trim().to_owned(), Some(v.trim_end_matches(')').to_owned())),
+                    None => (s.trim().to_owned(), None),
+                });
                 out.push(Component {
                     ecosystem: "deb",
                     name: name.to_owned(),
@@ -100,6 +112,8 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
                         encode(arch)
                     ),
                     path: path.to_owned(),
+                    source_version: source.as_ref().and_then(|(_, v)| v.clone()),
+                    source: source.map(|(n, _)| n),
                 });
             }
         }
@@ -119,6 +133,8 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
                         encode(arch)
                     ),
                     path: path.to_owned(),
+                    source: get("o:").map(str::to_owned),
+                    source_version: None,
                 });
             }
         }
@@ -134,6 +150,7 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
                 version: version.to_owned(),
                 purl: format!("pkg:pypi/{}@{}", encode(&norm), encode(version)),
                 path: path.to_owned(),
+                ..Component::default()
             });
         }
     } else if path.ends_with("Cargo.lock") {
@@ -155,6 +172,7 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
                     name,
                     version,
                     path: path.to_owned(),
+                    ..Component::default()
                 });
             }
         }
@@ -172,6 +190,7 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
             version: version.to_owned(),
             purl: format!("pkg:npm/{purl_name}@{}", encode(version)),
             path: path.to_owned(),
+            ..Component::default()
         });
     }
     out

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use wharf_certify::certify::{Report, Verdict, certify_layout};
+use wharf_certify::certify::{Engine, Report, Verdict, certify_layout};
 use wharf_certify::image::Layout;
 use wharf_certify::policy::{Action, Policy};
 use wharf_oci::{Algorithm, Digest};
@@ -93,7 +93,7 @@ fn a_clean_multi_arch_image_passes_on_every_platform() {
             json!({"mediaType": INDEX, "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": "1.0.0"}}),
         ],
     );
-    let r = certify_layout(&l, "app", Some("1.0.0"), &Policy::default());
+    let r = certify_layout(&l, "app", Some("1.0.0"), &Engine::new(Policy::default()));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     let platforms: Vec<&str> = r.platforms.iter().map(|p| p.platform.as_str()).collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
@@ -112,7 +112,7 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
         &[layer(&[("usr/bin/app", 0o755, &elf(183)), ("usr/bin/su", 0o4755, &elf(183))])],
     );
     let l = layout(dir.path(), vec![m]);
-    let r = certify_layout(&l, "app", None, &Policy::default());
+    let r = certify_layout(&l, "app", None, &Engine::new(Policy::default()));
     assert_eq!(r.verdict, Verdict::Fail);
     let found = checks(&r, 0);
     assert_eq!(
@@ -137,7 +137,7 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
     // A policy that allows root and does not check architectures passes it.
     let lenient =
         Policy { run_as_non_root: Action::Off, architecture_matches_binaries: Action::Warn, ..Policy::default() };
-    let r = certify_layout(&l, "app", None, &lenient);
+    let r = certify_layout(&l, "app", None, &Engine::new(lenient));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     assert!(!checks(&r, 0).contains(&"policy.run-as-root"));
 }
@@ -156,7 +156,7 @@ fn hostile_and_damaged_layouts_are_findings() {
     std::fs::write(dir.path().join("blobs/sha256").join(inner_d.trim_start_matches("sha256:")), cyclic.to_string())
         .unwrap();
     let l = layout(dir.path(), vec![json!({"mediaType": INDEX, "digest": outer_d, "size": outer_s})]);
-    let r = certify_layout(&l, "x", None, &Policy::default());
+    let r = certify_layout(&l, "x", None, &Engine::new(Policy::default()));
     assert_eq!(r.verdict, Verdict::Fail);
     assert_eq!(r.image_findings[0].finding.check, "image.digest-mismatch");
 
@@ -169,7 +169,7 @@ fn hostile_and_damaged_layouts_are_findings() {
         d = json!({"mediaType": INDEX, "digest": dg, "size": s});
     }
     let l = layout(dir.path(), vec![d]);
-    let r = certify_layout(&l, "x", None, &Policy::default());
+    let r = certify_layout(&l, "x", None, &Engine::new(Policy::default()));
     assert_eq!(r.image_findings[0].finding.check, "image.invalid");
     assert!(r.image_findings[0].finding.message.contains("nests more than 4 indexes deep"), "{r:#?}");
 
@@ -182,7 +182,7 @@ fn hostile_and_damaged_layouts_are_findings() {
     let mut f = std::fs::File::create(dir.path().join("blobs/sha256").join(ld.trim_start_matches("sha256:"))).unwrap();
     f.write_all(&tampered).unwrap();
     let l = layout(dir.path(), vec![m]);
-    let r = certify_layout(&l, "x", None, &Policy::default());
+    let r = certify_layout(&l, "x", None, &Engine::new(Policy::default()));
     assert_eq!(checks(&r, 0), ["layer.digest-mismatch", "policy.no-license"]);
     assert_eq!(r.verdict, Verdict::Fail);
 
@@ -221,7 +221,7 @@ fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
         ],
     );
     let policy = Policy { prohibited_packages: vec!["kernel-core".into()], max_image_bytes: 1000, ..Policy::default() };
-    let r = certify_layout(&l, "app", Some("latest"), &policy);
+    let r = certify_layout(&l, "app", Some("latest"), &Engine::new(policy));
     assert_eq!(r.verdict, Verdict::Fail);
     let found: Vec<(&str, Option<&str>, Option<&str>, bool)> = r.platforms[0]
         .findings
@@ -239,6 +239,8 @@ fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
             ("policy.image-size", None, None, false),
             ("policy.latest-tag", None, None, true),
             ("policy.prohibited-package", Some("var/lib/dpkg/status"), Some("kernel-core 6.1"), true),
+            // No advisories imported: the packages were not checked, and the default policy blocks.
+            ("vulnerability.not-evaluated", None, None, true),
         ]
     );
     let text = serde_json::to_string(&r).unwrap();
@@ -274,7 +276,7 @@ fn oci_archives_are_read_without_trusting_their_paths() {
     let archive = dir.path().join("img.tar");
     std::fs::write(&archive, b.into_inner().unwrap()).unwrap();
     let (l, scratch) = Layout::from_archive(&archive).unwrap();
-    let r = certify_layout(&l, "img.tar", None, &Policy::default());
+    let r = certify_layout(&l, "img.tar", None, &Engine::new(Policy::default()));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     assert!(!std::path::Path::new(&format!("/tmp/{marker}")).exists());
     assert!(!std::path::Path::new(&format!("/tmp/{marker}-abs")).exists());
@@ -330,8 +332,11 @@ fn go_executables_add_their_modules_to_the_sbom() {
         ],
     );
     let l = layout(dir.path(), vec![m]);
-    let r = certify_layout(&l, "tool", None, &Policy::default());
+    let policy = Policy { not_evaluated: Action::Warn, ..Policy::default() };
+    let r = certify_layout(&l, "tool", None, &Engine::new(policy));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    assert_eq!(checks(&r, 0), ["vulnerability.not-evaluated"]);
+    assert!(r.platforms[0].findings[0].finding.message.starts_with("no advisories imported: 3 package(s)"));
     let purls: Vec<(&str, &str)> =
         r.platforms[0].components.iter().map(|c| (c.purl.as_str(), c.path.as_str())).collect();
     assert_eq!(
