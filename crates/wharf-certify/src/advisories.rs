@@ -258,7 +258,9 @@ impl Advisory {
         let summary = osv
             .summary
             .filter(|s| !s.trim().is_empty())
-            .or_else(|| osv.details.as_deref().and_then(|d| d.lines().find(|l| !l.trim().is_empty())).map(str::to_owned))
+            .or_else(|| {
+                osv.details.as_deref().and_then(|d| d.lines().find(|l| !l.trim().is_empty())).map(str::to_owned)
+            })
             .unwrap_or_default();
         let severity_label = osv
             .database_specific
@@ -402,15 +404,16 @@ impl Store {
         };
         if source.is_dir() {
             let mut files = Vec::new();
-            json_files(source, &mut files)
-                .map_err(|e| AdvisoryError::Io { path: source.to_owned(), source: e })?;
+            json_files(source, &mut files).map_err(|e| AdvisoryError::Io { path: source.to_owned(), source: e })?;
             for f in files {
                 let name = f.strip_prefix(source).unwrap_or(&f).display().to_string();
-                let bytes = std::fs::File::open(&f).map_err(|e| e.to_string()).and_then(|file| read_limited(file, &name));
+                let bytes =
+                    std::fs::File::open(&f).map_err(|e| e.to_string()).and_then(|file| read_limited(file, &name));
                 take(name, bytes);
             }
         } else {
-            let file = std::fs::File::open(source).map_err(|e| AdvisoryError::Io { path: source.to_owned(), source: e })?;
+            let file =
+                std::fs::File::open(source).map_err(|e| AdvisoryError::Io { path: source.to_owned(), source: e })?;
             let mut zip = zip::ZipArchive::new(file).map_err(|e| AdvisoryError::Source {
                 path: source.to_owned(),
                 message: format!("neither a directory nor a ZIP archive of OSV files ({e})"),
@@ -541,9 +544,9 @@ impl Target {
         let (base, release, name, version) = match c.ecosystem {
             "deb" => {
                 let base = if id == "ubuntu" { "Ubuntu" } else { "Debian" };
-                let release = version_id.filter(|v| !v.is_empty()).map(|v| {
-                    if base == "Debian" { v.split('.').next().unwrap_or(v).to_owned() } else { v.to_owned() }
-                });
+                let release = version_id
+                    .filter(|v| !v.is_empty())
+                    .map(|v| if base == "Debian" { v.split('.').next().unwrap_or(v).to_owned() } else { v.to_owned() });
                 let name = c.source.clone().unwrap_or_else(|| c.name.clone());
                 (base, release, name, c.source_version.clone().unwrap_or_else(|| c.version.clone()))
             }
@@ -730,10 +733,21 @@ mod tests {
         let t = Target::of(&libssl, Some("debian-12")).unwrap();
         assert_eq!((t.name.as_str(), t.release.as_deref()), ("openssl", Some("12")));
         assert!(t.matches_ecosystem("Debian:12") && t.matches_ecosystem("Debian") && !t.matches_ecosystem("Debian:11"));
-        let apk = Component { ecosystem: "apk", name: "libcrypto3".into(), version: "3.1.4-r0".into(), source: Some("openssl".into()), ..Component::default() };
+        let apk = Component {
+            ecosystem: "apk",
+            name: "libcrypto3".into(),
+            version: "3.1.4-r0".into(),
+            source: Some("openssl".into()),
+            ..Component::default()
+        };
         let t = Target::of(&apk, Some("alpine-3.19.1")).unwrap();
         assert!(t.matches_ecosystem("Alpine:v3.19") && !t.matches_ecosystem("Alpine:v3.18"));
-        let py = Component { ecosystem: "pypi", name: "Flask_Login".into(), version: "0.6.3".into(), ..Component::default() };
+        let py = Component {
+            ecosystem: "pypi",
+            name: "Flask_Login".into(),
+            version: "0.6.3".into(),
+            ..Component::default()
+        };
         assert_eq!(Target::of(&py, None).unwrap().name, "flask-login");
     }
 }

@@ -147,7 +147,10 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
 }
 
 fn report(findings: Vec<Finding>, policy: &Policy) -> Vec<Reported> {
-    findings.into_iter().filter_map(|f| blocking(&f, policy).map(|b| Reported { finding: f, blocking: b, exception: None })).collect()
+    findings
+        .into_iter()
+        .filter_map(|f| blocking(&f, policy).map(|b| Reported { finding: f, blocking: b, exception: None }))
+        .collect()
 }
 
 /// Certifies every platform of the layout's images (those tagged `tag`, or all).

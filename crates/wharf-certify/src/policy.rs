@@ -104,10 +104,7 @@ pub const JUSTIFICATIONS: [&str; 5] = [
 
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).is_ok()
+    b.len() == 10 && b[4] == b'-' && b[7] == b'-' && humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).is_ok()
 }
 
 impl Policy {

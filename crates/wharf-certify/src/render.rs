@@ -87,7 +87,8 @@ pub fn human(report: &Report) -> String {
     let mut out = format!("{}: {}\n", report.image, verdict(report.verdict));
     match &report.advisories {
         Some(a) => {
-            let _ = writeln!(out, "  advisories: {} (snapshot {}, imported {})", a.advisories, a.snapshot, a.imported_at);
+            let _ =
+                writeln!(out, "  advisories: {} (snapshot {}, imported {})", a.advisories, a.snapshot, a.imported_at);
         }
         None => out.push_str("  advisories: none imported\n"),
     }

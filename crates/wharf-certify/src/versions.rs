@@ -55,9 +55,7 @@ impl Scheme {
             Scheme::Alpine => Some(apk(a, b)),
             Scheme::Rpm => Some(rpm_evr(a, b)),
             Scheme::Semver => Some(semver_lenient(a)?.cmp(&semver_lenient(b)?)),
-            Scheme::Pep440 => {
-                Some(pep440_rs::Version::from_str(a).ok()?.cmp(&pep440_rs::Version::from_str(b).ok()?))
-            }
+            Scheme::Pep440 => Some(pep440_rs::Version::from_str(a).ok()?.cmp(&pep440_rs::Version::from_str(b).ok()?)),
             Scheme::Maven => Some(maven(a, b)),
         }
     }
@@ -176,7 +174,8 @@ fn apk_parse(v: &str) -> ApkVersion {
     let mut parts = v.split('_');
     let head = parts.next().unwrap_or("");
     let digits_end = head.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(head.len());
-    out.numbers = head[..digits_end].split('.').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap_or(u64::MAX)).collect();
+    out.numbers =
+        head[..digits_end].split('.').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap_or(u64::MAX)).collect();
     out.letter = head[digits_end..].bytes().next();
     for s in parts {
         let split = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());

@@ -38,18 +38,13 @@ pub fn severity_of(score: Option<f64>) -> Severity {
     }
 }
 
-fn exception_for<'p>(
-    policy: &'p Policy,
-    ids: &[&str],
-    c: &Component,
-    manifest: &str,
-) -> Option<&'p Exception> {
+fn exception_for<'p>(policy: &'p Policy, ids: &[&str], c: &Component, manifest: &str) -> Option<&'p Exception> {
     let purl_base = c.purl.split('@').next().unwrap_or(&c.purl);
     policy.exceptions.iter().find(|e| {
         ids.contains(&e.advisory.as_str())
-            && e.package.as_deref().is_none_or(|p| {
-                p == c.name || Some(p) == c.source.as_deref() || p == purl_base || p == c.purl
-            })
+            && e.package
+                .as_deref()
+                .is_none_or(|p| p == c.name || Some(p) == c.source.as_deref() || p == purl_base || p == c.purl)
             && e.image.as_deref().is_none_or(|i| i == manifest)
     })
 }
@@ -139,17 +134,28 @@ pub fn check(
             let severity = severity_of(score);
             let remediation = match &hit.fixed {
                 Some(f) => format!("upgrade {} to {f} or later", target.name),
-                None => format!("no fixed version of {} yet: remove the package or accept the risk with an exception", target.name),
+                None => format!(
+                    "no fixed version of {} yet: remove the package or accept the risk with an exception",
+                    target.name
+                ),
             };
             let scored = match (score, vector) {
                 (Some(s), Some(_)) => format!("CVSS {s:.1}"),
-                (Some(s), None) => format!("severity {} (about CVSS {s:.1})", a.severity_label.as_deref().unwrap_or("")),
+                (Some(s), None) => {
+                    format!("severity {} (about CVSS {s:.1})", a.severity_label.as_deref().unwrap_or(""))
+                }
                 (None, _) => "no CVSS score".to_owned(),
             };
             let finding = Finding {
                 check: "vulnerability",
                 severity,
-                message: format!("{} {}: {} ({scored}){}", c.name, c.version, a.id, if a.summary.is_empty() { String::new() } else { format!(" {}", a.summary) }),
+                message: format!(
+                    "{} {}: {} ({scored}){}",
+                    c.name,
+                    c.version,
+                    a.id,
+                    if a.summary.is_empty() { String::new() } else { format!(" {}", a.summary) }
+                ),
                 evidence: Evidence {
                     path: Some(c.path.clone()),
                     package: Some(c.name.clone()),
@@ -172,7 +178,12 @@ pub fn check(
                 if !expired {
                     blocking = false;
                 }
-                AppliedException { reason: e.reason.clone(), author: e.author.clone(), expires: e.expires.clone(), expired }
+                AppliedException {
+                    reason: e.reason.clone(),
+                    author: e.author.clone(),
+                    expires: e.expires.clone(),
+                    expired,
+                }
             });
             out.push(Reported { finding, blocking, exception });
         }
@@ -189,7 +200,11 @@ pub fn check(
                 detail: Some(format!(
                     "{}{}",
                     names.join(", "),
-                    if list.len() > names.len() { format!(" and {} more (see the SBOM)", list.len() - names.len()) } else { String::new() }
+                    if list.len() > names.len() {
+                        format!(" and {} more (see the SBOM)", list.len() - names.len())
+                    } else {
+                        String::new()
+                    }
                 )),
                 ..Evidence::default()
             },
@@ -219,7 +234,8 @@ pub fn openvex(exceptions: &[Exception], author: &str, today: &str, timestamp: &
                 Some(j) => {
                     s["status"] = json!("not_affected");
                     s["justification"] = json!(j);
-                    s["impact_statement"] = json!(format!("{} (accepted by {} until {})", e.reason, e.author, e.expires));
+                    s["impact_statement"] =
+                        json!(format!("{} (accepted by {} until {})", e.reason, e.author, e.expires));
                 }
                 None => {
                     s["status"] = json!("affected");
@@ -230,7 +246,10 @@ pub fn openvex(exceptions: &[Exception], author: &str, today: &str, timestamp: &
             s
         })
         .collect();
-    let digest = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, serde_json::to_string(&statements).unwrap_or_default().as_bytes());
+    let digest = wharf_oci::Digest::of(
+        wharf_oci::Algorithm::Sha256,
+        serde_json::to_string(&statements).unwrap_or_default().as_bytes(),
+    );
     json!({
         "@context": "https://openvex.dev/ns/v0.2.0",
         "@id": format!("https://openvex.dev/docs/wharf/{}", digest.hex()),
