@@ -28,6 +28,11 @@ pub fn text(text: &str) {
     }
 }
 
+/// Prints a warning for people on stderr (stdout stays the command's output).
+pub fn warn(text: &str) {
+    eprintln!("warning: {text}");
+}
+
 /// Prints a value as pretty JSON.
 pub fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {

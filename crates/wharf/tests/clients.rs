@@ -468,15 +468,69 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     umoci(&["unpack", "--rootless", "--image", &format!("{}:1.0.0", layout.display()), bundle.to_str().unwrap()]);
     let root = bundle.join("rootfs");
     std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
-    std::fs::write(root.join("var/lib/dpkg/status"), "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n\nPackage: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n").unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n\nPackage: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n").unwrap();
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::write(root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n").unwrap();
     std::fs::create_dir_all(root.join("app/node_modules/left-pad")).unwrap();
     std::fs::write(root.join("app/node_modules/left-pad/package.json"), r#"{"name": "left-pad", "version": "1.3.0"}"#)
         .unwrap();
     umoci(&["repack", "--image", &format!("{}:1.0.0", layout.display()), bundle.to_str().unwrap()]);
-    let (code, out, err) = run(&["certify", &image, "--sbom", "sbom"]);
+    // Packages and no advisories: not evaluated, which the default policy blocks.
+    let (code, out, err) = run(&["certify", &image, "--advisories", "store"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("BLOCK high     vulnerability.not-evaluated"), "{out}");
+    assert!(out.contains("no advisories imported: 3 package(s) not checked"), "{out}");
+    // OSV advisories imported offline: zlib's (CVSS 7.5, fixed later) blocks,
+    // left-pad's (5.3) warns.
+    let adv = dir.path().join("osv");
+    std::fs::create_dir_all(&adv).unwrap();
+    let advisory = |id: &str, ecosystem: &str, name: &str, fixed: &str, vector: &str| {
+        let v = serde_json::json!({"id": id, "modified": "2026-11-20T00:00:00Z", "summary": "a test flaw",
+            "severity": [{"type": "CVSS_V3", "score": vector}],
+            "affected": [{"package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]});
+        std::fs::write(adv.join(format!("{id}.json")), v.to_string()).unwrap();
+    };
+    advisory(
+        "DEBIAN-CVE-2099-0001",
+        "Debian:12",
+        "zlib",
+        "1:1.2.13.dfsg-2",
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+    );
+    advisory("GHSA-test-0001", "npm", "left-pad", "1.4.0", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:L/A:N");
+    let (code, out, err) = run(&["advisories", "import", "osv", "--advisories", "store"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("imported 2 advisories from osv (snapshot 2026-11-20T00:00:00Z; 0 withdrawn skipped, 0 invalid)\n  Debian:12: 1\n  npm: 1\n"), "{out}");
+    let (code, out, _) = run(&["advisories", "status", "--advisories", "store"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("2 advisories") && out.contains("snapshot 2026-11-20T00:00:00Z"), "{out}");
+    let (code, out, err) = run(&["certify", &image, "--advisories", "store"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("advisories: 2 (snapshot 2026-11-20T00:00:00Z"), "{out}");
+    assert!(out.contains("BLOCK high     vulnerability                  zlib1g 1:1.2.13.dfsg-1: DEBIAN-CVE-2099-0001 (CVSS 7.5) a test flaw"), "{out}");
+    assert!(out.contains("remediation: upgrade zlib to 1:1.2.13.dfsg-2 or later"), "{out}");
+    assert!(
+        out.contains("warn  medium   vulnerability                  left-pad 1.3.0: GHSA-test-0001 (CVSS 5.3)"),
+        "{out}"
+    );
+    // An exception accepts zlib's until it expires; it exports as OpenVEX.
+    std::fs::write(
+        dir.path().join("accept.toml"),
+        "[[exceptions]]\nadvisory = \"DEBIAN-CVE-2099-0001\"\npackage = \"zlib\"\nreason = \"inflate is never called\"\nauthor = \"alice@contoso.example\"\nexpires = \"2099-12-31\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["advisories", "vex", "--policy", "accept.toml"]);
+    assert_eq!(code, 0, "{err}");
+    let vex: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (vex["statements"][0]["vulnerability"]["name"].as_str(), vex["statements"][0]["status"].as_str()),
+        (Some("DEBIAN-CVE-2099-0001"), Some("affected"))
+    );
+    let (code, out, err) =
+        run(&["certify", &image, "--sbom", "sbom", "--advisories", "store", "--policy", "accept.toml"]);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("exception: inflate is never called (by alice@contoso.example, until 2099-12-31)"), "{out}");
     assert!(out.contains("3 packages found (debian-12)"), "{out}");
     let cdx: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("sbom/linux-amd64.cdx.json")).unwrap()).unwrap();
@@ -501,7 +555,7 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let archive = dir.path().join("img.tar");
     skopeo(&["copy", &format!("oci:{}:1.0.0", layout.display()), &format!("oci-archive:{}:1.0.0", archive.display())]);
     for reference in [format!("oci-archive:{}:1.0.0", archive.display()), archive.display().to_string()] {
-        let (code, out, err) = run(&["certify", &reference]);
+        let (code, out, err) = run(&["certify", &reference, "--advisories", "store", "--policy", "accept.toml"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("3 packages found (debian-12)"), "{out}");
     }
@@ -511,6 +565,17 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let (code, _, err) = run(&["certify", &image, "--policy", "typo.toml"]);
     assert_eq!(code, 3);
     assert!(err.contains("unknown field `run_as_nonroot`"), "{err}");
+    std::fs::write(
+        dir.path().join("expired.toml"),
+        "[[exceptions]]\nadvisory = \"X\"\npackage = \"zlib\"\nreason = \"r\"\nauthor = \"a\"\nexpires = \"soon\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["certify", &image, "--policy", "expired.toml"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("exceptions[0] (X): expires must be a date YYYY-MM-DD, not \"soon\""), "{err}");
+    let (code, _, err) = run(&["advisories", "import", "nowhere.zip", "--advisories", "store"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nowhere.zip: No such file or directory"), "{err}");
     let (code, _, err) = run(&["certify", dir.path().to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("is not an OCI image layout"), "{err}");

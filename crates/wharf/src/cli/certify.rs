@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use wharf_certify::certify::{Verdict, certify_layout};
+use wharf_certify::certify::{Engine, Verdict, certify_layout};
 use wharf_certify::image::Layout;
 use wharf_certify::policy::Policy;
 
-use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_USAGE, Failure};
+use super::{EXIT_FAILED, EXIT_USAGE, Failure};
 use crate::output;
 
 /// How to print the report.
@@ -40,6 +40,8 @@ pub struct CertifyArgs {
     /// (`<os>-<arch>.cdx.json`) and SPDX 2.3 (`<os>-<arch>.spdx.json`).
     #[arg(long, value_name = "DIR")]
     sbom: Option<PathBuf>,
+    #[command(flatten)]
+    store: super::advisories::StoreArg,
 }
 
 /// Where the image is.
@@ -71,12 +73,10 @@ fn reference(image: &str) -> (Source, Option<String>) {
 pub fn run(args: CertifyArgs) -> Result<(), Failure> {
     let policy = match &args.policy {
         None => Policy::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::new(EXIT_CONFIG, format!("cannot read policy {}: {e}", path.display())))?;
-            toml::from_str(&text).map_err(|e| Failure::new(EXIT_CONFIG, format!("policy {}: {e}", path.display())))?
-        }
+        Some(path) => super::advisories::load_policy(path)?,
     };
+    let mut engine = Engine::new(policy);
+    engine.advisories = args.store.open()?;
     let (source, tag) = reference(&args.image);
     // An archive's layout files are copied to a private scratch directory, removed
     // when `_scratch` goes.
@@ -87,7 +87,7 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
             (layout, Some(scratch))
         }
     };
-    let report = certify_layout(&layout, &args.image, tag.as_deref(), &policy);
+    let report = certify_layout(&layout, &args.image, tag.as_deref(), &engine);
     if let Some(dir) = &args.sbom {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot create {}: {e}", dir.display())))?;

@@ -1,10 +1,11 @@
-//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | offer … | certify`.
+//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | offer … | certify | advisories …`.
 //!
 //! Exit codes (also in `docs/cli.md`):
 //! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
 //! 4 a service (database, blob store, server) is unreachable · 5 authentication failed.
 
 mod admin;
+mod advisories;
 mod certify;
 mod client;
 mod offer;
@@ -42,6 +43,8 @@ enum Command {
     Offer(offer::OfferArgs),
     /// Certify an image locally: safe layer reading and the marketplace's policy checks.
     Certify(certify::CertifyArgs),
+    /// The offline vulnerability advisory store (OSV) that `certify` checks against.
+    Advisories(advisories::AdvisoriesArgs),
 }
 
 /// Where the server-side configuration comes from.
@@ -158,6 +161,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Certify(args) => tokio::task::spawn_blocking(move || certify::run(args))
             .await
             .map_err(|e| Failure::new(EXIT_FAILED, format!("certification stopped: {e}")))?,
+        Command::Advisories(args) => tokio::task::spawn_blocking(move || advisories::run(args))
+            .await
+            .map_err(|e| Failure::new(EXIT_FAILED, format!("the advisory store command stopped: {e}")))?,
     }
 }
 
