@@ -45,13 +45,23 @@ pub struct Engine {
     pub advisories: Option<crate::advisories::Store>,
     /// Today, `YYYY-MM-DD`, for exceptions' expiry.
     pub today: String,
+    /// clamd, for the malware scan (`None`: not scanned, and the policy decides).
+    pub clamd: Option<crate::clamd::ClamdAddr>,
+    /// Files scanned at once (clamd connections).
+    pub clamd_connections: usize,
 }
 
 impl Engine {
     /// An engine with `policy`, no advisories, and today's date from the clock.
     pub fn new(policy: Policy) -> Engine {
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        Engine { policy, advisories: None, today: now[..10].to_owned() }
+        Engine { policy, advisories: None, today: now[..10].to_owned(), clamd: None, clamd_connections: 2 }
+    }
+
+    /// With clamd at `addr` for the malware scan.
+    pub fn with_clamd(mut self, addr: crate::clamd::ClamdAddr) -> Engine {
+        self.clamd = Some(addr);
+        self
     }
 
     /// With the advisories of `store`.
@@ -117,6 +127,8 @@ pub struct Report {
     pub summary: BTreeMap<Severity, usize>,
     /// The advisories vulnerabilities were checked against (none: not evaluated).
     pub advisories: Option<AdvisoriesUsed>,
+    /// The malware scanner: clamd's address and version (absent: not scanned).
+    pub malware_scanner: Option<String>,
     /// Findings about the image as a whole (unreadable index, …).
     pub image_findings: Vec<Reported>,
     /// One entry per platform.
@@ -136,6 +148,8 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
         "policy.latest-tag" => policy.latest_tag,
         "policy.image-size" => policy.image_size,
         "policy.prohibited-package" => policy.prohibited,
+        "malware" => policy.malware,
+        "malware.not-scanned" => policy.not_scanned,
         // The layer reader's findings: an image that cannot be read safely fails.
         _ => return Some(f.severity <= Severity::High),
     };
@@ -164,6 +178,7 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &E
             imported_at: s.imports.last().map(|i| i.imported_at.clone()).unwrap_or_default(),
             advisories: s.advisories.len(),
         }),
+        malware_scanner: None,
         image_findings: Vec::new(),
         platforms: Vec::new(),
     };
@@ -186,8 +201,30 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &E
             });
         }
         Ok(images) => {
+            // clamd is asked once whether it is there; each platform then scans its files.
+            let clamd = match (&engine.clamd, engine.policy.malware) {
+                (_, Action::Off) => Err(None),
+                (None, _) => {
+                    Err(Some("no clamd given: files not scanned for malware (wharf certify --clamd ADDR)".to_owned()))
+                }
+                (Some(addr), _) => match addr.version() {
+                    Ok(v) => {
+                        out.malware_scanner = Some(format!("{v} at {addr}"));
+                        Ok(addr)
+                    }
+                    Err(e) => Err(Some(format!(
+                        "clamd at {addr} is unreachable ({e}): files not scanned for malware; certify again when it is back"
+                    ))),
+                },
+            };
             for image in &images {
-                out.platforms.push(certify_platform(layout, image, tag, engine));
+                out.platforms.push(certify_platform(
+                    layout,
+                    image,
+                    tag,
+                    engine,
+                    clamd.as_ref().copied().map_err(Clone::clone),
+                ));
             }
         }
     }
@@ -222,9 +259,38 @@ fn elf_architecture(head: &[u8]) -> Option<&'static str> {
     })
 }
 
-fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, engine: &Engine) -> PlatformReport {
+/// A `Read` that copies what is read into a malware scan upload.
+struct Tee<'a> {
+    inner: &'a mut dyn Read,
+    out: Option<crate::clamd::Upload>,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(o) = &mut self.out {
+            io::Write::write_all(o, &buf[..n])?;
+        }
+        Ok(n)
+    }
+}
+
+fn certify_platform(
+    layout: &Layout,
+    image: &PlatformImage,
+    tag: Option<&str>,
+    engine: &Engine,
+    clamd: Result<&crate::clamd::ClamdAddr, Option<String>>,
+) -> PlatformReport {
     let policy = &engine.policy;
     let mut findings = Vec::new();
+    let scanner = match clamd {
+        Ok(addr) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections)),
+        Err(message) => {
+            findings.extend(message.map(|m| image_finding("malware.not-scanned", Severity::High, m)));
+            None
+        }
+    };
     let mut view = View::new();
     let mut budget = Budget::default();
     let mut layers = Vec::new();
@@ -252,6 +318,9 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, e
             &mut view,
             &mut findings,
             &mut |path, r| {
+                let upload = scanner.as_ref().and_then(|s| s.file(&layer.digest, path));
+                let mut tee = Tee { inner: r, out: upload };
+                let r: &mut dyn Read = &mut tee;
                 let mut head = [0u8; 20];
                 let mut got = 0;
                 while got < head.len() {
@@ -294,6 +363,13 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, e
                 {
                     go_modules.insert(path.to_owned(), (index, crate::gobuild::parse(&info, path)));
                 }
+                // The rest of the file, for the malware scan.
+                if tee.out.is_some() {
+                    io::copy(&mut tee, &mut io::sink())?;
+                }
+                if let Some(u) = tee.out.take() {
+                    u.finish();
+                }
                 Ok(())
             },
         );
@@ -311,6 +387,9 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, e
         });
     }
     findings.append(&mut secrets_found);
+    if let Some(scanner) = scanner {
+        malware_findings(scanner.finish(), &view, image, &mut findings);
+    }
     policy_checks(image, &view, &binaries, policy, &mut findings);
     let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
     if total > policy.max_image_bytes {
@@ -378,6 +457,54 @@ fn certify_platform(layout: &Layout, image: &PlatformImage, tag: Option<&str>, e
         findings,
         components,
         distro,
+    }
+}
+
+/// clamd's results as findings: each detection with its layer and path; files not
+/// scanned grouped by why.
+fn malware_findings(
+    results: Vec<crate::clamd::FileResult>,
+    view: &View,
+    image: &PlatformImage,
+    findings: &mut Vec<Finding>,
+) {
+    let layer_index = |digest: &str| image.manifest.layers.iter().position(|l| l.digest == digest);
+    let mut found = Vec::new();
+    let mut failed: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for r in results {
+        match r.verdict {
+            Ok(crate::clamd::Verdict::Clean) => {}
+            Ok(crate::clamd::Verdict::Found(signature)) => {
+                let shipped_only = !matches!(view.get(&r.path), Some(p) if Some(p.layer) == layer_index(&r.layer));
+                let detail = if shipped_only {
+                    format!(
+                        "signature {signature}; a later layer deletes or replaces the file, but this layer still ships it"
+                    )
+                } else {
+                    format!("signature {signature}")
+                };
+                let f = Finding::new("malware", Severity::Critical, format!("clamd found {signature}"), &r.layer)
+                    .path(r.path.clone())
+                    .detail(detail);
+                found.push((layer_index(&r.layer), f));
+            }
+            Err(why) => {
+                let e = failed.entry(why).or_insert((0, r.path.clone()));
+                e.0 += 1;
+            }
+        }
+    }
+    found.sort_by(|a, b| (a.0, &a.1.evidence.path).cmp(&(b.0, &b.1.evidence.path)));
+    findings.extend(found.into_iter().map(|(_, f)| f));
+    for (why, (count, first)) in failed {
+        findings.push(
+            image_finding(
+                "malware.not-scanned",
+                Severity::High,
+                format!("{count} file(s) not scanned for malware: {why}"),
+            )
+            .path(first),
+        );
     }
 }
 

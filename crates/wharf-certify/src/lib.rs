@@ -17,6 +17,7 @@
 
 pub mod advisories;
 pub mod certify;
+pub mod clamd;
 pub mod finding;
 pub mod gobuild;
 pub mod image;

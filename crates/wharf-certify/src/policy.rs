@@ -63,6 +63,11 @@ pub struct Policy {
     /// imported, none for the image's distribution or ecosystem, or versions that
     /// cannot be ordered.
     pub not_evaluated: Action,
+    /// Files clamd finds malware in (every regular file of every layer is scanned).
+    pub malware: Action,
+    /// Files that could not be scanned for malware: no clamd given, clamd unreachable,
+    /// or a file clamd refused.
+    pub not_scanned: Action,
     /// Accepted vulnerabilities: each one an advisory for a package or an image,
     /// with a reason, an author and an expiry date.
     pub exceptions: Vec<Exception>,
@@ -178,6 +183,8 @@ impl Default for Policy {
             vulnerabilities: Action::Block,
             block_cvss: 7.0,
             not_evaluated: Action::Block,
+            malware: Action::Block,
+            not_scanned: Action::Block,
             exceptions: Vec::new(),
         }
     }

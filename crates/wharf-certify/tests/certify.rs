@@ -31,7 +31,7 @@ fn a_clean_multi_arch_image_passes_on_every_platform() {
             json!({"mediaType": INDEX, "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": "1.0.0"}}),
         ],
     );
-    let r = certify_layout(&l, "app", Some("1.0.0"), &Engine::new(Policy::default()));
+    let r = certify_layout(&l, "app", Some("1.0.0"), &Engine::new(unscanned()));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     let platforms: Vec<&str> = r.platforms.iter().map(|p| p.platform.as_str()).collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
@@ -50,7 +50,7 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
         &[layer(&[("usr/bin/app", 0o755, &elf(183)), ("usr/bin/su", 0o4755, &elf(183))])],
     );
     let l = layout(dir.path(), vec![m]);
-    let r = certify_layout(&l, "app", None, &Engine::new(Policy::default()));
+    let r = certify_layout(&l, "app", None, &Engine::new(unscanned()));
     assert_eq!(r.verdict, Verdict::Fail);
     let found = checks(&r, 0);
     assert_eq!(
@@ -73,8 +73,7 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
     let setuid = &r.platforms[0].findings[7];
     assert_eq!((setuid.finding.evidence.path.as_deref(), setuid.blocking), (Some("usr/bin/su"), false));
     // A policy that allows root and does not check architectures passes it.
-    let lenient =
-        Policy { run_as_non_root: Action::Off, architecture_matches_binaries: Action::Warn, ..Policy::default() };
+    let lenient = Policy { run_as_non_root: Action::Off, architecture_matches_binaries: Action::Warn, ..unscanned() };
     let r = certify_layout(&l, "app", None, &Engine::new(lenient));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     assert!(!checks(&r, 0).contains(&"policy.run-as-root"));
@@ -94,7 +93,7 @@ fn hostile_and_damaged_layouts_are_findings() {
     std::fs::write(dir.path().join("blobs/sha256").join(inner_d.trim_start_matches("sha256:")), cyclic.to_string())
         .unwrap();
     let l = layout(dir.path(), vec![json!({"mediaType": INDEX, "digest": outer_d, "size": outer_s})]);
-    let r = certify_layout(&l, "x", None, &Engine::new(Policy::default()));
+    let r = certify_layout(&l, "x", None, &Engine::new(unscanned()));
     assert_eq!(r.verdict, Verdict::Fail);
     assert_eq!(r.image_findings[0].finding.check, "image.digest-mismatch");
 
@@ -107,7 +106,7 @@ fn hostile_and_damaged_layouts_are_findings() {
         d = json!({"mediaType": INDEX, "digest": dg, "size": s});
     }
     let l = layout(dir.path(), vec![d]);
-    let r = certify_layout(&l, "x", None, &Engine::new(Policy::default()));
+    let r = certify_layout(&l, "x", None, &Engine::new(unscanned()));
     assert_eq!(r.image_findings[0].finding.check, "image.invalid");
     assert!(r.image_findings[0].finding.message.contains("nests more than 4 indexes deep"), "{r:#?}");
 
@@ -120,7 +119,7 @@ fn hostile_and_damaged_layouts_are_findings() {
     let mut f = std::fs::File::create(dir.path().join("blobs/sha256").join(ld.trim_start_matches("sha256:"))).unwrap();
     f.write_all(&tampered).unwrap();
     let l = layout(dir.path(), vec![m]);
-    let r = certify_layout(&l, "x", None, &Engine::new(Policy::default()));
+    let r = certify_layout(&l, "x", None, &Engine::new(unscanned()));
     assert_eq!(checks(&r, 0), ["layer.digest-mismatch", "policy.no-license"]);
     assert_eq!(r.verdict, Verdict::Fail);
 
@@ -158,7 +157,7 @@ fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
             json!({"mediaType": MANIFEST, "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "latest"}}),
         ],
     );
-    let policy = Policy { prohibited_packages: vec!["kernel-core".into()], max_image_bytes: 1000, ..Policy::default() };
+    let policy = Policy { prohibited_packages: vec!["kernel-core".into()], max_image_bytes: 1000, ..unscanned() };
     let r = certify_layout(&l, "app", Some("latest"), &Engine::new(policy));
     assert_eq!(r.verdict, Verdict::Fail);
     let found: Vec<(&str, Option<&str>, Option<&str>, bool)> = r.platforms[0]
@@ -214,7 +213,7 @@ fn oci_archives_are_read_without_trusting_their_paths() {
     let archive = dir.path().join("img.tar");
     std::fs::write(&archive, b.into_inner().unwrap()).unwrap();
     let (l, scratch) = Layout::from_archive(&archive).unwrap();
-    let r = certify_layout(&l, "img.tar", None, &Engine::new(Policy::default()));
+    let r = certify_layout(&l, "img.tar", None, &Engine::new(unscanned()));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     assert!(!std::path::Path::new(&format!("/tmp/{marker}")).exists());
     assert!(!std::path::Path::new(&format!("/tmp/{marker}-abs")).exists());
@@ -270,7 +269,7 @@ fn go_executables_add_their_modules_to_the_sbom() {
         ],
     );
     let l = layout(dir.path(), vec![m]);
-    let policy = Policy { not_evaluated: Action::Warn, ..Policy::default() };
+    let policy = Policy { not_evaluated: Action::Warn, ..unscanned() };
     let r = certify_layout(&l, "tool", None, &Engine::new(policy));
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     assert_eq!(checks(&r, 0), ["vulnerability.not-evaluated"]);

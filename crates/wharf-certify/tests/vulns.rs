@@ -212,7 +212,7 @@ fn rows(r: &wharf_certify::certify::Report) -> Vec<Row<'_>> {
 
 #[test]
 fn vulnerabilities_block_from_cvss_7_and_carry_their_evidence() {
-    let r = certify_with(Policy::default(), "2026-11-22");
+    let r = certify_with(unscanned(), "2026-11-22");
     assert_eq!(r.verdict, Verdict::Fail);
     assert_eq!(r.advisories.as_ref().unwrap().snapshot, "2026-11-15T12:30:00Z");
     assert_eq!(
@@ -258,7 +258,7 @@ fn vulnerabilities_block_from_cvss_7_and_carry_their_evidence() {
     assert!(text.contains("remediation: upgrade openssl to 3.0.13-1~deb12u1 or later"), "{text}");
 
     // A stricter threshold blocks the medium one too; "warn" on not-evaluated lets npm pass.
-    let policy = Policy { block_cvss: 5.0, not_evaluated: Action::Warn, ..Policy::default() };
+    let policy = Policy { block_cvss: 5.0, not_evaluated: Action::Warn, ..unscanned() };
     let r = certify_with(policy, "2026-11-22");
     let blocking: Vec<bool> = rows(&r).iter().map(|x| x.5).collect();
     assert_eq!(blocking, [true, true, true, false, false]);
@@ -266,7 +266,7 @@ fn vulnerabilities_block_from_cvss_7_and_carry_their_evidence() {
 
 #[test]
 fn exceptions_apply_until_they_expire_and_export_as_openvex() {
-    let mut policy = Policy { not_evaluated: Action::Warn, ..Policy::default() };
+    let mut policy = Policy { not_evaluated: Action::Warn, ..unscanned() };
     policy.exceptions = vec![
         // By an alias and the source package's name.
         exception("CVE-2099-000004", "zlib", "2026-12-31"),

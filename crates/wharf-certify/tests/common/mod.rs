@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use wharf_certify::image::Layout;
+use wharf_certify::policy::{Action, Policy};
 use wharf_oci::{Algorithm, Digest};
 
 pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -69,4 +70,10 @@ pub fn labels() -> Value {
         "org.opencontainers.image.vendor": "Contoso", "org.opencontainers.image.licenses": "Apache-2.0",
         "org.opencontainers.image.source": "https://contoso.example/app"
     })
+}
+
+/// The default policy without the malware scan: tests/malware.rs covers that with a
+/// real clamd; the other tests need none.
+pub fn unscanned() -> Policy {
+    Policy { not_scanned: Action::Off, ..Policy::default() }
 }
