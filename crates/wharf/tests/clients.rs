@@ -425,7 +425,15 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let layout = dir.path().join("img");
     build_image(&layout, "1.0.0", "amd64", 2);
     let image = format!("{}:1.0.0", layout.display());
-    let run = |args: &[&str]| cli(dir.path(), dir.path(), args, None);
+    // Every certify run scans with the real clamd `.ci/services` started.
+    let clamd = std::env::var("WHARF_TEST_CLAMD").expect("WHARF_TEST_CLAMD: eval \"$(.ci/services start)\"");
+    let run = |args: &[&str]| {
+        let mut args = args.to_vec();
+        if args[0] == "certify" {
+            args.extend(["--clamd", clamd.as_str()]);
+        }
+        cli(dir.path(), dir.path(), &args, None)
+    };
 
     let (code, out, err) = run(&["certify", &image]);
     assert_eq!(code, 0, "{out}{err}");
@@ -573,6 +581,11 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     let (code, _, err) = run(&["certify", &image, "--policy", "expired.toml"]);
     assert_eq!(code, 3);
     assert!(err.contains("exceptions[0] (X): expires must be a date YYYY-MM-DD, not \"soon\""), "{err}");
+    // clamd unreachable: exit 4 (certify again later), the report says why.
+    let (code, out, err) =
+        cli(dir.path(), dir.path(), &["certify", &image, "--clamd", "unix:/nonexistent/clamd.sock"], None);
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(out.contains("BLOCK high     malware.not-scanned") && out.contains("is unreachable"), "{out}");
     let (code, _, err) = run(&["advisories", "import", "nowhere.zip", "--advisories", "store"]);
     assert_eq!(code, 1);
     assert!(err.contains("nowhere.zip: No such file or directory"), "{err}");

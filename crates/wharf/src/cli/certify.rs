@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use wharf_certify::certify::{Engine, Verdict, certify_layout};
+use wharf_certify::clamd::ClamdAddr;
 use wharf_certify::image::Layout;
 use wharf_certify::policy::Policy;
 
-use super::{EXIT_FAILED, EXIT_USAGE, Failure};
+use super::{EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE, Failure};
 use crate::output;
 
 /// How to print the report.
@@ -42,6 +43,13 @@ pub struct CertifyArgs {
     sbom: Option<PathBuf>,
     #[command(flatten)]
     store: super::advisories::StoreArg,
+    /// clamd for the malware scan: a unix socket (`unix:/run/clamav/clamd.ctl`) or
+    /// `host:port`. Without it files are not scanned, which the default policy blocks.
+    #[arg(long, value_name = "ADDR", env = "WHARF_CLAMD", value_parser = clap::value_parser!(ClamdAddr))]
+    clamd: Option<ClamdAddr>,
+    /// Files scanned at once (connections to clamd).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    clamd_connections: u16,
 }
 
 /// Where the image is.
@@ -69,7 +77,8 @@ fn reference(image: &str) -> (Source, Option<String>) {
 }
 
 /// Runs `wharf certify`. Exit code 0 when the image passes, 1 when it fails (or
-/// cannot be read), 2 for a bad reference, 3 for a bad policy file.
+/// cannot be read), 2 for a bad reference, 3 for a bad policy file, 4 when clamd is
+/// unreachable (certify again later).
 pub fn run(args: CertifyArgs) -> Result<(), Failure> {
     let policy = match &args.policy {
         None => Policy::default(),
@@ -77,6 +86,8 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
     };
     let mut engine = Engine::new(policy);
     engine.advisories = args.store.open()?;
+    engine.clamd = args.clamd.clone();
+    engine.clamd_connections = usize::from(args.clamd_connections);
     let (source, tag) = reference(&args.image);
     // An archive's layout files are copied to a private scratch directory, removed
     // when `_scratch` goes.
@@ -115,8 +126,13 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
         ReportFormat::Sarif => output::json(&wharf_certify::render::sarif(&report)),
         ReportFormat::Junit => output::text(&wharf_certify::render::junit(&report)),
     }
+    // clamd unreachable: a failure worth retrying, told apart by its exit code.
+    let unreachable = engine.clamd.is_some()
+        && report.malware_scanner.is_none()
+        && report.platforms.iter().flat_map(|p| &p.findings).any(|f| f.finding.check == "malware.not-scanned");
     match report.verdict {
         Verdict::Pass => Ok(()),
+        Verdict::Fail if unreachable => Err(Failure::silent(EXIT_UNAVAILABLE)),
         Verdict::Fail => Err(Failure::silent(EXIT_FAILED)),
     }
 }
