@@ -2,11 +2,12 @@
 //! manifest per platform. Every blob is read by digest and its bytes are checked
 //! against that digest as they stream; JSON documents are size-capped.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use wharf_oci::{Digest, Hasher};
+use wharf_oci::{Algorithm, Digest, Hasher};
 
 /// The largest JSON document read (index, manifest, config).
 pub const MAX_JSON_BYTES: u64 = 4 << 20;
@@ -15,6 +16,7 @@ pub const MAX_INDEX_DEPTH: usize = 4;
 
 const INDEX_TYPES: &[&str] =
     &["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const MANIFEST_TYPES: &[&str] =
     &["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
 
@@ -158,11 +160,13 @@ impl Layout {
         Ok(Layout { dir: dir.to_owned() })
     }
 
-    /// Opens an oci-archive (a tar of an OCI layout) by copying its layout files
-    /// into a private scratch directory that lives as long as the returned guard.
-    /// Only `oci-layout`, `index.json` and `blobs/<algorithm>/<hex>` entries are
-    /// copied, to names built here from the validated digest, never from the
-    /// archive's own paths; anything else in the archive is ignored.
+    /// Opens an oci-archive (a tar of an OCI layout) or a docker-archive (`docker
+    /// save`, skopeo's `docker-archive:`) by copying its files into a private scratch
+    /// directory that lives as long as the returned guard. Files are stored under
+    /// names built here: an OCI layout's blobs by their validated digest, anything
+    /// else by the SHA-256 of its bytes; never under the archive's own paths. A
+    /// docker-archive's `manifest.json` is turned into an OCI index and manifests
+    /// whose blobs are the files it names (each image tagged with its `RepoTags`).
     pub fn from_archive(archive: &Path) -> Result<(Layout, tempfile::TempDir), ImageError> {
         let file = std::fs::File::open(archive)
             .map_err(|e| ImageError::Layout(format!("cannot open {}: {e}", archive.display())))?;
@@ -170,34 +174,88 @@ impl Layout {
         let mut tar = tar::Archive::new(io::BufReader::new(file));
         let bad =
             |e: io::Error| ImageError::Layout(format!("{} is not a readable oci-archive: {e}", archive.display()));
+        // Files that are not OCI layout blobs, by their path in the archive: digest and size.
+        let mut others: BTreeMap<String, (Digest, u64)> = BTreeMap::new();
+        let mut links: BTreeMap<String, String> = BTreeMap::new();
+        let mut docker_manifest: Option<Vec<u8>> = None;
+        let blob_dir = scratch.path().join("blobs").join("sha256");
+        std::fs::create_dir_all(&blob_dir)?;
         for entry in tar.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
-            if entry.header().entry_type() != tar::EntryType::Regular {
+            let raw = entry.path_bytes().into_owned();
+            let name = std::str::from_utf8(&raw).unwrap_or("").trim_start_matches("./").to_owned();
+            let kind = entry.header().entry_type();
+            if kind == tar::EntryType::Symlink || kind == tar::EntryType::Link {
+                // docker save links legacy layer paths to its blobs.
+                if let Some(target) = entry.link_name_bytes().map(|t| t.into_owned()) {
+                    let target = String::from_utf8_lossy(&target).into_owned();
+                    let resolved = if kind == tar::EntryType::Symlink {
+                        let base = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                        normalize_join(base, &target)
+                    } else {
+                        Some(target.trim_start_matches("./").to_owned())
+                    };
+                    if let Some(r) = resolved {
+                        links.insert(name, r);
+                    }
+                }
                 continue;
             }
-            let raw = entry.path_bytes().into_owned();
-            let name = std::str::from_utf8(&raw).unwrap_or("").trim_start_matches("./");
-            let target = match name {
-                "oci-layout" | "index.json" => scratch.path().join(name),
+            if kind != tar::EntryType::Regular {
+                continue;
+            }
+            let target = match name.as_str() {
+                "oci-layout" | "index.json" => Some(scratch.path().join(&name)),
                 _ => match name.strip_prefix("blobs/").and_then(|rest| rest.split_once('/')) {
                     Some((alg, hex)) => match format!("{alg}:{hex}").parse::<Digest>() {
                         Ok(d) => {
                             let dir = scratch.path().join("blobs").join(d.algorithm().as_str());
                             std::fs::create_dir_all(&dir)?;
-                            dir.join(d.hex())
+                            Some(dir.join(d.hex()))
                         }
-                        Err(_) => continue,
+                        Err(_) => None,
                     },
-                    None => continue,
+                    None => None,
                 },
             };
-            let mut out = std::fs::File::create(&target)?;
-            io::copy(&mut entry, &mut out).map_err(bad)?;
+            if let Some(target) = target {
+                let mut out = std::fs::File::create(&target)?;
+                io::copy(&mut entry, &mut out).map_err(bad)?;
+                // A docker save of Docker 25+ also has blobs/: they are the files manifest.json names.
+                if let Some(hex) = name.strip_prefix("blobs/sha256/")
+                    && let Ok(d) = format!("sha256:{hex}").parse::<Digest>()
+                {
+                    others.insert(name.clone(), (d, entry.size()));
+                }
+                continue;
+            }
+            if name == "manifest.json" {
+                let mut bytes = Vec::new();
+                (&mut entry).take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes).map_err(bad)?;
+                if bytes.len() as u64 > MAX_JSON_BYTES {
+                    return Err(ImageError::Invalid(format!("manifest.json is larger than {MAX_JSON_BYTES} bytes")));
+                }
+                docker_manifest = Some(bytes);
+                continue;
+            }
+            // Any other file: stored by the digest of its bytes.
+            let tmp = blob_dir.join(".incoming");
+            let mut out = std::fs::File::create(&tmp)?;
+            let mut hasher = HashingWriter { inner: &mut out, hasher: Some(Algorithm::Sha256.hasher()), bytes: 0 };
+            io::copy(&mut entry, &mut hasher).map_err(bad)?;
+            let bytes = hasher.bytes;
+            let d = hasher.hasher.take().map(|h| h.finish()).unwrap_or_else(|| Digest::of(Algorithm::Sha256, b""));
+            std::fs::rename(&tmp, blob_dir.join(d.hex()))?;
+            others.insert(name, (d, bytes));
+        }
+        let has_index = scratch.path().join("index.json").exists();
+        if !has_index && let Some(bytes) = docker_manifest {
+            docker_layout(scratch.path(), &bytes, &others, &links)?;
         }
         Ok((
             Layout::open(scratch.path()).map_err(|_| {
                 ImageError::Layout(format!(
-                    "{} is not an oci-archive: it holds no oci-layout and index.json",
+                    "{} is neither an oci-archive nor a docker-archive: it holds no index.json or manifest.json",
                     archive.display()
                 ))
             })?,
@@ -334,4 +392,125 @@ impl<R: Read> Read for Verified<R> {
         }
         Ok(n)
     }
+}
+
+/// Joins a relative link target to its directory, refusing to climb out of the archive.
+fn normalize_join(base: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> =
+        if target.starts_with('/') { Vec::new() } else { base.split('/').filter(|p| !p.is_empty()).collect() };
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Writes what it is given and hashes it.
+struct HashingWriter<'a, W> {
+    inner: &'a mut W,
+    hasher: Option<wharf_oci::Hasher>,
+    bytes: u64,
+}
+
+impl<W: io::Write> io::Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// One image of a docker-archive's `manifest.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerArchiveImage {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// Writes an OCI index and manifests for a docker-archive's `manifest.json` whose
+/// files are already in the scratch layout's blobs.
+fn docker_layout(
+    dir: &Path,
+    manifest_json: &[u8],
+    files: &BTreeMap<String, (Digest, u64)>,
+    links: &BTreeMap<String, String>,
+) -> Result<(), ImageError> {
+    let images: Vec<DockerArchiveImage> = serde_json::from_slice(manifest_json)
+        .map_err(|e| ImageError::Invalid(format!("the docker-archive's manifest.json is not valid: {e}")))?;
+    let find = |name: &str| -> Result<(Digest, u64), ImageError> {
+        let mut name = name.trim_start_matches("./").to_owned();
+        for _ in 0..8 {
+            if let Some(f) = files.get(&name) {
+                return Ok(f.clone());
+            }
+            match links.get(&name) {
+                Some(next) => name = next.clone(),
+                None => break,
+            }
+        }
+        Err(ImageError::Invalid(format!("the docker-archive's manifest.json names {name}, which the archive lacks")))
+    };
+    let blob_dir = dir.join("blobs").join("sha256");
+    let mut descriptors = Vec::new();
+    for image in &images {
+        let (config, config_size) = find(&image.config)?;
+        let mut layers = Vec::new();
+        for l in &image.layers {
+            let (d, size) = find(l)?;
+            let mut head = [0u8; 4];
+            let n = std::fs::File::open(blob_dir.join(d.hex()))?.read(&mut head)?;
+            let media_type = match crate::layer::Compression::detect(&head[..n]) {
+                crate::layer::Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+                crate::layer::Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+                crate::layer::Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            };
+            layers.push(serde_json::json!({"mediaType": media_type, "digest": d.to_string(), "size": size}));
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": config_size},
+            "layers": layers,
+        });
+        let bytes = serde_json::to_vec(&manifest).map_err(|e| ImageError::Invalid(e.to_string()))?;
+        let d = Digest::of(Algorithm::Sha256, &bytes);
+        std::fs::write(blob_dir.join(d.hex()), &bytes)?;
+        let tags: Vec<String> = image
+            .repo_tags
+            .iter()
+            .flatten()
+            .filter_map(|t| t.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).map(|(_, tag)| tag.to_owned()))
+            .collect();
+        if tags.is_empty() {
+            descriptors
+                .push(serde_json::json!({"mediaType": OCI_MANIFEST, "digest": d.to_string(), "size": bytes.len()}));
+        }
+        for tag in tags {
+            descriptors
+                .push(serde_json::json!({"mediaType": OCI_MANIFEST, "digest": d.to_string(), "size": bytes.len(),
+                "annotations": {"org.opencontainers.image.ref.name": tag}}));
+        }
+    }
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descriptors});
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).map_err(|e| ImageError::Invalid(e.to_string()))?,
+    )?;
+    Ok(())
 }

@@ -224,6 +224,73 @@ fn oci_archives_are_read_without_trusting_their_paths() {
     assert!(Layout::from_archive(&dir.path().join("index.json")).is_err(), "not a tar");
 }
 
+/// A docker-archive as `docker save` (25+) writes it: blobs, a legacy layer path that
+/// is a symlink to its blob, and a manifest.json naming them.
+fn docker_archive(files: &[(&str, &[u8])], links: &[(&str, &str)], manifest: Value) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    for (name, target) in links {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_entry_type(tar::EntryType::Symlink);
+        b.append_link(&mut h, name, target).unwrap();
+    }
+    let m = manifest.to_string();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(m.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "manifest.json", m.as_bytes()).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn docker_archives_become_layouts_without_trusting_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer_tar = {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "licenses/LICENSE", &b"MIT"[..]).unwrap();
+        b.into_inner().unwrap()
+    };
+    let hex = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &layer_tar).hex().to_owned();
+    let config = json!({"architecture": "amd64", "os": "linux", "config": {"User": "1000", "Labels": labels()}, "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{hex}")]}}).to_string();
+    let marker = format!("wharf-docker-escape-{}", std::process::id());
+    let escape = format!("../../../../../../tmp/{marker}");
+    let blob = format!("blobs/sha256/{hex}");
+    let bytes = docker_archive(
+        &[(escape.as_str(), b"escaped"), ("cfg.json", config.as_bytes()), (blob.as_str(), &layer_tar)],
+        &[("legacy/layer.tar", &format!("../{blob}"))],
+        json!([{"Config": "cfg.json", "RepoTags": ["registry.example:5000/contoso/app:2.0.0"], "Layers": ["legacy/layer.tar"]}]),
+    );
+    let archive = dir.path().join("docker.tar");
+    std::fs::write(&archive, bytes).unwrap();
+    let (l, _scratch) = Layout::from_archive(&archive).unwrap();
+    let r = certify_layout(&l, "docker.tar", Some("2.0.0"), &Engine::new(unscanned()));
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    assert_eq!((r.platforms[0].platform.as_str(), r.platforms[0].files), ("linux/amd64", 1));
+    assert!(!std::path::Path::new(&format!("/tmp/{marker}")).exists());
+
+    // manifest.json naming a file the archive lacks, or a link out of the archive.
+    let bytes = docker_archive(
+        &[("cfg.json", config.as_bytes())],
+        &[("layer.tar", "../../../etc/passwd")],
+        json!([{"Config": "cfg.json", "Layers": ["layer.tar"]}]),
+    );
+    std::fs::write(&archive, bytes).unwrap();
+    let e = Layout::from_archive(&archive).unwrap_err().to_string();
+    assert!(e.contains("names layer.tar, which the archive lacks"), "{e}");
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {

@@ -562,7 +562,19 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     // The same image as an oci-archive tarball, written by skopeo.
     let archive = dir.path().join("img.tar");
     skopeo(&["copy", &format!("oci:{}:1.0.0", layout.display()), &format!("oci-archive:{}:1.0.0", archive.display())]);
-    for reference in [format!("oci-archive:{}:1.0.0", archive.display()), archive.display().to_string()] {
+    // And as a docker-archive (docker save's format), tagged contoso/app:1.0.0.
+    let docker = dir.path().join("img-docker.tar");
+    skopeo(&[
+        "copy",
+        &format!("oci:{}:1.0.0", layout.display()),
+        &format!("docker-archive:{}:contoso/app:1.0.0", docker.display()),
+    ]);
+    for reference in [
+        format!("oci-archive:{}:1.0.0", archive.display()),
+        archive.display().to_string(),
+        format!("docker-archive:{}:1.0.0", docker.display()),
+        docker.display().to_string(),
+    ] {
         let (code, out, err) = run(&["certify", &reference, "--advisories", "store", "--policy", "accept.toml"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("3 packages found (debian-12)"), "{out}");

@@ -28,8 +28,9 @@ pub enum ReportFormat {
 /// Arguments of `wharf certify`.
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
-    /// The image: an OCI image layout directory (`DIR`, `DIR:TAG`, `oci:DIR:TAG`) or an
-    /// oci-archive tarball (`FILE`, `FILE:TAG`, `oci-archive:FILE:TAG`), as skopeo writes them.
+    /// The image: an OCI image layout directory (`DIR`, `DIR:TAG`, `oci:DIR:TAG`), an
+    /// oci-archive or docker-archive tarball (`FILE`, `FILE:TAG`, `oci-archive:FILE:TAG`,
+    /// `docker-archive:FILE:TAG`), as skopeo and `docker save` write them.
     image: String,
     /// Policy file (TOML; docs/certification-policy.md). Default: the marketplace's policy.
     #[arg(long, value_name = "FILE")]
@@ -58,10 +59,10 @@ enum Source {
     Archive(PathBuf),
 }
 
-/// Splits `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `DIR[:TAG]` or `FILE[:TAG]` (a
+/// Splits `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:TAG]`, `DIR[:TAG]` or `FILE[:TAG]` (a
 /// `:` that is part of an existing path's name is kept).
 fn reference(image: &str) -> (Source, Option<String>) {
-    let (archive, rest) = match image.strip_prefix("oci-archive:") {
+    let (archive, rest) = match image.strip_prefix("oci-archive:").or_else(|| image.strip_prefix("docker-archive:")) {
         Some(rest) => (true, rest),
         None => (false, image.strip_prefix("oci:").unwrap_or(image)),
     };
