@@ -349,7 +349,9 @@ impl Layout {
             seen.pop();
             return Ok(());
         }
-        if !MANIFEST_TYPES.contains(&d.media_type.as_str()) {
+        let attestation = d.platform.as_ref().is_some_and(|p| p.os == "unknown")
+            || d.annotations.contains_key("vnd.docker.reference.type");
+        if !MANIFEST_TYPES.contains(&d.media_type.as_str()) || attestation {
             // Attestations and other artifacts in an index are not platforms.
             return Ok(());
         }

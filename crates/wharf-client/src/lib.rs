@@ -3,6 +3,8 @@
 //! Errors keep what the server said: a problem document's title and detail (and
 //! every invalid field), so the CLI can print something a person can act on.
 
+pub mod pull;
+
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;

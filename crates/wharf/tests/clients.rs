@@ -608,3 +608,72 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
     assert_eq!(code, 2);
     assert!(err.contains("is not a readable oci-archive") || err.contains("is not an oci-archive"), "{err}");
 }
+
+/// `wharf certify` on an image in Wharf's own registry: pulled with the credentials
+/// `wharf login` stored (or --creds), every blob checked against its digest.
+#[tokio::test]
+async fn certify_pulls_from_wharfs_registry_with_its_credentials() {
+    let (dir, server, host) = start().await;
+    let layout = dir.path().join("layout");
+    build_image(&layout, "1.0.0", "amd64", 2);
+    let creds = format!("admin:{PASSWORD}");
+    let src = format!("oci:{}:1.0.0", layout.display());
+    skopeo(&[
+        "copy",
+        "--dest-creds",
+        &creds,
+        "--dest-tls-verify=false",
+        &src,
+        &format!("docker://{host}/acme/app:1.0.0"),
+    ]);
+    let pushed = tagged(&layout, "1.0.0")["digest"].as_str().unwrap().to_owned();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let clamd = std::env::var("WHARF_TEST_CLAMD").expect("WHARF_TEST_CLAMD: eval \"$(.ci/services start)\"");
+    let image = format!("{host}/acme/app:1.0.0");
+    let run = |args: &[&str]| {
+        let mut args = args.to_vec();
+        if args[0] == "certify" {
+            args.extend(["--clamd", clamd.as_str()]);
+        }
+        cli(&home, dir.path(), &args, None)
+    };
+
+    // Not logged in: the registry asks for credentials; a readable refusal, exit 5.
+    let (code, out, err) = run(&["certify", &image]);
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(err.contains(&format!("cannot pull {image}")) && err.contains("wharf login"), "{err}");
+
+    // With the token `wharf login` stored.
+    let (code, _, err) =
+        cli(&home, dir.path(), &["login", &server.url, "--username", "admin", "--password-stdin"], Some(PASSWORD));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&["certify", &image]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with(&format!("{image}: PASS\n")), "{out}");
+    assert!(out.contains(&format!("linux/amd64 ({pushed}): PASS, 2 layers")), "{out}");
+    // By digest, with explicit credentials, as JSON.
+    let by_digest = format!("docker://{host}/acme/app@{pushed}");
+    let (code, out, err) = cli(
+        dir.path(),
+        dir.path(),
+        &["certify", &by_digest, "--creds", &creds, "--clamd", &clamd, "--output", "json"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["platforms"][0]["manifest"], pushed.as_str());
+
+    // Bad input: a tag that does not exist, a registry that is not there, a bad reference.
+    let (code, _, err) = run(&["certify", &format!("{host}/acme/app:9.9.9")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("MANIFEST_UNKNOWN"), "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (code, _, err) = run(&["certify", &format!("127.0.0.1:{port}/acme/app:1.0.0")]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot reach the registry"), "{err}");
+    let (code, _, err) = run(&["certify", "docker://127.0.0.1:5000/Bad_Name:1"]);
+    assert_eq!(code, 2, "{err}");
+}

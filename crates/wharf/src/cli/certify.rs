@@ -8,6 +8,7 @@ use wharf_certify::certify::{Engine, Verdict, certify_layout};
 use wharf_certify::clamd::ClamdAddr;
 use wharf_certify::image::Layout;
 use wharf_certify::policy::Policy;
+use wharf_client::pull::{ImageRef, PullError};
 
 use super::{EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE, Failure};
 use crate::output;
@@ -30,7 +31,8 @@ pub enum ReportFormat {
 pub struct CertifyArgs {
     /// The image: an OCI image layout directory (`DIR`, `DIR:TAG`, `oci:DIR:TAG`), an
     /// oci-archive or docker-archive tarball (`FILE`, `FILE:TAG`, `oci-archive:FILE:TAG`,
-    /// `docker-archive:FILE:TAG`), as skopeo and `docker save` write them.
+    /// `docker-archive:FILE:TAG`), as skopeo and `docker save` write them, or an image in
+    /// a registry (`HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]`, `docker://…`).
     image: String,
     /// Policy file (TOML; docs/certification-policy.md). Default: the marketplace's policy.
     #[arg(long, value_name = "FILE")]
@@ -48,6 +50,13 @@ pub struct CertifyArgs {
     /// `host:port`. Without it files are not scanned, which the default policy blocks.
     #[arg(long, value_name = "ADDR", env = "WHARF_CLAMD", value_parser = clap::value_parser!(ClamdAddr))]
     clamd: Option<ClamdAddr>,
+    /// Registry credentials `USER:PASSWORD` (or an API token as the password) for a
+    /// registry image. Default: those `wharf login` stored for that server, if any.
+    #[arg(long, value_name = "USER:PASSWORD", env = "WHARF_REGISTRY_CREDS", hide_env_values = true)]
+    creds: Option<String>,
+    /// Talk plain HTTP to the registry (loopback registries always do).
+    #[arg(long)]
+    plain_http: bool,
     /// Files scanned at once (connections to clamd).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     clamd_connections: u16,
@@ -57,11 +66,24 @@ pub struct CertifyArgs {
 enum Source {
     Layout(PathBuf),
     Archive(PathBuf),
+    Registry(ImageRef),
 }
 
 /// Splits `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:TAG]`, `DIR[:TAG]` or `FILE[:TAG]` (a
 /// `:` that is part of an existing path's name is kept).
-fn reference(image: &str) -> (Source, Option<String>) {
+fn reference(image: &str) -> Result<(Source, Option<String>), Failure> {
+    let local = ["oci:", "oci-archive:", "docker-archive:"].iter().any(|p| image.starts_with(p))
+        || std::path::Path::new(image.rsplit_once(':').map_or(image, |(p, _)| p)).exists()
+        || std::path::Path::new(image).exists();
+    if !local && ImageRef::looks_like(image) {
+        let r: ImageRef = image.parse().map_err(|e: PullError| Failure::new(EXIT_USAGE, e.to_string()))?;
+        let tag = r.tag().map(str::to_owned);
+        return Ok((Source::Registry(r), tag));
+    }
+    Ok(local_reference(image))
+}
+
+fn local_reference(image: &str) -> (Source, Option<String>) {
     let (archive, rest) = match image.strip_prefix("oci-archive:").or_else(|| image.strip_prefix("docker-archive:")) {
         Some(rest) => (true, rest),
         None => (false, image.strip_prefix("oci:").unwrap_or(image)),
@@ -77,10 +99,53 @@ fn reference(image: &str) -> (Source, Option<String>) {
     if archive || path.is_file() { (Source::Archive(path), tag) } else { (Source::Layout(path), tag) }
 }
 
+/// Pulls a registry image into a private scratch layout.
+async fn pull(r: &ImageRef, args: &CertifyArgs) -> Result<(PathBuf, tempfile::TempDir), Failure> {
+    let credentials = match &args.creds {
+        Some(c) => match c.split_once(':') {
+            Some((u, p)) => Some((u.to_owned(), p.to_owned())),
+            None => return Err(Failure::new(EXIT_USAGE, "--creds takes USER:PASSWORD")),
+        },
+        None => super::client::registry_credentials(&r.registry)?,
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("wharf-certify-pull-")
+        .tempdir()
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot create a scratch directory: {e}")))?;
+    let dir = scratch.path().join("layout");
+    wharf_client::pull::pull(r, credentials, args.plain_http, &dir).await.map_err(|e| {
+        let code = match &e {
+            PullError::Unreachable { .. } => EXIT_UNAVAILABLE,
+            PullError::Auth(_) => super::EXIT_AUTH,
+            PullError::BadReference(_) => EXIT_USAGE,
+            _ => EXIT_FAILED,
+        };
+        Failure::new(code, format!("cannot pull {r}: {e}"))
+    })?;
+    Ok((dir, scratch))
+}
+
+/// Runs `wharf certify`: pulls a registry image first, then certifies on a blocking thread.
+pub async fn run(args: CertifyArgs) -> Result<(), Failure> {
+    let (source, tag) = reference(&args.image)?;
+    let (source, scratch) = match source {
+        Source::Registry(r) => {
+            let (dir, scratch) = pull(&r, &args).await?;
+            (Source::Layout(dir), Some(scratch))
+        }
+        other => (other, None),
+    };
+    let result = tokio::task::spawn_blocking(move || certify(args, source, tag))
+        .await
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("certification stopped: {e}")))?;
+    drop(scratch);
+    result
+}
+
 /// Runs `wharf certify`. Exit code 0 when the image passes, 1 when it fails (or
 /// cannot be read), 2 for a bad reference, 3 for a bad policy file, 4 when clamd is
 /// unreachable (certify again later).
-pub fn run(args: CertifyArgs) -> Result<(), Failure> {
+fn certify(args: CertifyArgs, source: Source, tag: Option<String>) -> Result<(), Failure> {
     let policy = match &args.policy {
         None => Policy::default(),
         Some(path) => super::advisories::load_policy(path)?,
@@ -89,7 +154,6 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
     engine.advisories = args.store.open()?;
     engine.clamd = args.clamd.clone();
     engine.clamd_connections = usize::from(args.clamd_connections);
-    let (source, tag) = reference(&args.image);
     // An archive's layout files are copied to a private scratch directory, removed
     // when `_scratch` goes.
     let (layout, _scratch) = match source {
@@ -98,6 +162,7 @@ pub fn run(args: CertifyArgs) -> Result<(), Failure> {
             let (layout, scratch) = Layout::from_archive(&file).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
             (layout, Some(scratch))
         }
+        Source::Registry(r) => return Err(Failure::new(EXIT_FAILED, format!("{r} was not pulled"))),
     };
     let report = certify_layout(&layout, &args.image, tag.as_deref(), &engine);
     if let Some(dir) = &args.sbom {

@@ -70,6 +70,22 @@ struct CredentialsFile {
     servers: BTreeMap<String, ServerCredentials>,
 }
 
+/// The stored credentials (user name, API token) of the Wharf server whose registry
+/// is `registry` (`host:port`), if logged in there.
+pub(super) fn registry_credentials(registry: &str) -> Result<Option<(String, String)>, Failure> {
+    let file = load_credentials()?;
+    Ok(file.servers.iter().find_map(|(server, c)| {
+        let url = url::Url::parse(server).ok()?;
+        let host = url.host_str()?;
+        let authority = match url.port_or_known_default() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        let plain = url.port().is_none() && registry == host;
+        (authority == registry || plain).then(|| (c.username.clone(), c.token.clone()))
+    }))
+}
+
 fn fail(message: impl Into<String>) -> Failure {
     Failure::new(EXIT_FAILED, message)
 }

@@ -158,9 +158,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Logout(args) => client::logout(args).await,
         Command::Whoami(args) => client::whoami(args).await,
         Command::Offer(args) => offer::run(args).await,
-        Command::Certify(args) => tokio::task::spawn_blocking(move || certify::run(args))
-            .await
-            .map_err(|e| Failure::new(EXIT_FAILED, format!("certification stopped: {e}")))?,
+        Command::Certify(args) => certify::run(args).await,
         Command::Advisories(args) => tokio::task::spawn_blocking(move || advisories::run(args))
             .await
             .map_err(|e| Failure::new(EXIT_FAILED, format!("the advisory store command stopped: {e}")))?,
