@@ -566,7 +566,8 @@ impl Target {
                     _ => "Red Hat",
                 };
                 let release = version_id.map(|v| v.split('.').next().unwrap_or(v).to_owned());
-                (base, release, c.source.clone().unwrap_or_else(|| c.name.clone()), c.version.clone())
+                // RPM advisories name binary packages.
+                (base, release, c.name.clone(), c.version.clone())
             }
             "pypi" => ("PyPI", None, normalize_name("PyPI", &c.name), c.version.clone()),
             "npm" => ("npm", None, c.name.clone(), c.version.clone()),

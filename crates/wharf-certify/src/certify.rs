@@ -299,7 +299,8 @@ fn certify_platform(
     // Files the SBOM reads: path -> (layer index, content); later layers replace.
     let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
     let mut secrets_found = Vec::new();
-    // Go executables' modules: path -> (layer index, components).
+    // Packages recorded in files (Go and cargo-auditable executables, Java archives):
+    // path -> (layer index, components).
     let mut go_modules: BTreeMap<String, (usize, Vec<crate::sbom::Component>)> = BTreeMap::new();
     let mut content = Vec::new();
     for (index, layer) in image.manifest.layers.iter().enumerate() {
@@ -330,15 +331,26 @@ fn certify_platform(
                     }
                     got += n;
                 }
-                if let Some(arch) = elf_architecture(&head[..got]) {
+                let elf = elf_architecture(&head[..got]);
+                if let Some(arch) = elf {
                     let e = binaries.entry(arch).or_insert((0, path.to_owned()));
                     e.0 += 1;
                 }
-                // The rest of a small file, for the secrets scan and the SBOM.
+                let java = crate::binaries::is_java_archive(path);
+                // The file, up to what its readers need: the secrets scan, the SBOM's
+                // databases, executables and Java archives.
+                let limit = [
+                    crate::secrets::MAX_SCANNED_BYTES,
+                    crate::sbom::capture_limit(path).unwrap_or(0),
+                    if elf.is_some() || java { crate::binaries::MAX_ARCHIVE_BYTES } else { 0 },
+                ]
+                .into_iter()
+                .max()
+                .unwrap_or(0);
                 content.clear();
                 content.extend_from_slice(&head[..got]);
-                r.take(crate::secrets::MAX_SCANNED_BYTES.max(crate::sbom::MAX_CAPTURED_BYTES) + 1)
-                    .read_to_end(&mut content)?;
+                r.take(limit + 1 - got as u64).read_to_end(&mut content)?;
+                let whole = content.len() as u64 <= limit;
                 if policy.secrets != Action::Off && content.len() as u64 <= crate::secrets::MAX_SCANNED_BYTES {
                     for s in crate::secrets::scan(&content) {
                         secrets_found.push(
@@ -353,15 +365,23 @@ fn certify_platform(
                         );
                     }
                 }
-                if (crate::sbom::wants(path) || path == "etc/os-release" || path == "usr/lib/os-release")
-                    && content.len() as u64 <= crate::sbom::MAX_CAPTURED_BYTES
-                {
+                if crate::sbom::capture_limit(path).is_some_and(|l| content.len() as u64 <= l) {
                     captured.insert(path.to_owned(), (index, content.clone()));
                 }
-                if elf_architecture(&content).is_some()
-                    && let Some(info) = crate::gobuild::find(&content, r)?
-                {
-                    go_modules.insert(path.to_owned(), (index, crate::gobuild::parse(&info, path)));
+                let mut recorded = Vec::new();
+                if java && whole {
+                    recorded.extend(crate::binaries::java_archive(path, &content));
+                }
+                if elf.is_some() {
+                    if whole {
+                        recorded.extend(crate::binaries::cargo_auditable(path, &content));
+                    }
+                    if let Some(info) = crate::gobuild::find(&content, r)? {
+                        recorded.extend(crate::gobuild::parse(&info, path));
+                    }
+                }
+                if !recorded.is_empty() {
+                    go_modules.insert(path.to_owned(), (index, recorded));
                 }
                 // The rest of the file, for the malware scan.
                 if tee.out.is_some() {
@@ -418,8 +438,22 @@ fn certify_platform(
         let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim_matches('"').to_owned());
         Some(format!("{}-{}", get("ID=")?, get("VERSION_ID=").unwrap_or_default()))
     });
-    let mut components: Vec<crate::sbom::Component> =
-        captured.iter().flat_map(|(path, (_, content))| crate::sbom::parse(path, content, distro.as_deref())).collect();
+    let mut components: Vec<crate::sbom::Component> = Vec::new();
+    for (path, (layer, content)) in &captured {
+        match crate::sbom::parse(path, content, distro.as_deref()) {
+            Ok(c) => components.extend(c),
+            Err(e) => {
+                let mut f = image_finding(
+                    "sbom.unreadable",
+                    Severity::Medium,
+                    format!("a package database cannot be read: {e}; its packages are missing from the SBOM"),
+                )
+                .path(path.clone());
+                f.evidence.layer = image.manifest.layers.get(*layer).map(|l| l.digest.clone());
+                findings.push(f);
+            }
+        }
+    }
     go_modules.retain(|path, (layer, _)| {
         matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if l == layer)
     });

@@ -16,6 +16,7 @@
 //! - [`render`]: the report for people, as SARIF 2.1.0 and as JUnit XML.
 
 pub mod advisories;
+pub mod binaries;
 pub mod certify;
 pub mod clamd;
 pub mod finding;
@@ -25,6 +26,7 @@ pub mod layer;
 pub mod limits;
 pub mod policy;
 pub mod render;
+pub mod rpmdb;
 pub mod sbom;
 pub mod secrets;
 pub mod versions;

@@ -12,9 +12,24 @@ use serde_json::json;
 /// Files the SBOM reads are captured while layers stream, if at most this large.
 pub const MAX_CAPTURED_BYTES: u64 = 16 << 20;
 
+/// How much of `path` the SBOM wants to read, if it wants it: package databases and
+/// manifests (and `os-release`, which qualifies OS packages).
+pub fn capture_limit(path: &str) -> Option<u64> {
+    if crate::rpmdb::PATHS.contains(&path) {
+        Some(crate::rpmdb::MAX_BYTES)
+    } else if wants(path) || path == "etc/os-release" || path == "usr/lib/os-release" {
+        Some(MAX_CAPTURED_BYTES)
+    } else {
+        None
+    }
+}
+
 /// Whether the SBOM wants the content of `path`.
 pub fn wants(path: &str) -> bool {
-    path == "var/lib/dpkg/status"
+    path.ends_with("/package-lock.json")
+        || path.ends_with("/npm-shrinkwrap.json")
+        || path == "package-lock.json"
+        || path == "var/lib/dpkg/status"
         || path == "lib/apk/db/installed"
         || (path.ends_with(".dist-info/METADATA") && path.contains("-packages/"))
         || (path.ends_with(".egg-info/PKG-INFO") && path.contains("-packages/"))
@@ -86,8 +101,61 @@ fn field<'a>(p: &'a [(&str, String)], key: &str) -> Option<&'a str> {
     p.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
 }
 
-/// Components found in one captured file (`distro` qualifies OS package purls, e.g. `debian-12`).
-pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component> {
+fn npm(name: &str, version: &str, path: &str) -> Component {
+    let purl_name = match name.split_once('/') {
+        Some((scope, n)) if scope.starts_with('@') => format!("{}/{}", encode(scope), encode(n)),
+        _ => encode(name),
+    };
+    Component {
+        ecosystem: "npm",
+        name: name.to_owned(),
+        version: version.to_owned(),
+        purl: format!("pkg:npm/{purl_name}@{}", encode(version)),
+        path: path.to_owned(),
+        ..Component::default()
+    }
+}
+
+/// The packages an npm lock file pins: lockfileVersion 2 and 3 (`packages`, keyed by
+/// `node_modules/…` paths) or 1 (`dependencies`, nested).
+fn npm_lock(v: &serde_json::Value, path: &str) -> Vec<Component> {
+    let mut out = Vec::new();
+    if let Some(packages) = v["packages"].as_object() {
+        for (key, p) in packages {
+            // "" is the project itself; links point at workspace folders.
+            let Some(at) = key.rfind("node_modules/") else { continue };
+            if p["link"].as_bool() == Some(true) {
+                continue;
+            }
+            let name = p["name"].as_str().unwrap_or(&key[at + "node_modules/".len()..]);
+            if let Some(version) = p["version"].as_str() {
+                out.push(npm(name, version, path));
+            }
+        }
+    } else {
+        fn walk(deps: &serde_json::Value, path: &str, out: &mut Vec<Component>) {
+            for (name, d) in deps.as_object().into_iter().flatten() {
+                if let Some(version) = d["version"].as_str().filter(|v| !v.starts_with("file:")) {
+                    out.push(npm(name, version, path));
+                }
+                walk(&d["dependencies"], path, out);
+            }
+        }
+        walk(&v["dependencies"], path, &mut out);
+    }
+    out
+}
+
+/// Components found in one captured file (`distro` qualifies OS package purls, e.g.
+/// `debian-12`); an error when a database that should parse does not.
+pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Result<Vec<Component>, String> {
+    if crate::rpmdb::PATHS.contains(&path) {
+        return crate::rpmdb::parse(path, content, distro);
+    }
+    if path.ends_with("package-lock.json") || path.ends_with("npm-shrinkwrap.json") {
+        let v: serde_json::Value = serde_json::from_slice(content).map_err(|e| format!("not JSON: {e}"))?;
+        return Ok(npm_lock(&v, path));
+    }
     let text = String::from_utf8_lossy(content);
     let mut out = Vec::new();
     let distro_q = distro.map(|d| format!("&distro={}", encode(d))).unwrap_or_default();
@@ -180,20 +248,9 @@ pub fn parse(path: &str, content: &[u8], distro: Option<&str>) -> Vec<Component>
         && let Ok(v) = serde_json::from_slice::<serde_json::Value>(content)
         && let (Some(name), Some(version)) = (v["name"].as_str(), v["version"].as_str())
     {
-        let purl_name = match name.split_once('/') {
-            Some((scope, n)) if scope.starts_with('@') => format!("{}/{}", encode(scope), encode(n)),
-            _ => encode(name),
-        };
-        out.push(Component {
-            ecosystem: "npm",
-            name: name.to_owned(),
-            version: version.to_owned(),
-            purl: format!("pkg:npm/{purl_name}@{}", encode(version)),
-            path: path.to_owned(),
-            ..Component::default()
-        });
+        out.push(npm(name, version, path));
     }
-    out
+    Ok(out)
 }
 
 /// A CycloneDX 1.5 JSON document.
@@ -246,24 +303,24 @@ mod tests {
     #[test]
     fn package_databases_become_components_with_purls() {
         let dpkg = b"Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\nDescription: GNU C Library\n shared libraries\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n";
-        let c = parse("var/lib/dpkg/status", dpkg, Some("debian-12"));
+        let c = parse("var/lib/dpkg/status", dpkg, Some("debian-12")).unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].purl, "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12");
         let apk = b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\n\nP:busybox\nV:1.36.1-r5\nA:x86_64\n";
-        let c = parse("lib/apk/db/installed", apk, None);
+        let c = parse("lib/apk/db/installed", apk, None).unwrap();
         assert_eq!(
             c.iter().map(|x| x.purl.as_str()).collect::<Vec<_>>(),
             ["pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64", "pkg:apk/alpine/busybox@1.36.1-r5?arch=x86_64"]
         );
         let py = b"Metadata-Version: 2.1\nName: Flask_Login\nVersion: 0.6.3\n\nlong description";
-        let c = parse("usr/lib/python3/dist-packages/Flask_Login-0.6.3.dist-info/METADATA", py, None);
+        let c = parse("usr/lib/python3/dist-packages/Flask_Login-0.6.3.dist-info/METADATA", py, None).unwrap();
         assert_eq!(c[0].purl, "pkg:pypi/flask-login@0.6.3");
         let npm = br#"{"name": "@babel/core", "version": "7.24.0"}"#;
-        let c = parse("app/node_modules/@babel/core/package.json", npm, None);
+        let c = parse("app/node_modules/@babel/core/package.json", npm, None).unwrap();
         assert_eq!(c[0].purl, "pkg:npm/%40babel/core@7.24.0");
         assert!(wants("app/node_modules/@babel/core/package.json") && !wants("app/package.json"));
         let lock = b"version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.228\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"abc\"\n";
-        let c = parse("src/app/Cargo.lock", lock, None);
+        let c = parse("src/app/Cargo.lock", lock, None).unwrap();
         assert_eq!(c.iter().map(|x| x.purl.as_str()).collect::<Vec<_>>(), ["pkg:cargo/serde@1.0.228"]);
     }
 }
