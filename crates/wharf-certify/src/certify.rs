@@ -148,6 +148,7 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
         "policy.latest-tag" => policy.latest_tag,
         "policy.image-size" => policy.image_size,
         "policy.prohibited-package" => policy.prohibited,
+        "policy.base-image" => policy.base_image,
         "malware" => policy.malware,
         "malware.not-scanned" => policy.not_scanned,
         // The layer reader's findings: an image that cannot be read safely fails.
@@ -580,6 +581,46 @@ fn policy_checks(
                 image_finding("policy.secret", Severity::High, format!("{} in the environment", s.what))
                     .detail(format!("Env[{i}] {var}: {}", s.redacted)),
             );
+        }
+    }
+    // The rest of the config people can read: labels, the command and entry point.
+    let rc = &image.config.config;
+    let texts = rc
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| (format!("label {k}"), v.clone()))
+        .chain(rc.cmd.iter().flatten().enumerate().map(|(i, a)| (format!("Cmd[{i}]"), a.clone())))
+        .chain(rc.entrypoint.iter().flatten().enumerate().map(|(i, a)| (format!("Entrypoint[{i}]"), a.clone())));
+    for (where_, text) in texts {
+        for s in crate::secrets::scan(text.as_bytes()) {
+            findings.push(
+                image_finding("policy.secret", Severity::High, format!("{} in the image config", s.what))
+                    .detail(format!("{where_}: {}", s.redacted)),
+            );
+        }
+    }
+    if !policy.allowed_base_images.is_empty() {
+        let manifest_layers: Vec<&str> = image.manifest.layers.iter().map(|l| l.digest.as_str()).collect();
+        let diff_ids: Vec<&str> = image.config.rootfs.diff_ids.iter().map(String::as_str).collect();
+        let on = policy.allowed_base_images.iter().find(|b| {
+            let base: Vec<&str> = b.layers.iter().map(String::as_str).collect();
+            manifest_layers.starts_with(&base) || diff_ids.starts_with(&base)
+        });
+        if on.is_none() {
+            let names: Vec<&str> = policy.allowed_base_images.iter().map(|b| b.name.as_str()).collect();
+            let mut f = image_finding(
+                "policy.base-image",
+                Severity::High,
+                format!("the image is not built on an allowed base image ({})", names.join(", ")),
+            )
+            .detail(format!(
+                "first layer {} (uncompressed {})",
+                manifest_layers.first().unwrap_or(&"none"),
+                diff_ids.first().unwrap_or(&"unknown")
+            ));
+            f.evidence.layer = manifest_layers.first().map(|l| (*l).to_owned());
+            findings.push(f);
         }
     }
     let has_license = view.iter().any(|(p, placed)| {

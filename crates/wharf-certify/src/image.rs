@@ -91,6 +91,17 @@ pub struct ImageConfig {
     /// Runtime configuration.
     #[serde(default)]
     pub config: RuntimeConfig,
+    /// The layers' uncompressed digests.
+    #[serde(default)]
+    pub rootfs: RootFs,
+}
+
+/// `config.rootfs`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RootFs {
+    /// Each layer's uncompressed digest, in order.
+    #[serde(default)]
+    pub diff_ids: Vec<String>,
 }
 
 /// `config.config`.
@@ -106,6 +117,12 @@ pub struct RuntimeConfig {
     /// Labels.
     #[serde(default)]
     pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// The default command.
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+    /// The entry point.
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
 }
 
 /// One platform's image, resolved.

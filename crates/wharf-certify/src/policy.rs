@@ -63,6 +63,13 @@ pub struct Policy {
     /// imported, none for the image's distribution or ecosystem, or versions that
     /// cannot be ordered.
     pub not_evaluated: Action,
+    /// The image must be built on one of `allowed_base_images` (checked only when the
+    /// list is not empty).
+    pub base_image: Action,
+    /// Base images allowed: each the digests of its layers, in order (compressed layer
+    /// digests as a manifest lists them, or uncompressed `diff_ids` as a config does).
+    /// An image is built on one when its layers start with that list.
+    pub allowed_base_images: Vec<BaseImage>,
     /// Files clamd finds malware in (every regular file of every layer is scanned).
     pub malware: Action,
     /// Files that could not be scanned for malware: no clamd given, clamd unreachable,
@@ -71,6 +78,16 @@ pub struct Policy {
     /// Accepted vulnerabilities: each one an advisory for a package or an image,
     /// with a reason, an author and an expiry date.
     pub exceptions: Vec<Exception>,
+}
+
+/// A base image an image may be built on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseImage {
+    /// What to call it in the report (`debian:12-slim`).
+    pub name: String,
+    /// Its layers' digests, bottom first.
+    pub layers: Vec<String>,
 }
 
 /// An accepted vulnerability. It applies until the end of its `expires` day.
@@ -119,6 +136,16 @@ impl Policy {
         let mut problems = Vec::new();
         if !(0.0..=10.0).contains(&policy.block_cvss) {
             problems.push(format!("block_cvss must be between 0.0 and 10.0, not {}", policy.block_cvss));
+        }
+        for (i, b) in policy.allowed_base_images.iter().enumerate() {
+            if b.layers.is_empty() {
+                problems.push(format!("allowed_base_images[{i}] ({}): list its layers' digests", b.name));
+            }
+            for l in &b.layers {
+                if l.parse::<wharf_oci::Digest>().is_err() {
+                    problems.push(format!("allowed_base_images[{i}] ({}): {l:?} is not a digest", b.name));
+                }
+            }
         }
         for (i, e) in policy.exceptions.iter().enumerate() {
             let at = format!("exceptions[{i}] ({})", e.advisory);
@@ -183,6 +210,8 @@ impl Default for Policy {
             vulnerabilities: Action::Block,
             block_cvss: 7.0,
             not_evaluated: Action::Block,
+            base_image: Action::Block,
+            allowed_base_images: Vec::new(),
             malware: Action::Block,
             not_scanned: Action::Block,
             exceptions: Vec::new(),

@@ -352,3 +352,62 @@ fn go_executables_add_their_modules_to_the_sbom() {
         ]
     );
 }
+
+#[test]
+fn base_images_are_checked_by_layer_digest_and_config_secrets_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = layer(&[("etc/debian_version", 0o644, b"12.7"), ("licenses/LICENSE", 0o644, b"MIT")]);
+    let app = layer(&[("usr/bin/app", 0o755, b"#!/bin/sh\n")]);
+    let m = image(dir.path(), "amd64", "1000", labels(), &[base.clone(), app]);
+    let l = layout(dir.path(), vec![m]);
+    let layers: Vec<String> = l.images(None).unwrap()[0].manifest.layers.iter().map(|d| d.digest.clone()).collect();
+    let allowed = |digests: Vec<String>| {
+        Policy::parse(&format!(
+            "[[allowed_base_images]]\nname = \"debian:12\"\nlayers = {}\n",
+            serde_json::to_string(&digests).unwrap()
+        ))
+        .map(|p| Policy { not_scanned: Action::Off, ..p })
+    };
+    // Built on the allowed base: passes.
+    let r = certify_layout(&l, "app", None, &Engine::new(allowed(vec![layers[0].clone()]).unwrap()));
+    assert!(checks(&r, 0).is_empty(), "{:?}", checks(&r, 0));
+    // Another base: blocked, with the image's first layer as evidence.
+    let other = format!("sha256:{}", "1".repeat(64));
+    let r = certify_layout(&l, "app", None, &Engine::new(allowed(vec![other]).unwrap()));
+    assert_eq!(checks(&r, 0), ["policy.base-image"]);
+    let f = &r.platforms[0].findings[0];
+    assert!(f.blocking);
+    assert_eq!(f.finding.evidence.layer.as_deref(), Some(layers[0].as_str()));
+    assert_eq!(f.finding.message, "the image is not built on an allowed base image (debian:12)");
+    assert!(allowed(vec!["latest".into()]).unwrap_err().contains("\"latest\" is not a digest"));
+
+    // Secrets in labels, the command and the entry point.
+    let dir = tempfile::tempdir().unwrap();
+    let config = json!({"architecture": "amd64", "os": "linux", "config": {"User": "1000",
+        "Labels": {"org.opencontainers.image.title": "app", "ci.token": "glpat-abcdefghij0123456789"},
+        "Cmd": ["--api-key", "xoxb-1234567890-abcdefghijklmnop"],
+        "Entrypoint": ["/app", "--token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"]}});
+    let (cd, cs) = put(dir.path(), config.to_string().as_bytes());
+    let lic = layer(&[("licenses/LICENSE", 0o644, b"MIT")]);
+    let (ld, ls) = put(dir.path(), &lic);
+    let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld, "size": ls}]});
+    let (md, ms) = put(dir.path(), manifest.to_string().as_bytes());
+    let l = layout(dir.path(), vec![json!({"mediaType": MANIFEST, "digest": md, "size": ms})]);
+    let r = certify_layout(&l, "app", None, &Engine::new(Policy { required_labels: Action::Off, ..unscanned() }));
+    let secrets: Vec<(&str, &str)> = r.platforms[0]
+        .findings
+        .iter()
+        .filter(|f| f.finding.check == "policy.secret")
+        .map(|f| (f.finding.message.as_str(), f.finding.evidence.detail.as_deref().unwrap()))
+        .collect();
+    assert_eq!(secrets.len(), 3, "{secrets:?}");
+    assert!(secrets.iter().any(|(_, d)| d.starts_with("label ci.token: glpa")), "{secrets:?}");
+    assert!(secrets.iter().any(|(_, d)| d.starts_with("Cmd[1]: xoxb")), "{secrets:?}");
+    assert!(
+        secrets.iter().any(|(_, d)| d.starts_with("Entrypoint[1]: --to") || d.starts_with("Entrypoint[1]: ghp_")),
+        "{secrets:?}"
+    );
+    assert!(!serde_json::to_string(&r).unwrap().contains("abcdefghij0123456789"), "secrets are never in the report");
+}
