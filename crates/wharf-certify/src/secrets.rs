@@ -22,7 +22,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         pattern: Regex::new(&format!("(?-u){pattern}")).expect("valid secret pattern"),
     };
     vec![
-        rule("private-key", "a private key", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"),
+        // The header and a key's worth of base64 after it (a header alone is just the
+        // string constant every TLS library carries).
+        rule(
+            "private-key",
+            "a private key",
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----\r?\n(?:[A-Za-z-]+: [^\n]*\n)*\r?\n?[A-Za-z0-9+/=\r\n]{64,}",
+        ),
         rule("aws-access-key", "an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
         rule("github-token", "a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b"),
         rule("gitlab-token", "a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
@@ -82,12 +88,14 @@ mod tests {
 
     #[test]
     fn secrets_are_found_and_redacted() {
-        let text = b"key=AKIAABCDEFGHIJKLMNOP\ntoken: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n-----BEGIN OPENSSH PRIVATE KEY-----\n";
+        let text = b"key=AKIAABCDEFGHIJKLMNOP\ntoken: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDnXz2eFq\n-----END OPENSSH PRIVATE KEY-----\n";
         let found = scan(text);
         let ids: Vec<&str> = found.iter().map(|s| s.rule).collect();
         assert_eq!(ids, ["aws-access-key", "github-token", "private-key"]);
         assert_eq!(found[0].redacted, "AKIA…(20 characters)");
         assert_eq!((found[1].line, found[2].line), (2, 3));
         assert!(scan(b"AKIA is a prefix; ghp_short; nothing here").is_empty());
+        // A PEM header in a library's string table is not a key.
+        assert!(scan(b"\0-----BEGIN RSA PRIVATE KEY-----\0-----END RSA PRIVATE KEY-----\0").is_empty());
     }
 }

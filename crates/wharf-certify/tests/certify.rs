@@ -131,7 +131,7 @@ fn hostile_and_damaged_layouts_are_findings() {
 #[test]
 fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
     let dir = tempfile::tempdir().unwrap();
-    let key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    let key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
     let dpkg = b"Package: kernel-core\nStatus: install ok installed\nArchitecture: amd64\nVersion: 6.1\n";
     let lower = layer(&[("root/.ssh/id_ed25519", 0o600, key), ("licenses/LICENSE", 0o644, b"MIT")]);
     // The key is deleted by the next layer, but it still ships in the image.
@@ -170,7 +170,7 @@ fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
     assert_eq!(
         found,
         [
-            ("policy.secret", Some("root/.ssh/id_ed25519"), Some("line 1: ----…(35 characters)"), true),
+            ("policy.secret", Some("root/.ssh/id_ed25519"), Some("line 1: ----…(107 characters)"), true),
             ("policy.secret", Some("app/config.yaml"), Some("line 1: ghp_…(40 characters)"), true),
             ("policy.secret", None, Some("Env[1] AWS_ACCESS_KEY_ID: AKIA…(20 characters)"), true),
             ("policy.image-size", None, None, false),

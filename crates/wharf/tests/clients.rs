@@ -677,3 +677,84 @@ async fn certify_pulls_from_wharfs_registry_with_its_credentials() {
     let (code, _, err) = run(&["certify", "docker://127.0.0.1:5000/Bad_Name:1"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `wharf certify` on the Debian test image (a debootstrap root file system packed by
+/// umoci; built and cached by `.ci/debian-image`): a readable report, valid SARIF and
+/// CycloneDX, real packages matched against advisories written for their versions,
+/// every file scanned by clamd.
+#[test]
+fn certify_reports_on_the_debian_image() {
+    let image_dir = std::env::var("WHARF_TEST_DEBIAN_IMAGE")
+        .expect("WHARF_TEST_DEBIAN_IMAGE: eval \"$(.ci/services start)\" builds the Debian test image");
+    let clamd = std::env::var("WHARF_TEST_CLAMD").expect("WHARF_TEST_CLAMD: eval \"$(.ci/services start)\"");
+    let image = format!("{image_dir}:12");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(["--clamd", clamd.as_str(), "--advisories", "store"]);
+        cli(dir.path(), dir.path(), &args, None)
+    };
+    // The SBOM first, without advisories (the verdict is then "not evaluated").
+    let (code, out, err) = run(&["certify", &image, "--output", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = &report["platforms"][0];
+    assert_eq!((p["platform"].as_str(), p["distro"].as_str()), (Some("linux/amd64"), Some("debian-12")));
+    let components = p["components"].as_array().unwrap();
+    assert!(components.len() >= 80, "{} packages", components.len());
+    let libc = components.iter().find(|c| c["name"] == "libc6").expect("libc6 is installed");
+    assert_eq!(libc["source"], "glibc");
+    let glibc_version = libc["version"].as_str().unwrap().to_owned();
+    assert!(p["files"].as_u64().unwrap() > 5000, "{}", p["files"]);
+    assert!(report["malware_scanner"].as_str().unwrap().starts_with("ClamAV"), "{report}");
+
+    // Advisories for the real versions: glibc fixed just after the installed version
+    // (blocks), zlib fixed long before it (does not apply).
+    let osv = dir.path().join("osv");
+    std::fs::create_dir_all(&osv).unwrap();
+    for (id, name, fixed) in [
+        ("DEBIAN-CVE-2099-1000", "glibc", format!("{glibc_version}+wharf1")),
+        ("DEBIAN-CVE-2005-2096", "zlib", "1:1.2.2-4".to_owned()),
+    ] {
+        let v = serde_json::json!({"id": id, "modified": "2026-11-20T00:00:00Z", "summary": format!("a test flaw in {name}"),
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]});
+        std::fs::write(osv.join(format!("{id}.json")), v.to_string()).unwrap();
+    }
+    let (code, _, err) = cli(dir.path(), dir.path(), &["advisories", "import", "osv", "--advisories", "store"], None);
+    assert_eq!(code, 0, "{err}");
+
+    // For people: readable, every finding with its evidence.
+    let (code, out, _) = run(&["certify", &image, "--sbom", "sbom"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with(&format!("{image}: FAIL\n  advisories: 2 (snapshot 2026-11-20T00:00:00Z")), "{out}");
+    assert!(out.contains("packages found (debian-12)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "BLOCK critical vulnerability                  libc6 {glibc_version}: DEBIAN-CVE-2099-1000 (CVSS 9.8)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!("remediation: upgrade glibc to {glibc_version}+wharf1 or later")), "{out}");
+    assert!(!out.contains("DEBIAN-CVE-2005-2096"), "{out}");
+    assert!(!out.contains("malware"), "a clean image: {out}");
+    // SARIF 2.1.0 that parses, a result per finding.
+    let (_, out, _) = run(&["certify", &image, "--output", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let vuln: Vec<&serde_json::Value> = results.iter().filter(|r| r["ruleId"] == "vulnerability").collect();
+    assert!(!vuln.is_empty() && vuln.iter().all(|r| r["level"] == "error"), "{sarif}");
+    assert_eq!(vuln[0]["properties"]["evidence"]["fixed"], format!("{glibc_version}+wharf1"));
+    assert_eq!(vuln[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "var/lib/dpkg/status");
+    // CycloneDX that parses, every component with a purl and a path.
+    let cdx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom/linux-amd64.cdx.json")).unwrap()).unwrap();
+    assert_eq!((cdx["bomFormat"].as_str(), cdx["specVersion"].as_str()), (Some("CycloneDX"), Some("1.5")));
+    let cdx_components = cdx["components"].as_array().unwrap();
+    assert_eq!(cdx_components.len(), components.len());
+    assert!(cdx_components.iter().all(|c| c["purl"].as_str().unwrap().starts_with("pkg:deb/debian/")
+        && c["purl"].as_str().unwrap().ends_with("&distro=debian-12")
+        && c["properties"][0]["value"] == "var/lib/dpkg/status"));
+}
