@@ -83,10 +83,11 @@ fn java(path: &str, bytes: &[u8], depth: usize) -> Vec<Component> {
             }
         } else if name == "META-INF/MANIFEST.MF" {
             manifest = read(&mut entry);
-        } else if depth == 0 && is_java_archive(&name) {
-            if let Some(buf) = read(&mut entry) {
-                nested.push((format!("{path}!/{name}"), buf));
-            }
+        } else if depth == 0
+            && is_java_archive(&name)
+            && let Some(buf) = read(&mut entry)
+        {
+            nested.push((format!("{path}!/{name}"), buf));
         }
     }
     if out.is_empty()

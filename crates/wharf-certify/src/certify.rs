@@ -114,6 +114,33 @@ pub struct PlatformReport {
     pub components: Vec<crate::sbom::Component>,
     /// `ID-VERSION_ID` of `/etc/os-release`, when the image has one.
     pub distro: Option<String>,
+    /// Where the time went, in milliseconds (for benchmarks; not part of the verdict).
+    pub timings_ms: Timings,
+}
+
+/// Wall time per stage, in milliseconds. Layers stream once, so the in-stream stages
+/// (secrets, SBOM extraction) are measured inside the read and subtracted from it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading layers: digest checks, decompression, the tar walk, the file view,
+    /// handing files to clamd.
+    pub layers: f64,
+    /// Searching files, the environment and the config for secrets.
+    pub secrets: f64,
+    /// Finding packages: databases, executables' records, Java archives.
+    pub sbom: f64,
+    /// Matching packages against advisories.
+    pub vulnerabilities: f64,
+    /// The policy's image checks.
+    pub policy: f64,
+    /// Waiting for clamd after the last layer was read.
+    pub malware: f64,
+    /// The whole platform.
+    pub total: f64,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// The whole result.
@@ -300,6 +327,9 @@ fn certify_platform(
     // Files the SBOM reads: path -> (layer index, content); later layers replace.
     let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
     let mut secrets_found = Vec::new();
+    let started = std::time::Instant::now();
+    let mut secrets_time = std::time::Duration::ZERO;
+    let mut sbom_time = std::time::Duration::ZERO;
     // Packages recorded in files (Go and cargo-auditable executables, Java archives):
     // path -> (layer index, components).
     let mut go_modules: BTreeMap<String, (usize, Vec<crate::sbom::Component>)> = BTreeMap::new();
@@ -352,6 +382,7 @@ fn certify_platform(
                 content.extend_from_slice(&head[..got]);
                 r.take(limit + 1 - got as u64).read_to_end(&mut content)?;
                 let whole = content.len() as u64 <= limit;
+                let t = std::time::Instant::now();
                 if policy.secrets != Action::Off && content.len() as u64 <= crate::secrets::MAX_SCANNED_BYTES {
                     for s in crate::secrets::scan(&content) {
                         secrets_found.push(
@@ -366,6 +397,10 @@ fn certify_platform(
                         );
                     }
                 }
+                let t = {
+                    secrets_time += t.elapsed();
+                    std::time::Instant::now()
+                };
                 if crate::sbom::capture_limit(path).is_some_and(|l| content.len() as u64 <= l) {
                     captured.insert(path.to_owned(), (index, content.clone()));
                 }
@@ -384,6 +419,7 @@ fn certify_platform(
                 if !recorded.is_empty() {
                     go_modules.insert(path.to_owned(), (index, recorded));
                 }
+                sbom_time += t.elapsed();
                 // The rest of the file, for the malware scan.
                 if tee.out.is_some() {
                     io::copy(&mut tee, &mut io::sink())?;
@@ -407,11 +443,16 @@ fn certify_platform(
             uncompressed_bytes: stats.uncompressed_bytes,
         });
     }
+    let read = started.elapsed();
     findings.append(&mut secrets_found);
+    let t = std::time::Instant::now();
     if let Some(scanner) = scanner {
         malware_findings(scanner.finish(), &view, image, &mut findings);
     }
+    let malware_time = t.elapsed();
+    let t = std::time::Instant::now();
     policy_checks(image, &view, &binaries, policy, &mut findings);
+    let policy_time = t.elapsed();
     let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
     if total > policy.max_image_bytes {
         findings.push(image_finding(
@@ -439,6 +480,7 @@ fn certify_platform(
         let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim_matches('"').to_owned());
         Some(format!("{}-{}", get("ID=")?, get("VERSION_ID=").unwrap_or_default()))
     });
+    let t = std::time::Instant::now();
     let mut components: Vec<crate::sbom::Component> = Vec::new();
     for (path, (layer, content)) in &captured {
         match crate::sbom::parse(path, content, distro.as_deref()) {
@@ -460,6 +502,7 @@ fn certify_platform(
     });
     components.extend(go_modules.into_values().flat_map(|(_, c)| c));
     components.sort();
+    sbom_time += t.elapsed();
     for c in &components {
         if policy.prohibited_packages.contains(&c.name) {
             findings.push(
@@ -474,6 +517,7 @@ fn certify_platform(
         }
     }
     let mut findings = report(findings, policy);
+    let t = std::time::Instant::now();
     findings.extend(crate::vulns::check(
         &components,
         distro.as_deref(),
@@ -482,6 +526,7 @@ fn certify_platform(
         &image.manifest_digest,
         &engine.today,
     ));
+    let vulnerabilities = t.elapsed();
     let verdict = if findings.iter().any(|r| r.blocking) { Verdict::Fail } else { Verdict::Pass };
     PlatformReport {
         platform: image.platform.to_string(),
@@ -492,6 +537,15 @@ fn certify_platform(
         findings,
         components,
         distro,
+        timings_ms: Timings {
+            layers: ms(read.saturating_sub(secrets_time).saturating_sub(sbom_time)),
+            secrets: ms(secrets_time),
+            sbom: ms(sbom_time),
+            vulnerabilities: ms(vulnerabilities),
+            policy: ms(policy_time),
+            malware: ms(malware_time),
+            total: ms(started.elapsed()),
+        },
     }
 }
 
