@@ -49,13 +49,22 @@ pub struct Engine {
     pub clamd: Option<crate::clamd::ClamdAddr>,
     /// Files scanned at once (clamd connections).
     pub clamd_connections: usize,
+    /// Always stream files to clamd, even when it could read them from a scratch area.
+    pub clamd_stream_only: bool,
 }
 
 impl Engine {
     /// An engine with `policy`, no advisories, and today's date from the clock.
     pub fn new(policy: Policy) -> Engine {
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        Engine { policy, advisories: None, today: now[..10].to_owned(), clamd: None, clamd_connections: 2 }
+        Engine {
+            policy,
+            advisories: None,
+            today: now[..10].to_owned(),
+            clamd: None,
+            clamd_connections: 2,
+            clamd_stream_only: false,
+        }
     }
 
     /// With clamd at `addr` for the malware scan.
@@ -237,8 +246,23 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &E
                 }
                 (Some(addr), _) => match addr.version() {
                     Ok(v) => {
-                        out.malware_scanner = Some(format!("{v} at {addr}"));
-                        Ok(addr)
+                        // A clamd that can read our scratch area scans files there;
+                        // any other gets them as streams.
+                        let parent = crate::clamd::scratch_parent();
+                        let mode = if !engine.clamd_stream_only && addr.reads_scratch(&parent) {
+                            crate::clamd::Mode::Scratch(parent)
+                        } else {
+                            crate::clamd::Mode::Stream
+                        };
+                        out.malware_scanner = Some(format!(
+                            "{v} at {addr}, {}",
+                            match &mode {
+                                crate::clamd::Mode::Stream => "files streamed".to_owned(),
+                                crate::clamd::Mode::Scratch(p) =>
+                                    format!("files read from a scratch area in {}", p.display()),
+                            }
+                        ));
+                        Ok((addr, mode))
                     }
                     Err(e) => Err(Some(format!(
                         "clamd at {addr} is unreachable ({e}): files not scanned for malware; certify again when it is back"
@@ -251,7 +275,7 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &E
                     image,
                     tag,
                     engine,
-                    clamd.as_ref().copied().map_err(Clone::clone),
+                    clamd.as_ref().map(|(a, m)| (*a, m)).map_err(Clone::clone),
                 ));
             }
         }
@@ -308,12 +332,12 @@ fn certify_platform(
     image: &PlatformImage,
     tag: Option<&str>,
     engine: &Engine,
-    clamd: Result<&crate::clamd::ClamdAddr, Option<String>>,
+    clamd: Result<(&crate::clamd::ClamdAddr, &crate::clamd::Mode), Option<String>>,
 ) -> PlatformReport {
     let policy = &engine.policy;
     let mut findings = Vec::new();
-    let scanner = match clamd {
-        Ok(addr) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections)),
+    let mut scanner = match clamd {
+        Ok((addr, mode)) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections, mode)),
         Err(message) => {
             findings.extend(message.map(|m| image_finding("malware.not-scanned", Severity::High, m)));
             None
@@ -350,7 +374,7 @@ fn certify_platform(
             &mut view,
             &mut findings,
             &mut |path, r| {
-                let upload = scanner.as_ref().and_then(|s| s.file(&layer.digest, path));
+                let upload = scanner.as_mut().and_then(|s| s.file(&layer.digest, path));
                 let mut tee = Tee { inner: r, out: upload };
                 let r: &mut dyn Read = &mut tee;
                 let mut head = [0u8; 20];

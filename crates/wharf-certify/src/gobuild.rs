@@ -22,13 +22,14 @@ pub fn find(head: &[u8], rest: &mut dyn Read) -> io::Result<Option<Vec<u8>>> {
         return Ok(Some(out));
     }
     let mut carry: Vec<u8> = head[head.len().saturating_sub(MAGIC.len() - 1)..].to_vec();
-    let mut chunk = vec![0u8; 1 << 20];
     loop {
-        let n = rest.read(&mut chunk)?;
-        if n == 0 {
+        // Read straight into `carry` (no zeroed buffer per executable: most have been
+        // read whole already and `rest` is empty).
+        let before = carry.len();
+        (&mut *rest).take(1 << 20).read_to_end(&mut carry)?;
+        if carry.len() == before {
             return Ok(None);
         }
-        carry.extend_from_slice(&chunk[..n]);
         if let Some(at) = memfind(&carry, MAGIC) {
             let mut out = carry[at..].to_vec();
             if out.len() < WINDOW {
