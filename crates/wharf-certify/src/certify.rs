@@ -185,6 +185,7 @@ fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
         "policy.image-size" => policy.image_size,
         "policy.prohibited-package" => policy.prohibited,
         "policy.base-image" => policy.base_image,
+        "policy.signature" => policy.signature,
         "malware" => policy.malware,
         "malware.not-scanned" => policy.not_scanned,
         // The layer reader's findings: an image that cannot be read safely fails.
@@ -477,6 +478,30 @@ fn certify_platform(
     let t = std::time::Instant::now();
     policy_checks(image, &view, &binaries, policy, &mut findings);
     let policy_time = t.elapsed();
+    if policy.signature != Action::Off {
+        let keys = policy.keys();
+        let mut why = Vec::new();
+        let mut valid = None;
+        for d in std::iter::once(&image.manifest_digest).chain(layout.top_digests(tag).iter()) {
+            match crate::signature::check(layout, d, &keys) {
+                crate::signature::Outcome::Valid(k) => {
+                    valid = Some((d.clone(), k));
+                    break;
+                }
+                crate::signature::Outcome::Invalid(w) => why.push(format!("{d}: {w}")),
+            }
+        }
+        if valid.is_none() {
+            findings.push(
+                image_finding(
+                    "policy.signature",
+                    Severity::High,
+                    "the image has no valid publisher signature: sign it with `cosign sign --key` and push or copy the signature with it".to_owned(),
+                )
+                .detail(why.join("; ")),
+            );
+        }
+    }
     let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
     if total > policy.max_image_bytes {
         findings.push(image_finding(

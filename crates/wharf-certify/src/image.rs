@@ -294,6 +294,58 @@ impl Layout {
         Ok(Verified { inner: file, hasher: Some(d.algorithm().hasher()), expected: d })
     }
 
+    /// The digest the layout's index tags `tag`, if any.
+    pub fn tagged(&self, tag: &str) -> Option<String> {
+        let text = std::fs::read(self.dir.join("index.json")).ok()?;
+        let index: Index = serde_json::from_slice(&text).ok()?;
+        index
+            .manifests
+            .iter()
+            .find(|d| d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(tag))
+            .map(|d| d.digest.clone())
+    }
+
+    /// The digests of the index entries tagged `tag` (or all of them): what a
+    /// signature of the image as a whole names.
+    pub fn top_digests(&self, tag: Option<&str>) -> Vec<String> {
+        let Ok(text) = std::fs::read(self.dir.join("index.json")) else { return Vec::new() };
+        let Ok(index) = serde_json::from_slice::<Index>(&text) else { return Vec::new() };
+        index
+            .manifests
+            .iter()
+            .filter(|d| !is_signature(d))
+            .filter(|d| {
+                tag.is_none_or(|t| {
+                    d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(t)
+                })
+            })
+            .map(|d| d.digest.clone())
+            .collect()
+    }
+
+    /// A JSON blob, size-capped and checked against its digest.
+    pub fn read_json<T: for<'de> Deserialize<'de>>(&self, digest: &str) -> Result<T, ImageError> {
+        self.json(digest, "document")
+    }
+
+    /// A small blob's bytes (at most the JSON cap), checked against its digest.
+    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, ImageError> {
+        let (path, expected) = self.blob_path(digest)?;
+        let file = std::fs::File::open(&path).map_err(|e| {
+            ImageError::Layout(format!("blob {digest} is missing from the layout ({}: {e})", path.display()))
+        })?;
+        let mut bytes = Vec::new();
+        file.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_JSON_BYTES {
+            return Err(ImageError::Invalid(format!("blob {digest} is larger than {MAX_JSON_BYTES} bytes")));
+        }
+        let actual = Digest::of(expected.algorithm(), &bytes);
+        if actual != expected {
+            return Err(ImageError::DigestMismatch { expected: digest.to_owned(), actual: actual.to_string() });
+        }
+        Ok(bytes)
+    }
+
     fn json<T: for<'de> Deserialize<'de>>(&self, digest: &str, what: &str) -> Result<T, ImageError> {
         let (path, expected) = self.blob_path(digest)?;
         let file = std::fs::File::open(&path).map_err(|e| {
@@ -321,6 +373,7 @@ impl Layout {
         let chosen: Vec<&Descriptor> = index
             .manifests
             .iter()
+            .filter(|d| !is_signature(d))
             .filter(|d| {
                 tag.is_none_or(|t| {
                     d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(t)
@@ -411,6 +464,13 @@ impl<R: Read> Read for Verified<R> {
         }
         Ok(n)
     }
+}
+
+/// Whether an index entry is a cosign signature (tagged `sha256-<hex>.sig`), not an image.
+fn is_signature(d: &Descriptor) -> bool {
+    d.annotations
+        .get("org.opencontainers.image.ref.name")
+        .is_some_and(|t| t.starts_with("sha256-") && t.ends_with(".sig"))
 }
 
 /// Joins a relative link target to its directory, refusing to climb out of the archive.

@@ -29,6 +29,7 @@ pub mod render;
 pub mod rpmdb;
 pub mod sbom;
 pub mod secrets;
+pub mod signature;
 pub mod versions;
 pub mod view;
 pub mod vulns;

@@ -70,6 +70,13 @@ pub struct Policy {
     /// digests as a manifest lists them, or uncompressed `diff_ids` as a config does).
     /// An image is built on one when its layers start with that list.
     pub allowed_base_images: Vec<BaseImage>,
+    /// The image must carry a valid publisher signature (cosign's format) made with
+    /// one of `signature_keys`. Off by default: the public marketplace signs images
+    /// itself rather than requiring publishers to.
+    pub signature: Action,
+    /// Public keys (PEM, ECDSA P-256, as `cosign generate-key-pair` writes
+    /// `cosign.pub`): each the PEM text, or a file name relative to the policy file.
+    pub signature_keys: Vec<String>,
     /// Files clamd finds malware in (every regular file of every layer is scanned).
     pub malware: Action,
     /// Files that could not be scanned for malware: no clamd given, clamd unreachable,
@@ -136,6 +143,16 @@ impl Policy {
         let mut problems = Vec::new();
         if !(0.0..=10.0).contains(&policy.block_cvss) {
             problems.push(format!("block_cvss must be between 0.0 and 10.0, not {}", policy.block_cvss));
+        }
+        if policy.signature != Action::Off && policy.signature_keys.is_empty() {
+            problems.push("signature is checked but signature_keys names no key".to_owned());
+        }
+        for (i, k) in policy.signature_keys.iter().enumerate() {
+            if k.trim_start().starts_with("-----BEGIN")
+                && let Err(e) = crate::signature::PublicKey::from_pem(&format!("signature_keys[{i}]"), k)
+            {
+                problems.push(e);
+            }
         }
         for (i, b) in policy.allowed_base_images.iter().enumerate() {
             if b.layers.is_empty() {
@@ -210,11 +227,39 @@ impl Default for Policy {
             vulnerabilities: Action::Block,
             block_cvss: 7.0,
             not_evaluated: Action::Block,
+            signature: Action::Off,
+            signature_keys: Vec::new(),
             base_image: Action::Block,
             allowed_base_images: Vec::new(),
             malware: Action::Block,
             not_scanned: Action::Block,
             exceptions: Vec::new(),
         }
+    }
+}
+
+impl Policy {
+    /// Reads the key files `signature_keys` names (relative to `dir`, the policy file's
+    /// directory) into PEM text.
+    pub fn resolve_key_files(&mut self, dir: &std::path::Path) -> Result<(), String> {
+        for k in &mut self.signature_keys {
+            if !k.trim_start().starts_with("-----BEGIN") {
+                let path = dir.join(&*k);
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("signature key {}: {e}", path.display()))?;
+                crate::signature::PublicKey::from_pem(&path.display().to_string(), &text)?;
+                *k = text;
+            }
+        }
+        Ok(())
+    }
+
+    /// The signature keys, parsed (key files resolved beforehand).
+    pub fn keys(&self) -> Vec<crate::signature::PublicKey> {
+        self.signature_keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| crate::signature::PublicKey::from_pem(&format!("signature_keys[{i}]"), k).ok())
+            .collect()
     }
 }

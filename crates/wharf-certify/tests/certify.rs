@@ -411,3 +411,71 @@ fn base_images_are_checked_by_layer_digest_and_config_secrets_are_found() {
     );
     assert!(!serde_json::to_string(&r).unwrap().contains("abcdefghij0123456789"), "secrets are never in the report");
 }
+
+/// A cosign-format signature of `digest` made with `key`, stored in the layout as
+/// cosign stores it: a manifest tagged `sha256-<hex>.sig` whose layer is the payload.
+fn cosign_signature(dir: &Path, digest: &str, signed: &str, key: &aws_lc_rs::signature::EcdsaKeyPair) -> Value {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let payload = json!({"critical": {"identity": {"docker-reference": "registry.example/contoso/app"},
+        "image": {"docker-manifest-digest": signed}, "type": "cosign container image signature"}, "optional": null})
+    .to_string();
+    let sig = key.sign(&rng, payload.as_bytes()).unwrap();
+    use base64::Engine as _;
+    let (pd, ps) = put(dir, payload.as_bytes());
+    let (cd, cs) = put(dir, b"{}");
+    let m = json!({"schemaVersion": 2, "mediaType": MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": pd, "size": ps,
+            "annotations": {"dev.cosignproject.cosign/signature": base64::engine::general_purpose::STANDARD.encode(sig.as_ref())}}]});
+    let (md, ms) = put(dir, m.to_string().as_bytes());
+    json!({"mediaType": MANIFEST, "digest": md, "size": ms,
+        "annotations": {"org.opencontainers.image.ref.name": wharf_certify::signature::signature_tag(digest)}})
+}
+
+#[test]
+fn publisher_signatures_are_verified_when_the_policy_requires_them() {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let new_key = || {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap()
+    };
+    let (publisher, stranger) = (new_key(), new_key());
+    let pem = wharf_certify::signature::PublicKey::from_point("publisher", publisher.public_key().as_ref()).to_pem();
+    let policy = Policy::parse(&format!("signature = \"block\"\nsignature_keys = [\"\"\"{pem}\"\"\"]\n"))
+        .map(|p| Policy { not_scanned: Action::Off, ..p })
+        .unwrap();
+    let certify = |signature: Option<(String, &EcdsaKeyPair)>| {
+        let dir = tempfile::tempdir().unwrap();
+        let m = image(dir.path(), "amd64", "1000", labels(), &[layer(&[("licenses/LICENSE", 0o644, b"MIT")])]);
+        let digest = m["digest"].as_str().unwrap().to_owned();
+        let mut tagged = m.clone();
+        tagged["annotations"] = json!({"org.opencontainers.image.ref.name": "1.0.0"});
+        let mut entries = vec![tagged];
+        if let Some((signed, key)) = signature {
+            let signed = if signed == "self" { digest.clone() } else { signed };
+            entries.push(cosign_signature(dir.path(), &digest, &signed, key));
+        }
+        let l = layout(dir.path(), entries);
+        certify_layout(&l, "app", Some("1.0.0"), &Engine::new(policy.clone()))
+    };
+    // Signed by the publisher's key: passes.
+    let r = certify(Some(("self".into(), &publisher)));
+    assert!(checks(&r, 0).is_empty(), "{:#?}", r.platforms[0].findings);
+    // Unsigned, signed by another key, or a signature of another image: blocked, with why.
+    for (case, want) in [
+        (None, "the image has no signature"),
+        (Some(("self".into(), &stranger)), "does not verify with any of the policy's keys"),
+        (Some((format!("sha256:{}", "2".repeat(64)), &publisher)), "not this image"),
+    ] {
+        let r = certify(case);
+        assert_eq!(checks(&r, 0), ["policy.signature"]);
+        let f = &r.platforms[0].findings[0];
+        assert!(f.blocking);
+        assert!(f.finding.evidence.detail.as_deref().unwrap().contains(want), "{:?}", f.finding.evidence.detail);
+    }
+    // Policy mistakes are caught when the file is read.
+    assert!(Policy::parse("signature = \"block\"\n").unwrap_err().contains("names no key"));
+    let bad = Policy::parse("signature_keys = [\"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\"]\n");
+    assert!(bad.unwrap_err().contains("not an ECDSA P-256 public key"));
+}

@@ -498,8 +498,29 @@ pub async fn pull(
     if let Some(tag) = image.tag() {
         descriptor["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": tag});
     }
+    let mut manifests = vec![descriptor];
+    // The publisher's cosign signature, when the registry has one (tag sha256-<hex>.sig).
+    let sig_tag = format!("{}.sig", top.to_string().replacen(':', "-", 1));
+    match s.manifest(&sig_tag, dir).await {
+        Ok((sig_bytes, sig_digest, sig_type)) => {
+            let sig: Manifest = serde_json::from_slice(&sig_bytes)
+                .map_err(|e| PullError::Invalid(format!("the signature manifest {sig_tag} is not valid JSON: {e}")))?;
+            if let Some(c) = &sig.config {
+                s.blob(c, dir).await?;
+            }
+            for l in &sig.layers {
+                s.blob(l, dir).await?;
+            }
+            manifests.push(
+                serde_json::json!({"mediaType": sig.media_type.unwrap_or(sig_type), "digest": sig_digest.to_string(),
+                "size": sig_bytes.len(), "annotations": {"org.opencontainers.image.ref.name": sig_tag}}),
+            );
+        }
+        Err(PullError::Registry { status: 404, .. }) => {}
+        Err(e) => return Err(e),
+    }
     tokio::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).await?;
-    let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [descriptor]});
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
     tokio::fs::write(dir.join("index.json"), index.to_string()).await?;
     Ok(Pulled { digest: top.to_string(), blobs: s.blobs, bytes: s.bytes })
 }

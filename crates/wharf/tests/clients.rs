@@ -664,6 +664,66 @@ async fn certify_pulls_from_wharfs_registry_with_its_credentials() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["platforms"][0]["manifest"], pushed.as_str());
 
+    // A publisher signature (cosign's format) pushed beside the image as
+    // `sha256-<hex>.sig`: pulled with it and checked against the policy's key file.
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    use base64::Engine as _;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let key = |seed: &str| {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+        let pem = wharf_certify::signature::PublicKey::from_point(seed, pair.public_key().as_ref()).to_pem();
+        (pair, pem)
+    };
+    let (publisher, publisher_pem) = key("publisher");
+    let (_, stranger_pem) = key("stranger");
+    let sig_layout = dir.path().join("sig");
+    std::fs::create_dir_all(sig_layout.join("blobs/sha256")).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, bytes);
+        std::fs::write(sig_layout.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        (d.to_string(), bytes.len())
+    };
+    let payload = serde_json::json!({"critical": {"identity": {"docker-reference": format!("{host}/acme/app")},
+        "image": {"docker-manifest-digest": pushed}, "type": "cosign container image signature"}, "optional": null})
+    .to_string();
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(publisher.sign(&rng, payload.as_bytes()).unwrap().as_ref());
+    let (pd, ps) = put(payload.as_bytes());
+    let (cd, cs) = put(b"{}");
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": pd, "size": ps,
+            "annotations": {"dev.cosignproject.cosign/signature": signature}}]})
+    .to_string();
+    let (md, ms) = put(manifest.as_bytes());
+    std::fs::write(sig_layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(sig_layout.join("index.json"), serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms, "annotations": {"org.opencontainers.image.ref.name": "sig"}}]}).to_string()).unwrap();
+    let sig_tag = format!("{}.sig", pushed.replacen(':', "-", 1));
+    skopeo(&[
+        "copy",
+        "--dest-creds",
+        &creds,
+        "--dest-tls-verify=false",
+        &format!("oci:{}:sig", sig_layout.display()),
+        &format!("docker://{host}/acme/app:{sig_tag}"),
+    ]);
+    std::fs::write(dir.path().join("publisher.pub"), &publisher_pem).unwrap();
+    std::fs::write(dir.path().join("stranger.pub"), &stranger_pem).unwrap();
+    std::fs::write(dir.path().join("signed.toml"), "signature = \"block\"\nsignature_keys = [\"publisher.pub\"]\n")
+        .unwrap();
+    std::fs::write(dir.path().join("other.toml"), "signature = \"block\"\nsignature_keys = [\"stranger.pub\"]\n")
+        .unwrap();
+    let (code, out, err) = run(&["certify", &image, "--policy", "signed.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&["certify", &image, "--policy", "other.toml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("BLOCK high     policy.signature")
+            && out.contains("does not verify with any of the policy's keys"),
+        "{out}"
+    );
+
     // Bad input: a tag that does not exist, a registry that is not there, a bad reference.
     let (code, _, err) = run(&["certify", &format!("{host}/acme/app:9.9.9")]);
     assert_eq!(code, 1, "{err}");
