@@ -775,6 +775,19 @@ fn policy_checks(
                 Severity::High,
                 format!("the config declares {declared} but {count} executable(s) are {most}"),
             )
+            .path(example.clone()),
+        );
+    }
+    // ELF executables run on Linux.
+    let os = image.config.os.as_str();
+    if os != "linux" {
+        let total: usize = binaries.values().map(|(c, _)| c).sum();
+        findings.push(
+            image_finding(
+                "policy.architecture-mismatch",
+                Severity::High,
+                format!("the config declares the OS {os:?} but {total} executable(s) are Linux (ELF) programs"),
+            )
             .path(example),
         );
     }

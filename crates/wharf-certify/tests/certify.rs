@@ -72,6 +72,23 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
     assert!(arch.blocking);
     let setuid = &r.platforms[0].findings[7];
     assert_eq!((setuid.finding.evidence.path.as_deref(), setuid.blocking), (Some("usr/bin/su"), false));
+    // A config that says Windows for Linux executables.
+    let dir = tempfile::tempdir().unwrap();
+    let config = json!({"architecture": "amd64", "os": "windows", "config": {"User": "1000", "Labels": labels()}});
+    let (cd, cs) = put(dir.path(), config.to_string().as_bytes());
+    let bin = layer(&[("usr/bin/app", 0o755, &elf(62)), ("licenses/LICENSE", 0o644, b"MIT")]);
+    let (ld, ls) = put(dir.path(), &bin);
+    let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld, "size": ls}]});
+    let (md, ms) = put(dir.path(), manifest.to_string().as_bytes());
+    let windows = layout(dir.path(), vec![json!({"mediaType": MANIFEST, "digest": md, "size": ms})]);
+    let r = certify_layout(&windows, "app", None, &Engine::new(unscanned()));
+    assert_eq!(checks(&r, 0), ["policy.architecture-mismatch"]);
+    assert_eq!(
+        r.platforms[0].findings[0].finding.message,
+        "the config declares the OS \"windows\" but 1 executable(s) are Linux (ELF) programs"
+    );
     // A policy that allows root and does not check architectures passes it.
     let lenient = Policy { run_as_non_root: Action::Off, architecture_matches_binaries: Action::Warn, ..unscanned() };
     let r = certify_layout(&l, "app", None, &Engine::new(lenient));
