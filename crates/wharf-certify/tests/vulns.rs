@@ -371,3 +371,36 @@ image = "latest"
     );
     assert!(Policy::parse("colour = \"blue\"\n").unwrap_err().contains("unknown field `colour`"));
 }
+
+/// Every field of a report (here one with vulnerabilities, an exception and
+/// not-evaluated findings) is named in docs/certification.md's JSON report section.
+#[test]
+fn every_report_field_is_documented() {
+    let mut policy = Policy { not_evaluated: Action::Warn, ..unscanned() };
+    policy.exceptions = vec![exception("CVE-2099-000004", "zlib", "2026-12-31")];
+    let r = certify_with(policy, "2026-11-22");
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/certification.md")).unwrap();
+    let section = &docs[docs.find("## The JSON report").unwrap()..];
+    fn keys(v: &Value, under_map: bool, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    // `summary` is keyed by severity: its keys are values, not fields.
+                    if !under_map {
+                        out.insert(k.clone());
+                    }
+                    keys(x, k == "summary", out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| keys(x, false, out)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    keys(&serde_json::to_value(&r).unwrap(), false, &mut found);
+    let documented = |k: &String| section.contains(&format!("`{k}`")) || section.contains(&format!("`{k}[]`"));
+    let missing: Vec<&String> = found.iter().filter(|k| !documented(k)).collect();
+    assert!(missing.is_empty(), "report fields missing from docs/certification.md: {missing:?}");
+    assert!(found.len() > 40, "{found:?}");
+}
