@@ -305,22 +305,27 @@ impl Layout {
             .map(|d| d.digest.clone())
     }
 
-    /// The digests of the index entries tagged `tag` (or all of them): what a
-    /// signature of the image as a whole names.
-    pub fn top_digests(&self, tag: Option<&str>) -> Vec<String> {
-        let Ok(text) = std::fs::read(self.dir.join("index.json")) else { return Vec::new() };
-        let Ok(index) = serde_json::from_slice::<Index>(&text) else { return Vec::new() };
-        index
+    /// The index entries tagged `tag` (or all of them), signatures aside.
+    fn entries(&self, tag: Option<&str>) -> Result<Vec<Descriptor>, ImageError> {
+        let text = std::fs::read(self.dir.join("index.json"))?;
+        let index: Index = serde_json::from_slice(&text)
+            .map_err(|e| ImageError::Invalid(format!("index.json is not a valid OCI index: {e}")))?;
+        Ok(index
             .manifests
-            .iter()
+            .into_iter()
             .filter(|d| !is_signature(d))
             .filter(|d| {
                 tag.is_none_or(|t| {
                     d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(t)
                 })
             })
-            .map(|d| d.digest.clone())
-            .collect()
+            .collect())
+    }
+
+    /// The digests of the index entries tagged `tag` (or all of them): what a
+    /// signature of the image as a whole names.
+    pub fn top_digests(&self, tag: Option<&str>) -> Vec<String> {
+        self.entries(tag).unwrap_or_default().into_iter().map(|d| d.digest).collect()
     }
 
     /// A JSON blob, size-capped and checked against its digest.
@@ -330,23 +335,10 @@ impl Layout {
 
     /// A small blob's bytes (at most the JSON cap), checked against its digest.
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, ImageError> {
-        let (path, expected) = self.blob_path(digest)?;
-        let file = std::fs::File::open(&path).map_err(|e| {
-            ImageError::Layout(format!("blob {digest} is missing from the layout ({}: {e})", path.display()))
-        })?;
-        let mut bytes = Vec::new();
-        file.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MAX_JSON_BYTES {
-            return Err(ImageError::Invalid(format!("blob {digest} is larger than {MAX_JSON_BYTES} bytes")));
-        }
-        let actual = Digest::of(expected.algorithm(), &bytes);
-        if actual != expected {
-            return Err(ImageError::DigestMismatch { expected: digest.to_owned(), actual: actual.to_string() });
-        }
-        Ok(bytes)
+        self.small_blob(digest, "blob")
     }
 
-    fn json<T: for<'de> Deserialize<'de>>(&self, digest: &str, what: &str) -> Result<T, ImageError> {
+    fn small_blob(&self, digest: &str, what: &str) -> Result<Vec<u8>, ImageError> {
         let (path, expected) = self.blob_path(digest)?;
         let file = std::fs::File::open(&path).map_err(|e| {
             ImageError::Layout(format!("blob {digest} is missing from the layout ({}: {e})", path.display()))
@@ -360,6 +352,11 @@ impl Layout {
         if actual != expected {
             return Err(ImageError::DigestMismatch { expected: digest.to_owned(), actual: actual.to_string() });
         }
+        Ok(bytes)
+    }
+
+    fn json<T: for<'de> Deserialize<'de>>(&self, digest: &str, what: &str) -> Result<T, ImageError> {
+        let bytes = self.small_blob(digest, what)?;
         serde_json::from_slice(&bytes)
             .map_err(|e| ImageError::Invalid(format!("the {what} {digest} is not valid: {e}")))
     }
@@ -367,19 +364,7 @@ impl Layout {
     /// Every platform image the layout's index names (all of them, or those tagged
     /// `tag` through `org.opencontainers.image.ref.name`).
     pub fn images(&self, tag: Option<&str>) -> Result<Vec<PlatformImage>, ImageError> {
-        let text = std::fs::read(self.dir.join("index.json"))?;
-        let index: Index = serde_json::from_slice(&text)
-            .map_err(|e| ImageError::Invalid(format!("index.json is not a valid OCI index: {e}")))?;
-        let chosen: Vec<&Descriptor> = index
-            .manifests
-            .iter()
-            .filter(|d| !is_signature(d))
-            .filter(|d| {
-                tag.is_none_or(|t| {
-                    d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(t)
-                })
-            })
-            .collect();
+        let chosen = self.entries(tag)?;
         if chosen.is_empty() {
             return Err(ImageError::Layout(match tag {
                 Some(t) => format!("the layout has no image tagged {t:?}"),
@@ -388,7 +373,7 @@ impl Layout {
         }
         let mut out = Vec::new();
         let mut seen = Vec::new();
-        for d in chosen {
+        for d in &chosen {
             self.resolve(d, 0, &mut seen, &mut out)?;
         }
         Ok(out)

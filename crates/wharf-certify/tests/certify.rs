@@ -75,14 +75,9 @@ fn policy_findings_carry_evidence_and_follow_the_policy() {
     // A config that says Windows for Linux executables.
     let dir = tempfile::tempdir().unwrap();
     let config = json!({"architecture": "amd64", "os": "windows", "config": {"User": "1000", "Labels": labels()}});
-    let (cd, cs) = put(dir.path(), config.to_string().as_bytes());
     let bin = layer(&[("usr/bin/app", 0o755, &elf(62)), ("licenses/LICENSE", 0o644, b"MIT")]);
-    let (ld, ls) = put(dir.path(), &bin);
-    let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld, "size": ls}]});
-    let (md, ms) = put(dir.path(), manifest.to_string().as_bytes());
-    let windows = layout(dir.path(), vec![json!({"mediaType": MANIFEST, "digest": md, "size": ms})]);
+    let m = image_with_config(dir.path(), &config, &[bin]);
+    let windows = layout(dir.path(), vec![m]);
     let r = certify_layout(&windows, "app", None, &Engine::new(unscanned()));
     assert_eq!(checks(&r, 0), ["policy.architecture-mismatch"]);
     assert_eq!(
@@ -210,16 +205,7 @@ fn oci_archives_are_read_without_trusting_their_paths() {
     layout(dir.path(), vec![m]);
     let marker = format!("wharf-escape-{}", std::process::id());
     let mut b = tar::Builder::new(Vec::new());
-    let mut add = |name: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        // Written raw, so that the tar crate's own path checks do not interfere.
-        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_cksum();
-        b.append(&h, data).unwrap();
-    };
+    let mut add = |name: &str, data: &[u8]| append_raw(&mut b, name, data);
     add(&format!("../../../../../../tmp/{marker}"), b"escaped");
     add(&format!("/tmp/{marker}-abs"), b"escaped");
     add("blobs/sha256/not-a-digest", b"ignored");
@@ -241,18 +227,24 @@ fn oci_archives_are_read_without_trusting_their_paths() {
     assert!(Layout::from_archive(&dir.path().join("index.json")).is_err(), "not a tar");
 }
 
+/// Appends a regular file whose name is written raw, so that the tar crate's own path
+/// checks do not interfere (hostile names are the point).
+fn append_raw(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
 /// A docker-archive as `docker save` (25+) writes it: blobs, a legacy layer path that
 /// is a symlink to its blob, and a manifest.json naming them.
 fn docker_archive(files: &[(&str, &[u8])], links: &[(&str, &str)], manifest: Value) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
-        h.set_cksum();
-        b.append(&h, *data).unwrap();
+        append_raw(&mut b, name, data);
     }
     for (name, target) in links {
         let mut h = tar::Header::new_gnu();
@@ -404,14 +396,8 @@ fn base_images_are_checked_by_layer_digest_and_config_secrets_are_found() {
         "Labels": {"org.opencontainers.image.title": "app", "ci.token": "glpat-abcdefghij0123456789"},
         "Cmd": ["--api-key", "xoxb-1234567890-abcdefghijklmnop"],
         "Entrypoint": ["/app", "--token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"]}});
-    let (cd, cs) = put(dir.path(), config.to_string().as_bytes());
-    let lic = layer(&[("licenses/LICENSE", 0o644, b"MIT")]);
-    let (ld, ls) = put(dir.path(), &lic);
-    let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld, "size": ls}]});
-    let (md, ms) = put(dir.path(), manifest.to_string().as_bytes());
-    let l = layout(dir.path(), vec![json!({"mediaType": MANIFEST, "digest": md, "size": ms})]);
+    let m = image_with_config(dir.path(), &config, &[layer(&[("licenses/LICENSE", 0o644, b"MIT")])]);
+    let l = layout(dir.path(), vec![m]);
     let r = certify_layout(&l, "app", None, &Engine::new(Policy { required_labels: Action::Off, ..unscanned() }));
     let secrets: Vec<(&str, &str)> = r.platforms[0]
         .findings

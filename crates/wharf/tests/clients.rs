@@ -63,6 +63,16 @@ fn read_json(path: &Path) -> serde_json::Value {
 }
 
 /// The descriptor `index.json` names `tag` with.
+/// Builds an amd64 image of `layers` layers tagged 1.0.0 in `layout` and pushes it to
+/// `dest` (`host/repo:tag`) with skopeo as the admin; returns its manifest digest.
+fn push_image(layout: &Path, layers: usize, dest: &str) -> String {
+    build_image(layout, "1.0.0", "amd64", layers);
+    let creds = format!("admin:{PASSWORD}");
+    let src = format!("oci:{}:1.0.0", layout.display());
+    skopeo(&["copy", "--dest-creds", &creds, "--dest-tls-verify=false", &src, &format!("docker://{dest}")]);
+    tagged(layout, "1.0.0")["digest"].as_str().unwrap().to_owned()
+}
+
 fn tagged(layout: &Path, tag: &str) -> serde_json::Value {
     let index = read_json(&layout.join("index.json"));
     index["manifests"]
@@ -324,19 +334,7 @@ fn cli(home: &Path, dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, Str
 async fn the_example_offer_applies_and_submits() {
     let (dir, server, host) = start().await;
     create_publisher(&server, "contoso").await;
-    let layout = dir.path().join("layout");
-    build_image(&layout, "1.0.0", "amd64", 1);
-    let src = format!("oci:{}:1.0.0", layout.display());
-    let creds = format!("admin:{PASSWORD}");
-    skopeo(&[
-        "copy",
-        "--dest-creds",
-        &creds,
-        "--dest-tls-verify=false",
-        &src,
-        &format!("docker://{host}/contoso/example-db:1.0.0"),
-    ]);
-    let pushed = tagged(&layout, "1.0.0")["digest"].as_str().unwrap().to_owned();
+    let pushed = push_image(&dir.path().join("layout"), 1, &format!("{host}/contoso/example-db:1.0.0"));
 
     // A copy of the example, as a publisher's checkout would have it.
     let work = dir.path().join("offer");
@@ -614,19 +612,8 @@ fn certify_reports_on_an_umoci_image_in_every_format() {
 #[tokio::test]
 async fn certify_pulls_from_wharfs_registry_with_its_credentials() {
     let (dir, server, host) = start().await;
-    let layout = dir.path().join("layout");
-    build_image(&layout, "1.0.0", "amd64", 2);
     let creds = format!("admin:{PASSWORD}");
-    let src = format!("oci:{}:1.0.0", layout.display());
-    skopeo(&[
-        "copy",
-        "--dest-creds",
-        &creds,
-        "--dest-tls-verify=false",
-        &src,
-        &format!("docker://{host}/acme/app:1.0.0"),
-    ]);
-    let pushed = tagged(&layout, "1.0.0")["digest"].as_str().unwrap().to_owned();
+    let pushed = push_image(&dir.path().join("layout"), 2, &format!("{host}/acme/app:1.0.0"));
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let clamd = std::env::var("WHARF_TEST_CLAMD").expect("WHARF_TEST_CLAMD: eval \"$(.ci/services start)\"");

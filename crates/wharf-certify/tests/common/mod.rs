@@ -45,6 +45,13 @@ pub fn elf(machine: u16) -> Vec<u8> {
 /// Writes an image (config + layers) and returns its manifest descriptor.
 pub fn image(dir: &Path, arch: &str, user: &str, labels: Value, layers: &[Vec<u8>]) -> Value {
     let config = json!({"architecture": arch, "os": "linux", "config": {"User": user, "Labels": labels}, "rootfs": {"type": "layers", "diff_ids": []}});
+    let mut d = image_with_config(dir, &config, layers);
+    d["platform"] = json!({"architecture": arch, "os": "linux"});
+    d
+}
+
+/// Writes an image with this config and returns its manifest descriptor.
+pub fn image_with_config(dir: &Path, config: &Value, layers: &[Vec<u8>]) -> Value {
     let (cd, cs) = put(dir, config.to_string().as_bytes());
     let layer_descs: Vec<Value> = layers
         .iter()
@@ -55,7 +62,7 @@ pub fn image(dir: &Path, arch: &str, user: &str, labels: Value, layers: &[Vec<u8
         .collect();
     let manifest = json!({"schemaVersion": 2, "mediaType": MANIFEST, "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs}, "layers": layer_descs});
     let (md, ms) = put(dir, manifest.to_string().as_bytes());
-    json!({"mediaType": MANIFEST, "digest": md, "size": ms, "platform": {"architecture": arch, "os": "linux"}})
+    json!({"mediaType": MANIFEST, "digest": md, "size": ms})
 }
 
 pub fn layout(dir: &Path, manifests: Vec<Value>) -> Layout {
