@@ -481,17 +481,17 @@ fn certify_platform(
     if policy.signature != Action::Off {
         let keys = policy.keys();
         let mut why = Vec::new();
-        let mut valid = None;
-        for d in std::iter::once(&image.manifest_digest).chain(layout.top_digests(tag).iter()) {
+        // The platform manifest's signature, or the whole image's (its index).
+        let signed = std::iter::once(&image.manifest_digest).chain(layout.top_digests(tag).iter()).any(|d| {
             match crate::signature::check(layout, d, &keys) {
-                crate::signature::Outcome::Valid(k) => {
-                    valid = Some((d.clone(), k));
-                    break;
+                crate::signature::Outcome::Valid(_) => true,
+                crate::signature::Outcome::Invalid(w) => {
+                    why.push(format!("{d}: {w}"));
+                    false
                 }
-                crate::signature::Outcome::Invalid(w) => why.push(format!("{d}: {w}")),
             }
-        }
-        if valid.is_none() {
+        });
+        if !signed {
             findings.push(
                 image_finding(
                     "policy.signature",
