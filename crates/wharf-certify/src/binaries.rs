@@ -6,7 +6,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::sbom::Component;
+use crate::sbom::{Component, encode};
 
 /// Archives larger than this are not opened.
 pub const MAX_ARCHIVE_BYTES: u64 = 128 << 20;
@@ -19,18 +19,6 @@ const MAX_AUDIT_JSON_BYTES: u64 = 8 << 20;
 pub fn is_java_archive(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     [".jar", ".war", ".ear"].iter().any(|x| lower.ends_with(x))
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn maven(group: &str, artifact: &str, version: &str, path: &str) -> Component {

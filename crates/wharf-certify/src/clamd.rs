@@ -101,24 +101,6 @@ impl ClamdAddr {
         c.write_all(b"zVERSION\0")?;
         read_reply(&mut c)
     }
-
-    /// Scans one stream.
-    pub fn scan(&self, mut r: impl Read) -> Result<Verdict, String> {
-        let mut c = self.connect().map_err(|e| format!("cannot reach clamd at {self}: {e}"))?;
-        let mut buf = vec![0u8; CHUNK];
-        let sent = (|| -> io::Result<()> {
-            c.write_all(b"zINSTREAM\0")?;
-            loop {
-                let n = r.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                send_chunk(&mut c, &buf[..n])?;
-            }
-            c.write_all(&[0, 0, 0, 0])
-        })();
-        finish(c, sent)
-    }
 }
 
 fn send_chunk(c: &mut dyn Conn, chunk: &[u8]) -> io::Result<()> {

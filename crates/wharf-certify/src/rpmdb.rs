@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use crate::sbom::Component;
+use crate::sbom::{Component, encode};
 
 /// Where rpm keeps its SQLite database.
 pub const PATHS: [&str; 2] = ["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"];
@@ -87,7 +87,7 @@ pub fn parse(path: &str, bytes: &[u8], distro: Option<&str>) -> Result<Vec<Compo
     let mut stmt = db.prepare("SELECT blob FROM Packages").map_err(|e| format!("no Packages table: {e}"))?;
     let rows = stmt.query_map([], |row| row.get::<_, Vec<u8>>(0)).map_err(|e| e.to_string())?;
     let ns = namespace(distro);
-    let distro_q = distro.map(|d| format!("&distro={d}")).unwrap_or_default();
+    let distro_q = distro.map(|d| format!("&distro={}", encode(d))).unwrap_or_default();
     let mut out = Vec::new();
     for row in rows {
         let blob = row.map_err(|e| e.to_string())?;
@@ -125,7 +125,13 @@ pub fn parse(path: &str, bytes: &[u8], distro: Option<&str>) -> Result<Vec<Compo
             ecosystem: "rpm",
             name: name.to_owned(),
             version: evr,
-            purl: format!("pkg:rpm/{ns}/{name}@{version}-{release}?arch={arch}{epoch_q}{distro_q}"),
+            purl: format!(
+                "pkg:rpm/{ns}/{}@{}-{}?arch={}{epoch_q}{distro_q}",
+                encode(name),
+                encode(version),
+                encode(release),
+                encode(arch)
+            ),
             path: path.to_owned(),
             source: source.filter(|s| s != name),
             source_version: None,

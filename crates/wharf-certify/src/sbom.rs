@@ -60,7 +60,8 @@ pub struct Component {
     pub source_version: Option<String>,
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes a purl segment (everything but letters, digits and `.-_~`).
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {

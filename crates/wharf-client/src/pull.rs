@@ -343,17 +343,17 @@ impl Session {
                 )));
             }
         }
-        let actual = Digest::of(Algorithm::Sha256, &bytes);
-        if let Ok(expected) = reference.parse::<Digest>() {
-            let actual = Digest::of(expected.algorithm(), &bytes);
-            if actual != expected {
-                return Err(PullError::Invalid(format!("the registry sent manifest {actual} for {expected}")));
+        // By digest: what came must be it. By tag: its SHA-256 names it.
+        let actual = match reference.parse::<Digest>() {
+            Ok(expected) => {
+                let actual = Digest::of(expected.algorithm(), &bytes);
+                if actual != expected {
+                    return Err(PullError::Invalid(format!("the registry sent manifest {actual} for {expected}")));
+                }
+                actual
             }
-            write_blob(dir, &actual, &bytes).await?;
-            self.blobs += 1;
-            self.bytes += bytes.len() as u64;
-            return Ok((bytes, actual, content_type));
-        }
+            Err(_) => Digest::of(Algorithm::Sha256, &bytes),
+        };
         write_blob(dir, &actual, &bytes).await?;
         self.blobs += 1;
         self.bytes += bytes.len() as u64;
