@@ -249,6 +249,13 @@ fn normalize_name(ecosystem: &str, name: &str) -> String {
     }
 }
 
+/// One OSV record (JSON) as an advisory; `None` when it is withdrawn.
+pub fn parse_osv(bytes: &[u8]) -> Result<Option<Advisory>, String> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let osv: OsvAdvisory = serde_path_to_error::deserialize(de).map_err(|e| format!("not OSV JSON: {e}"))?;
+    Ok(if osv.withdrawn.is_some() { None } else { Some(Advisory::from_osv(osv)) })
+}
+
 fn base(ecosystem: &str) -> &str {
     ecosystem.split(':').next().unwrap_or(ecosystem)
 }
@@ -370,6 +377,13 @@ impl Store {
         Ok(Some(store))
     }
 
+    /// A store holding `advisories` (in memory; nothing imported or saved).
+    pub fn from_advisories(advisories: Vec<Advisory>) -> Store {
+        let mut store = Store { advisories, ..Store::default() };
+        store.reindex();
+        store
+    }
+
     fn reindex(&mut self) {
         self.index.clear();
         self.ecosystems.clear();
@@ -391,16 +405,10 @@ impl Store {
         let mut rejected = Vec::new();
         let mut taken: Vec<Advisory> = Vec::new();
         let mut withdrawn = 0;
-        let mut take = |name: String, bytes: Result<Vec<u8>, String>| {
-            let parsed = bytes.and_then(|b| {
-                let de = &mut serde_json::Deserializer::from_slice(&b);
-                serde_path_to_error::deserialize::<_, OsvAdvisory>(de).map_err(|e| format!("not OSV JSON: {e}"))
-            });
-            match parsed {
-                Ok(osv) if osv.withdrawn.is_some() => withdrawn += 1,
-                Ok(osv) => taken.push(Advisory::from_osv(osv)),
-                Err(e) => rejected.push((name, e)),
-            }
+        let mut take = |name: String, bytes: Result<Vec<u8>, String>| match bytes.and_then(|b| parse_osv(&b)) {
+            Ok(None) => withdrawn += 1,
+            Ok(Some(a)) => taken.push(a),
+            Err(e) => rejected.push((name, e)),
         };
         if source.is_dir() {
             let mut files = Vec::new();

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use serde::Serialize;
 
-use crate::finding::{Evidence, Finding, Severity};
+use crate::finding::{Evidence, Finding, Findings, Severity};
 use crate::image::{ImageError, Layout, PlatformImage};
 use crate::layer::{Budget, LayerStats, read_layer};
 use crate::policy::{Action, Policy};
@@ -336,7 +336,7 @@ fn certify_platform(
     clamd: Result<(&crate::clamd::ClamdAddr, &crate::clamd::Mode), Option<String>>,
 ) -> PlatformReport {
     let policy = &engine.policy;
-    let mut findings = Vec::new();
+    let mut findings = Findings::new(policy.limits.max_findings_per_check);
     let mut scanner = match clamd {
         Ok((addr, mode)) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections, mode)),
         Err(message) => {
@@ -351,7 +351,7 @@ fn certify_platform(
     let mut binaries: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
     // Files the SBOM reads: path -> (layer index, content); later layers replace.
     let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
-    let mut secrets_found = Vec::new();
+    let mut secrets_found = Findings::new(policy.limits.max_findings_per_check);
     let started = std::time::Instant::now();
     let mut secrets_time = std::time::Duration::ZERO;
     let mut sbom_time = std::time::Duration::ZERO;
@@ -469,7 +469,7 @@ fn certify_platform(
         });
     }
     let read = started.elapsed();
-    findings.append(&mut secrets_found);
+    findings.extend(secrets_found.into_vec());
     let t = std::time::Instant::now();
     if let Some(scanner) = scanner {
         malware_findings(scanner.finish(), &view, image, &mut findings);
@@ -565,7 +565,7 @@ fn certify_platform(
             );
         }
     }
-    let mut findings = report(findings, policy);
+    let mut findings = report(findings.into_vec(), policy);
     let t = std::time::Instant::now();
     findings.extend(crate::vulns::check(
         &components,
@@ -604,7 +604,7 @@ fn malware_findings(
     results: Vec<crate::clamd::FileResult>,
     view: &View,
     image: &PlatformImage,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) {
     let layer_index = |digest: &str| image.manifest.layers.iter().position(|l| l.digest == digest);
     let mut found = Vec::new();
@@ -655,7 +655,7 @@ fn policy_checks(
     view: &View,
     binaries: &BTreeMap<&'static str, (usize, String)>,
     policy: &Policy,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) {
     let n = image.manifest.layers.len();
     if n >= policy.max_layers {
@@ -747,20 +747,30 @@ fn policy_checks(
         }
     }
     for (path, placed) in view.iter() {
-        if let Node::File { mode, .. } = &placed.node {
-            let checks = [
-                (mode & 0o6000 != 0, "policy.setuid", "a setuid or setgid file"),
-                (mode & 0o002 != 0, "policy.world-writable", "a file anyone may write"),
-            ];
-            for (hit, check, message) in checks {
-                if hit {
-                    let mut f = image_finding(check, Severity::Medium, message.to_owned())
-                        .path(path)
-                        .detail(format!("mode {mode:o}"));
-                    f.evidence.layer = image.manifest.layers.get(placed.layer).map(|l| l.digest.clone());
-                    findings.push(f);
-                }
-            }
+        let (mode, hits) = match &placed.node {
+            Node::File { mode, .. } => (
+                *mode,
+                [
+                    (mode & 0o6000 != 0).then_some(("policy.setuid", "a setuid or setgid file")),
+                    (mode & 0o002 != 0).then_some(("policy.world-writable", "a file anyone may write")),
+                ],
+            ),
+            // /tmp-like directories need the sticky bit: only owners may delete files.
+            Node::Dir { mode } => (
+                *mode,
+                [
+                    None,
+                    (mode & 0o002 != 0 && mode & 0o1000 == 0)
+                        .then_some(("policy.world-writable", "a directory anyone may write, without the sticky bit")),
+                ],
+            ),
+            _ => continue,
+        };
+        for (check, message) in hits.into_iter().flatten() {
+            let mut f =
+                image_finding(check, Severity::Medium, message.to_owned()).path(path).detail(format!("mode {mode:o}"));
+            f.evidence.layer = image.manifest.layers.get(placed.layer).map(|l| l.digest.clone());
+            findings.push(f);
         }
     }
     let declared = image.config.architecture.as_str();

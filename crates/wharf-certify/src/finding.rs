@@ -95,3 +95,81 @@ impl Finding {
         self
     }
 }
+
+/// The findings of one platform as they are made. Findings about individual
+/// entries (those with a layer and a path) are kept up to `cap` per check and
+/// layer; past it they are counted, and [`Findings::into_vec`] adds one finding per
+/// check and layer saying how many more there were. So a layer of a million bad
+/// entries costs a few hundred findings, not a million. Findings about the image
+/// as a whole are all kept.
+#[derive(Debug)]
+pub struct Findings {
+    list: Vec<Finding>,
+    cap: usize,
+    counts: std::collections::HashMap<(&'static str, String), u64>,
+    over: std::collections::BTreeMap<(String, &'static str), (Severity, u64)>,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Findings::new(crate::limits::Limits::default().max_findings_per_check)
+    }
+}
+
+impl Findings {
+    /// An empty list keeping at most `cap` findings per check and layer about entries.
+    pub fn new(cap: usize) -> Findings {
+        Findings { list: Vec::new(), cap, counts: Default::default(), over: Default::default() }
+    }
+
+    /// Adds a finding (or counts it, past the cap).
+    pub fn push(&mut self, f: Finding) {
+        if let (Some(layer), Some(_)) = (&f.evidence.layer, &f.evidence.path) {
+            let n = self.counts.entry((f.check, layer.clone())).or_default();
+            *n += 1;
+            if *n > self.cap as u64 {
+                let e = self.over.entry((layer.clone(), f.check)).or_insert((f.severity, 0));
+                e.1 += 1;
+                return;
+            }
+        }
+        self.list.push(f);
+    }
+
+    /// The findings kept so far.
+    pub fn as_slice(&self) -> &[Finding] {
+        &self.list
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty() && self.over.is_empty()
+    }
+
+    /// Every finding, with one per check and layer that went past the cap.
+    pub fn into_vec(mut self) -> Vec<Finding> {
+        for ((layer, check), (severity, more)) in self.over {
+            self.list.push(
+                Finding::new(
+                    check,
+                    severity,
+                    format!(
+                        "{more} more {check} findings in this layer are not listed; the first {} above are samples",
+                        self.cap
+                    ),
+                    &layer,
+                )
+                .detail(format!("{} {check} findings in this layer", more + self.cap as u64)),
+            );
+        }
+        self.list
+    }
+}
+
+impl Extend<Finding> for Findings {
+    fn extend<T: IntoIterator<Item = Finding>>(&mut self, iter: T) {
+        for f in iter {
+            self.push(f);
+        }
+    }
+}

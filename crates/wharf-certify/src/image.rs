@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use wharf_oci::{Algorithm, Digest, Hasher};
 
+use crate::tarball::typeflag;
+
 /// The largest JSON document read (index, manifest, config).
 pub const MAX_JSON_BYTES: u64 = 4 << 20;
 /// How deep indexes may nest (an index of indexes of …).
@@ -188,37 +190,47 @@ impl Layout {
         let file = std::fs::File::open(archive)
             .map_err(|e| ImageError::Layout(format!("cannot open {}: {e}", archive.display())))?;
         let scratch = tempfile::Builder::new().prefix("wharf-certify-").tempdir()?;
-        let mut tar = tar::Archive::new(io::BufReader::new(file));
-        let bad =
-            |e: io::Error| ImageError::Layout(format!("{} is not a readable oci-archive: {e}", archive.display()));
+        // Read as skopeo and the runtimes read it (Go's archive/tar), ambiguities refused.
+        let mut tar = crate::tarball::Reader::new(io::BufReader::new(file));
+        let bad = |e: &dyn std::fmt::Display| {
+            ImageError::Layout(format!("{} is not a readable oci-archive: {e}", archive.display()))
+        };
         // Files that are not OCI layout blobs, by their path in the archive: digest and size.
         let mut others: BTreeMap<String, (Digest, u64)> = BTreeMap::new();
         let mut links: BTreeMap<String, String> = BTreeMap::new();
         let mut docker_manifest: Option<Vec<u8>> = None;
         let blob_dir = scratch.path().join("blobs").join("sha256");
         std::fs::create_dir_all(&blob_dir)?;
-        for entry in tar.entries().map_err(bad)? {
-            let mut entry = entry.map_err(bad)?;
-            let raw = entry.path_bytes().into_owned();
-            let name = std::str::from_utf8(&raw).unwrap_or("").trim_start_matches("./").to_owned();
-            let kind = entry.header().entry_type();
-            if kind == tar::EntryType::Symlink || kind == tar::EntryType::Link {
+        while let Some(header) = tar.next_entry().map_err(|e| bad(&e))? {
+            if let Some(a) = header.ambiguities.first() {
+                return Err(ImageError::Invalid(format!(
+                    "{} is ambiguous: tar readers disagree on it ({} at offset {}: Go's archive/tar, which skopeo and the runtimes use, reads {}; others read {})",
+                    archive.display(),
+                    a.what,
+                    a.offset,
+                    a.runtime,
+                    a.other
+                )));
+            }
+            let name = std::str::from_utf8(&header.name).unwrap_or("").trim_start_matches("./").to_owned();
+            let kind = header.typeflag;
+            let size = header.size.max(0) as u64;
+            let mut entry = tar.data();
+            if kind == typeflag::SYMLINK || kind == typeflag::LINK {
                 // docker save links legacy layer paths to its blobs.
-                if let Some(target) = entry.link_name_bytes().map(|t| t.into_owned()) {
-                    let target = String::from_utf8_lossy(&target).into_owned();
-                    let resolved = if kind == tar::EntryType::Symlink {
-                        let base = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-                        normalize_join(base, &target)
-                    } else {
-                        Some(target.trim_start_matches("./").to_owned())
-                    };
-                    if let Some(r) = resolved {
-                        links.insert(name, r);
-                    }
+                let target = String::from_utf8_lossy(&header.linkname).into_owned();
+                let resolved = if kind == typeflag::SYMLINK {
+                    let base = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                    normalize_join(base, &target)
+                } else {
+                    Some(target.trim_start_matches("./").to_owned())
+                };
+                if let Some(r) = resolved {
+                    links.insert(name, r);
                 }
                 continue;
             }
-            if kind != tar::EntryType::Regular {
+            if kind != typeflag::REG {
                 continue;
             }
             let target = match name.as_str() {
@@ -237,18 +249,18 @@ impl Layout {
             };
             if let Some(target) = target {
                 let mut out = std::fs::File::create(&target)?;
-                io::copy(&mut entry, &mut out).map_err(bad)?;
+                io::copy(&mut entry, &mut out).map_err(|e| bad(&e))?;
                 // A docker save of Docker 25+ also has blobs/: they are the files manifest.json names.
                 if let Some(hex) = name.strip_prefix("blobs/sha256/")
                     && let Ok(d) = format!("sha256:{hex}").parse::<Digest>()
                 {
-                    others.insert(name.clone(), (d, entry.size()));
+                    others.insert(name.clone(), (d, size));
                 }
                 continue;
             }
             if name == "manifest.json" {
                 let mut bytes = Vec::new();
-                (&mut entry).take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes).map_err(bad)?;
+                (&mut entry).take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes).map_err(|e| bad(&e))?;
                 if bytes.len() as u64 > MAX_JSON_BYTES {
                     return Err(ImageError::Invalid(format!("manifest.json is larger than {MAX_JSON_BYTES} bytes")));
                 }
@@ -259,7 +271,7 @@ impl Layout {
             let tmp = blob_dir.join(".incoming");
             let mut out = std::fs::File::create(&tmp)?;
             let mut hasher = HashingWriter { inner: &mut out, hasher: Some(Algorithm::Sha256.hasher()), bytes: 0 };
-            io::copy(&mut entry, &mut hasher).map_err(bad)?;
+            io::copy(&mut entry, &mut hasher).map_err(|e| bad(&e))?;
             let bytes = hasher.bytes;
             let d = hasher.hasher.take().map(|h| h.finish()).unwrap_or_else(|| Digest::of(Algorithm::Sha256, b""));
             std::fs::rename(&tmp, blob_dir.join(d.hex()))?;

@@ -7,8 +7,9 @@
 use std::cell::Cell;
 use std::io::{self, Read};
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Findings, Severity};
 use crate::limits::Limits;
+use crate::tarball::{Ambiguity, Reader, TarError, typeflag};
 use crate::view::{Node, View};
 
 /// How a layer is compressed.
@@ -27,7 +28,11 @@ impl Compression {
     pub fn detect(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+        {
+            // A zstd frame, or a skippable frame (magic 0x184D2A5?), which zstd
+            // readers skip and containerd accepts.
             Compression::Zstd
         } else {
             Compression::None
@@ -195,15 +200,16 @@ fn path_finding(problem: &PathProblem, raw: &[u8], layer: &str, limits: &Limits,
 
 /// Reads one layer (`digest`, for evidence) into `view`, calling `on_file` with the
 /// content of every regular file as it streams by (a scanner's hook; the view keeps
-/// no contents). Findings go to `findings`; the returned stats say whether the
-/// layer was read whole.
+/// no contents). The tar stream is read as container runtimes read it
+/// ([`crate::tarball`]); where readers disagree the layer is `layer.ambiguous`.
+/// Findings go to `findings`; the returned stats say whether the layer was read whole.
 pub fn read_layer<R: Read>(
     digest: &str,
     reader: R,
     limits: &Limits,
     budget: &mut Budget,
     view: &mut View,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
     on_file: &mut dyn FnMut(&str, &mut dyn Read) -> io::Result<()>,
 ) -> LayerStats {
     let compressed = Cell::new(0u64);
@@ -247,22 +253,20 @@ pub fn read_layer<R: Read>(
         limits,
         stop: &stop,
     };
-    let mut archive = tar::Archive::new(stream);
+    let mut archive = Reader::new(stream);
     let mut stats = LayerStats::default();
     view.begin_layer(digest);
     let result = walk(digest, &mut archive, limits, budget, view, findings, on_file, &mut stats);
-    view.end_layer();
     stats.compressed_bytes = compressed.get();
     stats.uncompressed_bytes = inflated.get();
     budget.bytes += inflated.get();
+    let stopped = |check, message: String| Finding::new(check, Severity::Critical, message, digest);
     match (result, stop.get()) {
         (Ok(()), _) => stats.complete = true,
         (Err(_), Some(Stop::Total)) => findings.push(
-            Finding::new(
+            stopped(
                 "layer.bomb-size",
-                Severity::Critical,
                 format!("the image inflates past {} bytes (max_total_bytes); reading stopped", limits.max_total_bytes),
-                digest,
             )
             .detail(format!(
                 "{} compressed bytes had inflated to {} when reading stopped",
@@ -271,24 +275,30 @@ pub fn read_layer<R: Read>(
             )),
         ),
         (Err(_), Some(Stop::Ratio)) => findings.push(
-            Finding::new(
+            stopped(
                 "layer.bomb-ratio",
-                Severity::Critical,
                 format!(
                     "the layer inflates more than {}× (max_ratio): a compression bomb; reading stopped",
                     limits.max_ratio
                 ),
-                digest,
             )
             .detail(format!("{} compressed bytes had inflated to {}", compressed.get(), inflated.get())),
         ),
-        (Err(WalkStop::Entries), None) => findings.push(Finding::new(
+        (Err(WalkStop::Entries), None) => findings.push(stopped(
             "layer.bomb-entries",
-            Severity::Critical,
             format!("the image has more than {} entries (max_entries); reading stopped", limits.max_entries),
-            digest,
         )),
-        (Err(WalkStop::Io(e)), None) => {
+        (Err(WalkStop::Names), None) => findings.push(
+            stopped(
+                "layer.bomb-names",
+                format!(
+                    "the image's paths take more than {} bytes together (max_names_bytes); reading stopped",
+                    limits.max_names_bytes
+                ),
+            )
+            .detail(format!("{} entries read", budget.entries)),
+        ),
+        (Err(WalkStop::Tar(e)), None) => {
             let text = e.to_string();
             let (check, message) = if text.contains("window") || text.contains("Frame requires too much memory") {
                 (
@@ -299,12 +309,9 @@ pub fn read_layer<R: Read>(
                     ),
                 )
             } else {
-                ("layer.corrupt", format!("the layer is truncated or damaged: {text}"))
+                ("layer.corrupt", format!("the layer is truncated or damaged, and runtimes refuse it too: {text}"))
             };
-            findings.push(
-                Finding::new(check, Severity::Critical, message, digest)
-                    .detail(format!("after {} entries", stats.entries)),
-            );
+            findings.push(stopped(check, message).detail(format!("after {} entries", stats.entries)));
         }
     }
     stats
@@ -312,66 +319,101 @@ pub fn read_layer<R: Read>(
 
 enum WalkStop {
     Entries,
-    Io(io::Error),
+    Names,
+    Tar(TarError),
+}
+
+impl From<TarError> for WalkStop {
+    fn from(e: TarError) -> WalkStop {
+        WalkStop::Tar(e)
+    }
+}
+
+fn ambiguous(digest: &str, name: &[u8], a: &Ambiguity) -> Finding {
+    Finding::new(
+        "layer.ambiguous",
+        Severity::Critical,
+        format!(
+            "tar readers disagree on this layer: {}; a runtime built on another reader would unpack other files",
+            a.what
+        ),
+        digest,
+    )
+    .path(escape(name))
+    .detail(format!(
+        "at offset {}: the runtime's reader (Go archive/tar: containerd, Docker, CRI-O, Podman) reads {}; other readers (GNU tar, libarchive, the tar crate, Python) read {}",
+        a.offset, a.runtime, a.other
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn walk<R: Read>(
     digest: &str,
-    archive: &mut tar::Archive<R>,
+    archive: &mut Reader<R>,
     limits: &Limits,
     budget: &mut Budget,
     view: &mut View,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
     on_file: &mut dyn FnMut(&str, &mut dyn Read) -> io::Result<()>,
     stats: &mut LayerStats,
 ) -> Result<(), WalkStop> {
-    for entry in archive.entries().map_err(WalkStop::Io)? {
-        let mut entry = entry.map_err(WalkStop::Io)?;
+    while let Some(header) = archive.next_entry()? {
         stats.entries += 1;
         budget.entries += 1;
         if budget.entries > limits.max_entries {
             return Err(WalkStop::Entries);
         }
-        let raw = entry.path_bytes().into_owned();
-        let path = match normalize(&raw, limits) {
+        for a in &header.ambiguities {
+            findings.push(ambiguous(digest, &header.name, a));
+        }
+        if header.typeflag == typeflag::X_GLOBAL {
+            continue; // runtimes ignore global headers (their ambiguities are above)
+        }
+        let raw = &header.name;
+        let path = match normalize(raw, limits) {
             Ok(p) => p,
             Err(problem) => {
-                findings.push(path_finding(&problem, &raw, digest, limits, "the entry's path"));
+                findings.push(path_finding(&problem, raw, digest, limits, "the entry's path"));
+                archive.drain()?;
                 continue;
             }
         };
         if path.is_empty() {
+            archive.drain()?;
             continue; // the root itself
         }
-        let header = entry.header();
-        let mode = header.mode().unwrap_or(0);
-        let size = header.size().unwrap_or(0);
-        let kind = header.entry_type();
-        let link = entry.link_name_bytes().map(|l| l.into_owned());
+        let mode = (header.mode & 0o7777) as u32;
+        let kind = header.typeflag;
         let node = match kind {
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                Node::File { size, mode }
+            typeflag::REG | typeflag::CONT | typeflag::GNU_SPARSE => {
+                Node::File { size: header.size.max(0) as u64, mode }
             }
-            tar::EntryType::Directory => Node::Dir { mode },
-            tar::EntryType::Symlink => {
-                let target = link.unwrap_or_default();
-                Node::Symlink { target: String::from_utf8_lossy(&target).into_owned() }
+            typeflag::DIR => Node::Dir { mode },
+            typeflag::SYMLINK => {
+                let target = &header.linkname;
+                if target.len() > limits.max_path_bytes {
+                    findings.push(
+                        path_finding(&PathProblem::TooLong(target.len()), target, digest, limits, "a symlink's target")
+                            .path(path.clone()),
+                    );
+                    continue;
+                }
+                Node::Symlink { target: String::from_utf8_lossy(target).into_owned() }
             }
-            tar::EntryType::Link => {
-                let target = link.unwrap_or_default();
-                match normalize(&target, limits) {
+            typeflag::LINK => {
+                let target = &header.linkname;
+                match normalize(target, limits) {
                     Ok(t) => Node::Hardlink { target: t },
                     Err(problem) => {
-                        let mut f = path_finding(&problem, &target, digest, limits, "a hardlink's target");
+                        let mut f = path_finding(&problem, target, digest, limits, "a hardlink's target");
                         f.check = "layer.hardlink-outside";
                         f.severity = Severity::Critical;
-                        findings.push(f.path(path.clone()).detail(format!("links to {}", escape(&target))));
+                        findings.push(f.path(path.clone()).detail(format!("links to {}", escape(target))));
                         continue;
                     }
                 }
             }
-            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+            typeflag::CHAR | typeflag::BLOCK | typeflag::FIFO => {
                 findings.push(
                     Finding::new(
                         "layer.device",
@@ -380,24 +422,53 @@ fn walk<R: Read>(
                         digest,
                     )
                     .path(path.clone())
-                    .detail(format!("{kind:?}")),
+                    .detail(kind_name(kind).to_owned()),
                 );
                 Node::Special
             }
-            // PAX and GNU extension headers are folded into the next entry by the tar crate.
             other => {
                 findings.push(
-                    Finding::new("layer.entry-type", Severity::Low, "an entry of an unknown type was skipped", digest)
-                        .path(path.clone())
-                        .detail(format!("{other:?}")),
+                    Finding::new(
+                        "layer.entry-type",
+                        Severity::Low,
+                        "an entry of a type runtimes do not unpack was skipped",
+                        digest,
+                    )
+                    .path(path.clone())
+                    .detail(format!("typeflag {}", escape(&[other]))),
                 );
+                archive.drain()?;
                 continue;
             }
         };
         let is_file = matches!(node, Node::File { .. });
         if view.apply(&path, node, findings) && is_file {
-            on_file(&path, &mut entry).map_err(WalkStop::Io)?;
+            let mut data = archive.data();
+            if let Err(e) = on_file(&path, &mut data) {
+                return Err(WalkStop::Tar(tar_error(e)));
+            }
         }
+        if view.names_bytes() > limits.max_names_bytes {
+            return Err(WalkStop::Names);
+        }
+        // What the hook left, read as a runtime writes it (a sparse map is checked).
+        archive.drain()?;
     }
     Ok(())
+}
+
+/// The tar error inside an I/O error from the data reader, or the I/O error as one.
+fn tar_error(e: io::Error) -> TarError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<TarError>()) {
+        Some(t) => t.clone(),
+        None => TarError::Io { kind: e.kind(), message: e.to_string() },
+    }
+}
+
+fn kind_name(flag: u8) -> &'static str {
+    match flag {
+        typeflag::CHAR => "character device",
+        typeflag::BLOCK => "block device",
+        _ => "FIFO",
+    }
 }

@@ -30,6 +30,7 @@ pub mod rpmdb;
 pub mod sbom;
 pub mod secrets;
 pub mod signature;
+pub mod tarball;
 pub mod versions;
 pub mod view;
 pub mod vulns;

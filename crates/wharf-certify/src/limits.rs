@@ -21,6 +21,12 @@ pub struct Limits {
     pub max_path_bytes: usize,
     /// Largest zstd window, as log2 of bytes (default 27: 128 MiB, zstd's own default cap).
     pub max_zstd_window_log: u32,
+    /// Bytes of all paths in the image's file view together (default 64 MiB; a full
+    /// Debian image uses under 1 MiB). Names are what the view keeps in memory.
+    pub max_names_bytes: u64,
+    /// Findings listed per check and layer about individual entries (default 100);
+    /// past it one finding says how many more there were.
+    pub max_findings_per_check: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +38,8 @@ impl Default for Limits {
             max_path_depth: 128,
             max_path_bytes: 4096,
             max_zstd_window_log: 27,
+            max_names_bytes: 64 << 20,
+            max_findings_per_check: 100,
         }
     }
 }

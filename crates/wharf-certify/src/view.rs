@@ -3,9 +3,9 @@
 //! put there. It is a map in memory: nothing is extracted, so no entry can write
 //! anywhere; entries that would have escaped on a naive extraction are findings.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Findings, Severity};
 
 /// One file of the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +51,9 @@ pub struct View {
     nodes: BTreeMap<String, Placed>,
     layer: usize,
     digest: String,
-    this_layer: HashSet<String>,
     started: bool,
+    /// Bytes of all paths held.
+    names_bytes: u64,
 }
 
 const WHITEOUT: &str = ".wh.";
@@ -71,12 +72,11 @@ impl View {
         }
         self.started = true;
         self.digest = digest.to_owned();
-        self.this_layer.clear();
     }
 
-    /// Ends the current layer.
-    pub fn end_layer(&mut self) {
-        self.this_layer.clear();
+    /// Bytes of all the paths the view holds (what its memory grows with).
+    pub fn names_bytes(&self) -> u64 {
+        self.names_bytes
     }
 
     /// The file at `path` (normalized, relative).
@@ -110,17 +110,23 @@ impl View {
             .nodes
             .range(path.to_owned()..)
             .take_while(|(k, _)| k.as_str() == path || k.starts_with(&prefix))
-            .filter(|(k, _)| !self.this_layer.contains(k.as_str()))
+            .filter(|(_, p)| p.layer != self.layer)
             .map(|(k, _)| k.clone())
             .collect();
-        for k in gone {
-            self.nodes.remove(&k);
+        self.remove(gone);
+    }
+
+    fn remove(&mut self, paths: Vec<String>) {
+        for k in paths {
+            if self.nodes.remove(&k).is_some() {
+                self.names_bytes -= k.len() as u64;
+            }
         }
     }
 
     /// Applies one entry of the current layer; returns whether it is in the view
     /// (false for whiteouts and refused entries, which become findings).
-    pub fn apply(&mut self, path: &str, node: Node, findings: &mut Vec<Finding>) -> bool {
+    pub fn apply(&mut self, path: &str, node: Node, findings: &mut Findings) -> bool {
         let (dir, name) = match path.rsplit_once('/') {
             Some((d, n)) => (d, n),
             None => ("", path),
@@ -160,33 +166,37 @@ impl View {
             }
         }
         if name == OPAQUE {
-            if !dir.is_empty() {
-                let prefix = format!("{dir}/");
-                let gone: Vec<String> = self
-                    .nodes
-                    .range(prefix.clone()..)
-                    .take_while(|(k, _)| k.starts_with(&prefix))
-                    .filter(|(k, _)| !self.this_layer.contains(k.as_str()))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in gone {
-                    self.nodes.remove(&k);
-                }
-            } else {
-                let gone: Vec<String> =
-                    self.nodes.keys().filter(|k| !self.this_layer.contains(k.as_str())).cloned().collect();
-                for k in gone {
-                    self.nodes.remove(&k);
-                }
-            }
+            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            let gone: Vec<String> = self
+                .nodes
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .filter(|(_, p)| p.layer != self.layer)
+                .map(|(k, _)| k.clone())
+                .collect();
+            self.remove(gone);
             return false;
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+            // containerd refuses whiteouts of no name, `.` and `..`; a naive runtime
+            // would delete the directory itself or its parent.
+            if matches!(hidden, "" | "." | "..") {
+                findings.push(
+                    self.finding(
+                        "layer.whiteout-invalid",
+                        Severity::High,
+                        "a whiteout that names no file: runtimes refuse it, or delete the directory or its parent",
+                        path,
+                    )
+                    .detail(format!("whiteout of {hidden:?}")),
+                );
+                return false;
+            }
             let target = if dir.is_empty() { hidden.to_owned() } else { format!("{dir}/{hidden}") };
             self.remove_lower(&target);
             return false;
         }
-        if !self.this_layer.insert(path.to_owned()) {
+        if self.nodes.get(path).is_some_and(|p| p.layer == self.layer) {
             findings.push(self.finding(
                 "layer.duplicate-entry",
                 Severity::Medium,
@@ -225,7 +235,9 @@ impl View {
         if !matches!(node, Node::Dir { .. }) {
             self.remove_lower(path);
         }
-        self.nodes.insert(path.to_owned(), Placed { node, layer: self.layer });
+        if self.nodes.insert(path.to_owned(), Placed { node, layer: self.layer }).is_none() {
+            self.names_bytes += path.len() as u64;
+        }
         true
     }
 }
@@ -263,7 +275,7 @@ mod tests {
     #[test]
     fn whiteouts_remove_lower_layers_only() {
         let mut v = View::new();
-        let mut f = Vec::new();
+        let mut f = Findings::default();
         v.begin_layer("l0");
         for p in ["etc/a", "etc/b", "opt/x/1", "opt/x/2", "keep"] {
             assert!(v.apply(p, file(), &mut f));
@@ -276,12 +288,13 @@ mod tests {
         assert_eq!(paths, ["etc/b", "keep", "opt/x/3"]);
         assert_eq!(v.get("opt/x/3").unwrap().layer, 1);
         assert!(f.is_empty(), "{f:?}");
+        assert_eq!(v.names_bytes(), "etc/b".len() as u64 + "keep".len() as u64 + "opt/x/3".len() as u64);
     }
 
     #[test]
     fn unsafe_links_and_duplicates_are_findings() {
         let mut v = View::new();
-        let mut f = Vec::new();
+        let mut f = Findings::default();
         v.begin_layer("l0");
         assert!(v.apply("root", Node::Symlink { target: "/".into() }, &mut f));
         assert!(!v.apply("root/etc/passwd", file(), &mut f));
@@ -290,11 +303,24 @@ mod tests {
         assert!(!v.apply("h", Node::Hardlink { target: "missing".into() }, &mut f));
         assert!(v.apply("d", file(), &mut f));
         assert!(v.apply("d", file(), &mut f));
+        for bad in ["etc/.wh.", "etc/.wh..", "etc/.wh..."] {
+            assert!(!v.apply(bad, file(), &mut f));
+        }
+        let f = f.into_vec();
         let checks: Vec<&str> = f.iter().map(|x| x.check).collect();
         assert_eq!(
             checks,
-            ["layer.through-symlink", "layer.link-outside", "layer.hardlink-dangling", "layer.duplicate-entry"]
+            [
+                "layer.through-symlink",
+                "layer.link-outside",
+                "layer.hardlink-dangling",
+                "layer.duplicate-entry",
+                "layer.whiteout-invalid",
+                "layer.whiteout-invalid",
+                "layer.whiteout-invalid"
+            ]
         );
         assert_eq!(f[0].evidence.detail.as_deref(), Some("root -> /"));
+        assert_eq!(f[6].evidence.detail.as_deref(), Some("whiteout of \"..\""));
     }
 }

@@ -2,53 +2,19 @@
 //! with evidence and a clean return (no panic, no hang, nothing written anywhere:
 //! the reader has no file system access at all, only an in-memory view).
 
+mod common;
+
 use std::io::Write;
 
+use common::rawtar::{entry, pax};
+use wharf_certify::finding::Findings;
 use wharf_certify::layer::{Budget, read_layer};
 use wharf_certify::view::{Node, View};
 use wharf_certify::{Finding, Limits};
 
-/// A raw tar entry, written by hand so that names the `tar` crate refuses to write
-/// (absolute, `..`, non-UTF-8) can be tested. `kind`: b'0' file, b'2' symlink,
-/// b'1' hardlink, b'3' char device, b'5' directory, b'x' PAX header.
-fn entry(name: &[u8], kind: u8, link: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut h = [0u8; 512];
-    h[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
-    h[100..107].copy_from_slice(b"0000644");
-    h[108..115].copy_from_slice(b"0000000");
-    h[116..123].copy_from_slice(b"0000000");
-    h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
-    h[136..147].copy_from_slice(b"00000000000");
-    h[156] = kind;
-    h[157..157 + link.len().min(100)].copy_from_slice(&link[..link.len().min(100)]);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    let mut out = h.to_vec();
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512, 0);
-    out
-}
-
 /// A PAX header giving the next entry a long (or odd) path.
 fn pax_path(path: &[u8]) -> Vec<u8> {
-    let mut record = b" path=".to_vec();
-    record.extend_from_slice(path);
-    record.push(b'\n');
-    let mut len = record.len();
-    loop {
-        let total = len + len.to_string().len();
-        if total.to_string().len() == len.to_string().len() {
-            len = total;
-            break;
-        }
-        len += 1;
-    }
-    let mut data = len.to_string().into_bytes();
-    data.extend_from_slice(&record);
-    entry(b"pax", b'x', b"", &data)
+    pax(b'x', &[(b"path", path)])
 }
 
 fn end(mut tar: Vec<u8>) -> Vec<u8> {
@@ -71,7 +37,7 @@ struct Outcome {
 
 fn read_with(layers: &[Vec<u8>], limits: Limits) -> Outcome {
     let mut view = View::new();
-    let mut findings = Vec::new();
+    let mut findings = Findings::new(limits.max_findings_per_check);
     let mut budget = Budget::default();
     let mut files = Vec::new();
     let mut complete = true;
@@ -85,7 +51,7 @@ fn read_with(layers: &[Vec<u8>], limits: Limits) -> Outcome {
         });
         complete &= stats.complete;
     }
-    Outcome { findings, view, complete, files }
+    Outcome { findings: findings.into_vec(), view, complete, files }
 }
 
 fn read(layers: &[Vec<u8>]) -> Outcome {
@@ -159,20 +125,32 @@ fn odd_names_are_findings_with_escaped_evidence() {
     let very_deep = b"d/".repeat(10_000);
     let layer = end([
         entry(b"caf\xe9", b'0', b"", b""),
-        pax_path(b"nul\0inside"),
-        entry(b"placeholder1", b'0', b"", b""),
         pax_path(&deep),
         entry(b"placeholder2", b'0', b"", b""),
         pax_path(&very_deep),
         entry(b"placeholder3", b'0', b"", b""),
+        entry(b"long-link", b'2', &b"x".repeat(100), b""),
+        pax(b'x', &[(b"linkpath", &b"t/".repeat(32 << 10))]),
+        entry(b"huge-link", b'2', b"", b""),
     ]
     .concat());
     let o = read(&[layer]);
-    assert_eq!(checks(&o), ["layer.path-encoding", "layer.path-nul", "layer.path-depth", "layer.path-length"]);
+    assert_eq!(checks(&o), ["layer.path-encoding", "layer.path-depth", "layer.path-length", "layer.path-length"]);
     assert_eq!(o.findings[0].evidence.path.as_deref(), Some("caf\\xe9"));
-    assert_eq!(o.findings[1].evidence.path.as_deref(), Some("nul\\x00inside"));
-    assert!(o.findings[3].message.contains("is 20000 bytes long (limit 4096)"), "{}", o.findings[3].message);
-    assert!(o.view.is_empty());
+    assert!(o.findings[2].message.contains("is 20000 bytes long (limit 4096)"), "{}", o.findings[2].message);
+    // A 64 KiB symlink target is refused like a long path.
+    assert!(o.findings[3].message.starts_with("a symlink's target is 65536 bytes long"), "{}", o.findings[3].message);
+    assert_eq!(o.findings[3].evidence.path.as_deref(), Some("huge-link"));
+    let paths: Vec<&str> = o.view.iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["long-link"]);
+    // A NUL inside a PAX path is an invalid header to the runtime's reader too.
+    let o = read(&[end([pax_path(b"nul\0inside"), entry(b"placeholder1", b'0', b"", b"")].concat())]);
+    assert_eq!(checks(&o), ["layer.corrupt"]);
+    assert!(
+        o.findings[0].message.contains("runtimes refuse it too: invalid tar header at offset 0"),
+        "{}",
+        o.findings[0].message
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@ mod digest;
 mod error_code;
 pub mod manifest;
 mod name;
+mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
 pub use error_code::ErrorCode;
 pub use name::{MAX_REPOSITORY_NAME_LEN, NameError, RepositoryName};
+pub use reference::{Reference, reference};

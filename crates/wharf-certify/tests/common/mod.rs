@@ -1,6 +1,8 @@
 //! Builders of OCI image layouts from real tar layers, shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod rawtar;
+
 use std::path::Path;
 
 use serde_json::{Value, json};

@@ -11,11 +11,11 @@ use super::uploads::check_quota;
 use super::{Ctx, referrers};
 use crate::access::Action;
 use crate::error::RegistryError;
-use crate::path::{self, Reference};
 use crate::response::{CONTENT_DIGEST, OCI_SUBJECT, empty, header_value};
+use wharf_oci::{Reference, reference as parse_tag_or_digest};
 
 fn parse_reference(reference: &str) -> Result<Reference, RegistryError> {
-    path::reference(reference).map_err(|e| {
+    parse_tag_or_digest(reference).map_err(|e| {
         let code = if reference.contains(':') { ErrorCode::DigestInvalid } else { ErrorCode::ManifestInvalid };
         RegistryError::new(code, e)
     })
