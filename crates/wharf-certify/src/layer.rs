@@ -47,6 +47,8 @@ pub struct Budget {
     pub bytes: u64,
     /// Entries read.
     pub entries: u64,
+    /// Logical bytes of sparse files (their holes read as zeros by whoever reads them).
+    pub sparse_bytes: u64,
 }
 
 /// What reading a layer saw.
@@ -288,6 +290,16 @@ pub fn read_layer<R: Read>(
             "layer.bomb-entries",
             format!("the image has more than {} entries (max_entries); reading stopped", limits.max_entries),
         )),
+        (Err(WalkStop::Sparse(size)), None) => findings.push(
+            stopped(
+                "layer.bomb-size",
+                format!(
+                    "sparse files make the image larger than {} bytes (max_total_bytes); reading stopped",
+                    limits.max_total_bytes
+                ),
+            )
+            .detail(format!("a sparse file of {size} bytes after {} entries", stats.entries)),
+        ),
         (Err(WalkStop::Names), None) => findings.push(
             stopped(
                 "layer.bomb-names",
@@ -320,6 +332,7 @@ pub fn read_layer<R: Read>(
 enum WalkStop {
     Entries,
     Names,
+    Sparse(i64),
     Tar(TarError),
 }
 
@@ -441,6 +454,12 @@ fn walk<R: Read>(
                 continue;
             }
         };
+        if header.sparse {
+            budget.sparse_bytes += header.size.max(0) as u64;
+            if budget.bytes.saturating_add(budget.sparse_bytes) > limits.max_total_bytes {
+                return Err(WalkStop::Sparse(header.size));
+            }
+        }
         let is_file = matches!(node, Node::File { .. });
         if view.apply(&path, node, findings) && is_file {
             let mut data = archive.data();

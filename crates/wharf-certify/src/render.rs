@@ -1,6 +1,7 @@
 //! Renderings of a report: for people, SARIF 2.1.0 (code scanning tools) and JUnit
 //! XML (CI systems). The JSON rendering is the report itself (`serde_json`).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::json;
@@ -25,6 +26,37 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
+/// Text from the image (file names, labels, package names, messages quoting them)
+/// made safe for a terminal: control characters (ESC and so ANSI sequences, CR,
+/// newlines, C1 controls), bidirectional overrides and invisible format characters
+/// are written as escapes, so a name can neither move the cursor, recolour the
+/// report, forge a line, nor reorder what is shown.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && unsafe_char(c) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if unsafe_char(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn line(out: &mut String, r: &Reported) {
     let f = &r.finding;
     let _ = write!(
@@ -33,13 +65,13 @@ fn line(out: &mut String, r: &Reported) {
         if r.blocking { "BLOCK" } else { "warn " },
         severity(f.severity),
         f.check,
-        f.message
+        terminal_safe(&f.message)
     );
     if let Some(p) = &f.evidence.path {
-        let _ = write!(out, "\n        path: {p}");
+        let _ = write!(out, "\n        path: {}", terminal_safe(p));
     }
     for l in evidence_lines(r) {
-        let _ = write!(out, "\n        {l}");
+        let _ = write!(out, "\n        {}", terminal_safe(&l));
     }
     out.push('\n');
 }
@@ -84,11 +116,16 @@ fn evidence_lines(r: &Reported) -> Vec<String> {
 
 /// The report for people: every finding, never truncated.
 pub fn human(report: &Report) -> String {
-    let mut out = format!("{}: {}\n", report.image, verdict(report.verdict));
+    let mut out = format!("{}: {}\n", terminal_safe(&report.image), verdict(report.verdict));
     match &report.advisories {
         Some(a) => {
-            let _ =
-                writeln!(out, "  advisories: {} (snapshot {}, imported {})", a.advisories, a.snapshot, a.imported_at);
+            let _ = writeln!(
+                out,
+                "  advisories: {} (snapshot {}, imported {})",
+                a.advisories,
+                terminal_safe(&a.snapshot),
+                terminal_safe(&a.imported_at)
+            );
         }
         None => out.push_str("  advisories: none imported\n"),
     }
@@ -100,8 +137,8 @@ pub fn human(report: &Report) -> String {
         let _ = writeln!(
             out,
             "\n{} ({}): {}, {} layer{}, {files} file{}",
-            p.platform,
-            p.manifest,
+            terminal_safe(&p.platform),
+            terminal_safe(&p.manifest),
             verdict(p.verdict),
             p.layers.len(),
             if p.layers.len() == 1 { "" } else { "s" },
@@ -112,7 +149,7 @@ pub fn human(report: &Report) -> String {
             "  {} package{} found{}",
             p.components.len(),
             if p.components.len() == 1 { "" } else { "s" },
-            p.distro.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+            p.distro.as_deref().map(|d| format!(" ({})", terminal_safe(d))).unwrap_or_default()
         );
         if p.findings.is_empty() {
             out.push_str("  no findings\n");

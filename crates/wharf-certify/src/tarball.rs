@@ -1083,16 +1083,65 @@ impl<R: Read> Reader<R> {
     }
 
     /// Reads the rest of the current entry's data, checking it as a runtime unpacking
-    /// it would (a sparse file's map against its data).
+    /// it would (a sparse file's map against its data). Holes are skipped, not read:
+    /// a file of terabytes of holes costs its data, not its size. Returns the logical
+    /// bytes passed over.
     pub fn drain(&mut self) -> Result<u64, TarError> {
+        if let Some(e) = &self.err {
+            return Err(e.clone());
+        }
+        let r = self.drain_inner();
+        if let Err(e) = &r {
+            self.err = Some(e.clone());
+        }
+        r
+    }
+
+    fn drain_inner(&mut self) -> Result<u64, TarError> {
+        let mut buf = [0u8; 16 * 1024];
         let mut total = 0u64;
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = self.read_data(&mut buf)?;
-            if n == 0 {
-                return Ok(total);
+            let (hole_start, hole_end, at, header) = match &mut self.data {
+                Data::Regular { .. } => {
+                    let n = self.read_physical(&mut buf)?;
+                    if n == 0 {
+                        return Ok(total);
+                    }
+                    total += n as u64;
+                    continue;
+                }
+                Data::Sparse { holes, first, pos, nb, header, pending } => {
+                    if let Some(e) = pending.take() {
+                        return Err(e);
+                    }
+                    let (o, l) = holes[holes.len() - 1];
+                    if *pos >= o + l {
+                        if *nb > 0 {
+                            return Err(TarError::SparseUnreferencedData { offset: *header });
+                        }
+                        return Ok(total);
+                    }
+                    let (hs, hl) = holes[*first];
+                    (hs, hs + hl, *pos, *header)
+                }
+            };
+            let advanced = if at < hole_start {
+                let want = (buf.len() as i64).min(hole_start - at) as usize;
+                let n = if self.data.physical_remaining() == 0 { 0 } else { self.read_physical(&mut buf[..want])? };
+                if n == 0 {
+                    return Err(TarError::SparseMissingData { offset: header });
+                }
+                n as i64
+            } else {
+                hole_end - at
+            };
+            total += advanced as u64;
+            if let Data::Sparse { holes, first, pos, .. } = &mut self.data {
+                *pos += advanced;
+                if *pos >= hole_end && *first + 1 < holes.len() {
+                    *first += 1;
+                }
             }
-            total += n as u64;
         }
     }
 }

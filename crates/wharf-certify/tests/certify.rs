@@ -482,3 +482,81 @@ fn publisher_signatures_are_verified_when_the_policy_requires_them() {
     let bad = Policy::parse("signature_keys = [\"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\"]\n");
     assert!(bad.unwrap_err().contains("not an ECDSA P-256 public key"));
 }
+
+/// The four layers that once passed certification with no finding, while the
+/// runtimes' tar reader unpacks from them a file outside the root, a setuid binary
+/// and a passwd with an empty root password: each fails, with the ambiguity shown.
+#[test]
+fn layers_the_runtime_reads_differently_fail_certification() {
+    use common::rawtar::{Magic, archive, entry, entry_declaring, header, padded, pax, with_mode};
+    let mut su = with_mode(header(Magic::Ustar, b"usr/bin/su", b'0', b"", 9), 0o4755).to_vec();
+    su.extend(padded(b"#!/bin/sh"));
+    let passwd = entry(b"etc/passwd", b'0', b"", b"root::0:0:root:/root:/bin/sh\n");
+    let attacks = [
+        archive(&[
+            pax(b'x', &[(b"path", b"safe/file"), (b"path", b"../../../../tmp/pwned")]),
+            entry(b"x", b'0', b"", b"y"),
+        ]),
+        archive(&[entry_declaring(b"innocent/", b'5', b"", su.len() as u64, &su)]),
+        archive(&[entry_declaring(b"link", b'2', b"", passwd.len() as u64, &passwd)]),
+        archive(&[
+            pax(b'x', &[(b"size", b"0"), (b"size", b"1024")]),
+            entry_declaring(b"f", b'0', b"", 0, &[passwd.clone(), vec![0; 512]].concat()),
+        ]),
+    ];
+    for (i, tar) in attacks.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let clean = layer(&[("licenses/LICENSE", 0o644, b"MIT")]);
+        let m = image(dir.path(), "amd64", "1000", labels(), &[clean, tar.clone()]);
+        let l = layout(dir.path(), vec![m]);
+        let r = certify_layout(&l, "app", None, &Engine::new(unscanned()));
+        assert_eq!(r.verdict, Verdict::Fail, "attack {i}: {r:#?}");
+        let ambiguous: Vec<_> =
+            r.platforms[0].findings.iter().filter(|f| f.finding.check == "layer.ambiguous").collect();
+        assert!(!ambiguous.is_empty() && ambiguous.iter().all(|f| f.blocking), "attack {i}: {:?}", checks(&r, 0));
+        assert!(ambiguous[0].finding.evidence.detail.as_deref().unwrap().starts_with("at offset "));
+    }
+}
+
+#[test]
+fn world_writable_directories_without_the_sticky_bit_are_findings() {
+    use common::rawtar::{Magic, archive, header, with_mode};
+    let dirs = archive(&[
+        with_mode(header(Magic::Ustar, b"tmp/", b'5', b"", 0), 0o1777).to_vec(),
+        with_mode(header(Magic::Ustar, b"srv/upload/", b'5', b"", 0), 0o777).to_vec(),
+        with_mode(header(Magic::Ustar, b"licenses/", b'5', b"", 0), 0o755).to_vec(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = image(dir.path(), "amd64", "1000", labels(), &[dirs, layer(&[("licenses/LICENSE", 0o644, b"MIT")])]);
+    let r = certify_layout(&layout(dir.path(), vec![m]), "app", None, &Engine::new(unscanned()));
+    assert_eq!(checks(&r, 0), ["policy.world-writable"]);
+    let f = &r.platforms[0].findings[0].finding;
+    assert_eq!(f.message, "a directory anyone may write, without the sticky bit");
+    assert_eq!((f.evidence.path.as_deref(), f.evidence.detail.as_deref()), (Some("srv/upload"), Some("mode 777")));
+}
+
+/// File names, labels, package names and the distribution's name come from the
+/// image: the report for people shows their control characters, ANSI escapes,
+/// newlines and bidirectional overrides as escapes, never as what they do.
+#[test]
+fn the_human_report_cannot_drive_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let dpkg = "Package: evil\u{202e}gkp\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\x1b[2J\n";
+    let files = layer(&[
+        ("etc/os-release", 0o644, b"ID=deb\x1b[31mian\nVERSION_ID=12\n"),
+        ("usr/bin/\x1b[31mred\u{202e}gpj.exe", 0o4755, b"x"),
+        ("usr/bin/line\nFAKE finding", 0o4755, b"x"),
+        ("var/lib/dpkg/status", 0o644, dpkg.as_bytes()),
+        ("licenses/LICENSE", 0o644, b"MIT"),
+    ]);
+    let mut labels = labels();
+    labels["note\x1b]0;owned\x07"] = json!("AKIAABCDEFGHIJKLMNOP");
+    let m = image(dir.path(), "amd64", "1000", labels, &[files]);
+    let l = layout(dir.path(), vec![m]);
+    let policy = Policy { prohibited_packages: vec!["evil\u{202e}gkp".into()], ..unscanned() };
+    let r = certify_layout(&l, "app\x1b[8m", None, &Engine::new(policy));
+    let text = wharf_certify::render::human(&r);
+    assert!(!text.contains('\x1b') && !text.contains('\u{202e}') && !text.contains('\x07'), "{text}");
+    assert!(!text.contains("\nFAKE"), "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -211,3 +211,103 @@ fn a_truncated_layer_is_a_finding() {
     let o = read(&[b"not a tar at all, just some text that is long enough to fill a header....".repeat(10)]);
     assert_eq!(checks(&o), ["layer.corrupt"]);
 }
+
+#[test]
+fn findings_about_entries_are_capped_per_check_and_layer() {
+    let many: Vec<Vec<u8>> = (0..1000).map(|i| entry(format!("../up{i}").as_bytes(), b'0', b"", b"")).collect();
+    let few: Vec<Vec<u8>> = (0..5).map(|i| entry(format!("/abs{i}").as_bytes(), b'0', b"", b"")).collect();
+    let o = read(&[end(many.concat()), end([few.concat(), many[..150].concat()].concat())]);
+    let count = |check: &str, layer: &str| {
+        o.findings.iter().filter(|f| f.check == check && f.evidence.layer.as_deref() == Some(layer)).count()
+    };
+    // 100 samples and one summary per check and layer; other checks and layers apart.
+    assert_eq!(count("layer.path-traversal", "sha256:layer0"), 101);
+    assert_eq!(count("layer.path-traversal", "sha256:layer1"), 101);
+    assert_eq!(count("layer.path-absolute", "sha256:layer1"), 5);
+    let summary = o.findings.iter().find(|f| f.evidence.path.is_none()).unwrap();
+    assert_eq!(summary.check, "layer.path-traversal");
+    assert_eq!(summary.evidence.layer.as_deref(), Some("sha256:layer0"));
+    assert_eq!(
+        summary.message,
+        "900 more layer.path-traversal findings in this layer are not listed; the first 100 above are samples"
+    );
+    assert_eq!(summary.evidence.detail.as_deref(), Some("1000 layer.path-traversal findings in this layer"));
+    let o = read_with(&[end(many.concat())], Limits { max_findings_per_check: 3, ..Limits::default() });
+    assert_eq!(o.findings.len(), 4);
+}
+
+#[test]
+fn the_paths_of_an_image_are_bounded_together() {
+    let names: Vec<Vec<u8>> =
+        (0..200).map(|i| entry(format!("{i:03}-{}", "n".repeat(90)).as_bytes(), b'0', b"", b"")).collect();
+    let o = read_with(&[end(names.concat())], Limits { max_names_bytes: 10_000, ..Limits::default() });
+    assert_eq!(checks(&o), ["layer.bomb-names"]);
+    assert!(!o.complete);
+    assert!(o.view.len() <= 108, "{}", o.view.len());
+    assert_eq!(read(&[end(names.concat())]).view.len(), 200);
+}
+
+#[test]
+fn a_zstd_stream_starting_with_a_skippable_frame_is_zstd() {
+    let tar = end(entry(b"etc/hostname", b'0', b"", b"box\n"));
+    let mut layer = vec![0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, b'm', b'e', b't', b'a'];
+    layer.extend(zstd::encode_all(&tar[..], 3).unwrap());
+    let o = read(&[layer]);
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+    assert_eq!(o.files, [("etc/hostname".to_owned(), b"box\n".to_vec())]);
+}
+
+#[test]
+fn layers_readers_disagree_on_are_ambiguous_and_read_as_the_runtime_reads_them() {
+    use common::rawtar::{Magic, entry_declaring, header, padded, with_mode};
+    // A directory whose size field hides a setuid shell from readers that honour it.
+    let mut su = with_mode(header(Magic::Ustar, b"usr/bin/su", b'0', b"", 9), 0o4755).to_vec();
+    su.extend(padded(b"#!/bin/sh"));
+    let layer = end([
+        entry_declaring(b"innocent/", b'5', b"", su.len() as u64, &su),
+        pax(b'x', &[(b"path", b"safe"), (b"path", b"../../../../tmp/x")]),
+        entry(b"placeholder", b'0', b"", b"evil"),
+    ]
+    .concat());
+    let o = read(&[layer]);
+    assert_eq!(checks(&o), ["layer.ambiguous", "layer.ambiguous", "layer.path-traversal"]);
+    let f = &o.findings[0];
+    assert_eq!(f.evidence.path.as_deref(), Some("innocent/"));
+    assert_eq!(
+        f.evidence.detail.as_deref(),
+        Some(
+            "at offset 0: the runtime's reader (Go archive/tar: containerd, Docker, CRI-O, Podman) reads no data: the next header is at offset 512; other readers (GNU tar, libarchive, the tar crate, Python) read 1024 bytes of data skipped: the next header is at offset 1536"
+        )
+    );
+    assert_eq!(o.findings[1].evidence.path.as_deref(), Some("../../../../tmp/x"));
+    // The view is the runtime's: the hidden setuid file is in it.
+    assert_eq!(o.view.get("usr/bin/su").map(|p| &p.node), Some(&Node::File { size: 9, mode: 0o4755 }));
+}
+
+#[test]
+fn sparse_files_count_their_holes_against_the_size_limit() {
+    // A few hundred bytes declaring a file of 1 TiB of holes: stopped at once, not read.
+    let layer = end([
+        pax(
+            b'x',
+            &[(b"GNU.sparse.map", b"0,4"), (b"GNU.sparse.numblocks", b"1"), (b"GNU.sparse.size", b"1099511627776")],
+        ),
+        entry(b"sparse", b'0', b"", b"data"),
+    ]
+    .concat());
+    let started = std::time::Instant::now();
+    let o = read(&[layer]);
+    assert_eq!(checks(&o), ["layer.bomb-size"]);
+    assert_eq!(o.findings[0].evidence.detail.as_deref(), Some("a sparse file of 1099511627776 bytes after 1 entries"));
+    assert!(started.elapsed().as_secs() < 5);
+    // Under the limit, a sparse file reads with its holes as zeros.
+    let layer = end([
+        pax(b'x', &[(b"GNU.sparse.map", b"2,2"), (b"GNU.sparse.numblocks", b"1"), (b"GNU.sparse.size", b"6")]),
+        entry(b"small", b'0', b"", b"ab"),
+    ]
+    .concat());
+    let o = read(&[layer]);
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+    assert_eq!(o.files, [("small".to_owned(), b"\0\0ab\0\0".to_vec())]);
+    assert_eq!(o.view.get("small").map(|p| &p.node), Some(&Node::File { size: 6, mode: 0o644 }));
+}
