@@ -220,6 +220,17 @@ impl Default for MarketplaceConfig {
 pub struct ServerConfig {
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     pub shutdown_timeout: HumanDuration,
+    /// Time to receive a request's headers; on HTTP/1.1 also how long a keep-alive
+    /// connection may wait for its next request.
+    pub header_read_timeout: HumanDuration,
+    /// A connection that moves no byte for this long while the server waits on it is closed.
+    pub idle_timeout: HumanDuration,
+    /// Connections served at once; past it new ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Bytes per second a request body must average over `body_rate_window` (0: no minimum).
+    pub body_min_rate: u64,
+    /// The window over which a request body's rate is measured.
+    pub body_rate_window: HumanDuration,
 }
 
 /// Log output format.
@@ -318,7 +329,14 @@ impl Default for ApiConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { shutdown_timeout: HumanDuration(Duration::from_secs(30)) }
+        ServerConfig {
+            shutdown_timeout: HumanDuration(Duration::from_secs(30)),
+            header_read_timeout: HumanDuration(Duration::from_secs(20)),
+            idle_timeout: HumanDuration(Duration::from_secs(120)),
+            max_connections: 4096,
+            body_min_rate: 1024,
+            body_rate_window: HumanDuration(Duration::from_secs(30)),
+        }
     }
 }
 
@@ -622,6 +640,19 @@ impl Config {
                 format!("must be between 1 and api.max_page_size (got {})", self.api.default_page_size),
             ));
         }
+        let srv = &self.server;
+        for (key, d, min) in [
+            ("server.header_read_timeout", srv.header_read_timeout.0, Duration::from_secs(1)),
+            ("server.idle_timeout", srv.idle_timeout.0, Duration::from_secs(1)),
+            ("server.body_rate_window", srv.body_rate_window.0, Duration::from_secs(1)),
+        ] {
+            if d < min || d > Duration::from_secs(3600) {
+                v.push((key, format!("must be between 1s and 1h (got {})", humantime::format_duration(d))));
+            }
+        }
+        if srv.max_connections == 0 {
+            v.push(("server.max_connections", "must be at least 1".to_owned()));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
             v.push(("log.level", format!("is not a valid filter ({e}); use e.g. \"info\" or \"wharf=debug,info\"")));
         }
@@ -714,6 +745,18 @@ impl Config {
     }
 
     /// REST API limits for `wharf-api`.
+    /// The connection limits of `[server]`.
+    pub fn connection_limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            header_read_timeout: self.server.header_read_timeout.0,
+            idle_timeout: self.server.idle_timeout.0,
+            max_connections: self.server.max_connections,
+            body_min_rate: self.server.body_min_rate,
+            body_rate_window: self.server.body_rate_window.0,
+        }
+    }
+
+    /// The API's limits.
     pub fn api_limits(&self) -> wharf_api::ApiLimits {
         wharf_api::ApiLimits {
             max_body_bytes: usize::try_from(self.api.max_body_bytes).unwrap_or(usize::MAX),

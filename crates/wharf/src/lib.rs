@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod http;
 mod output;
 pub mod server;
 pub mod telemetry;

@@ -1,7 +1,6 @@
 //! The HTTP server: routes of every crate, shared middleware, health, readiness,
 //! metrics, and graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +22,7 @@ use wharf_blob::BlobStore;
 use wharf_db::Db;
 
 use crate::config::Config;
+use crate::http::{ConnectionStats, Limits};
 use crate::telemetry;
 
 /// Everything a running server holds.
@@ -34,13 +34,15 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// Credentials, permissions, token signing.
     pub auth: Authenticator,
+    /// What the accept loop saw (open connections, failed accepts).
+    pub connections: Arc<ConnectionStats>,
     ready: Arc<AtomicBool>,
 }
 
 impl AppState {
     /// Bundles the services.
     pub fn new(db: Db, blobs: BlobStore, auth: Authenticator) -> AppState {
-        AppState { db, blobs, auth, ready: Arc::new(AtomicBool::new(true)) }
+        AppState { db, blobs, auth, connections: Arc::default(), ready: Arc::new(AtomicBool::new(true)) }
     }
 }
 
@@ -135,7 +137,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Err(_) => Err("the database did not answer within 5 s".to_owned()),
     };
     let blobs = blobs.map_err(|e| e.to_string());
-    let ready = db.is_ok() && blobs.is_ok();
+    let accept = state.connections.recent_accept_failure().map_or(Ok(()), Err);
+    let ready = db.is_ok() && blobs.is_ok() && accept.is_ok();
     let was_ready = state.ready.swap(ready, Ordering::Relaxed);
     metrics::gauge!("wharf_ready").set(if ready { 1.0 } else { 0.0 });
     if ready != was_ready {
@@ -145,6 +148,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             tracing::error!(
                 database = db.as_ref().err().map_or("ok", String::as_str),
                 blob_store = blobs.as_ref().err().map_or("ok", String::as_str),
+                accept = accept.as_ref().err().map_or("ok", String::as_str),
                 "not ready"
             );
         }
@@ -155,7 +159,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     };
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "unavailable" },
-        "checks": {"database": check(&db), "blob_store": check(&blobs)},
+        "checks": {"database": check(&db), "blob_store": check(&blobs), "accept": check(&accept)},
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
@@ -184,27 +188,22 @@ async fn metrics_endpoint(State(state): State<AppState>) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: Limits,
+    connections: Arc<ConnectionStats>,
     shutdown_timeout: Duration,
     stopping: tokio::sync::watch::Sender<bool>,
 ) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let signalled = Arc::new(tokio::sync::Notify::new());
     let notify = signalled.clone();
-    tokio::spawn(async move {
+    let server = crate::http::serve(listener, app, limits, connections, async move {
         shutdown_signal().await;
         let _ = stopping.send(true);
         notify.notify_one();
-        let _ = stop_tx.send(());
+        tracing::info!("shutting down: finishing in-flight requests");
     });
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
-        async move {
-            let _ = stop_rx.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-        },
-    );
-    let mut server = std::pin::pin!(server.into_future());
+    let mut server = std::pin::pin!(server);
     tokio::select! {
-        result = &mut server => result?,
+        () = &mut server => {}
         () = async { signalled.notified().await; tokio::time::sleep(shutdown_timeout).await } => {
             tracing::warn!(timeout = %humantime::format_duration(shutdown_timeout), "in-flight requests did not finish in time; exiting");
         }

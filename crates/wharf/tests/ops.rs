@@ -16,7 +16,7 @@ async fn health_and_readiness() {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        serde_json::json!({"status": "ready", "checks": {"database": {"ok": true}, "blob_store": {"ok": true}}})
+        serde_json::json!({"status": "ready", "checks": {"database": {"ok": true}, "blob_store": {"ok": true}, "accept": {"ok": true}}})
     );
 }
 

@@ -68,8 +68,18 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
 
     let (stopping, stop) = tokio::sync::watch::channel(false);
     let worker = background(&config, &db, &blobs, stop);
-    let app = server::app(AppState::new(db.clone(), blobs, auth), &config);
-    let served = server::serve(listener, app, config.server.shutdown_timeout.0, stopping).await;
+    let state = AppState::new(db.clone(), blobs, auth);
+    let connections = state.connections.clone();
+    let app = server::app(state, &config);
+    let served = server::serve(
+        listener,
+        app,
+        config.connection_limits(),
+        connections,
+        config.server.shutdown_timeout.0,
+        stopping,
+    )
+    .await;
     // A job still running gets the same time to finish; if it does not, its lease
     // expires and it runs again later (jobs are durable and idempotent).
     if tokio::time::timeout(config.server.shutdown_timeout.0, worker).await.is_err() {

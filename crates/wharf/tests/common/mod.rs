@@ -7,6 +7,8 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
+pub mod reg;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -68,8 +70,10 @@ impl TestApp {
         wharf::bootstrap::ensure_admin(&tdb.db, Some(PASSWORD)).await.unwrap();
         let state = AppState::new(tdb.db.clone(), blobs.store.clone(), auth);
         let app = server::app(state.clone(), &config);
+        // The server's own connection layer, with the configured limits.
+        let (limits, connections) = (config.connection_limits(), state.connections.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            wharf::http::serve(listener, app, limits, connections, std::future::pending()).await;
         });
         TestApp {
             url: format!("http://{addr}"),

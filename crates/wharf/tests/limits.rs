@@ -1,0 +1,224 @@
+//! The server resists slow, idle and numerous clients: headers that trickle in,
+//! keep-alive connections left open, more connections than it serves at once, and
+//! request bodies that stall. Each is bounded by `[server]` settings while other
+//! clients keep being served quickly. Loopback only.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::reg::Reg;
+use common::{TestApp, json};
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wharf::config::{Config, HumanDuration};
+use wharf_core::OrgKind;
+
+async fn setup(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let app = TestApp::with_config(adjust).await;
+    app.user("dev").await;
+    app.org("acme", OrgKind::Publisher, "dev").await;
+    app
+}
+
+fn addr(app: &TestApp) -> String {
+    app.url.trim_start_matches("http://").to_owned()
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn until_closed(stream: &mut (impl AsyncReadExt + Unpin)) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return all,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_trickling_headers_are_closed_within_the_timeout_while_others_are_served() {
+    let app = setup(|c| c.server.header_read_timeout = HumanDuration(Duration::from_secs(2))).await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let blob: Vec<u8> = (0..(4u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let digest = reg.push_blob(&blob).await;
+    let target = addr(&app);
+    // 300 connections, each sending one header byte every 700 ms: complete headers
+    // would take a minute.
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let target = target.clone();
+        slow.push(tokio::spawn(async move {
+            // Timed from the established connection (a burst of SYNs may see one retried after 1 s).
+            let stream = TcpStream::connect(&target).await.unwrap();
+            let started = Instant::now();
+            let (mut read, mut write) = stream.into_split();
+            let trickle = async move {
+                for b in
+                    b"GET /healthz HTTP/1.1\r\nHost: wharf\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+                {
+                    if write.write_all(&[*b]).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                }
+                std::future::pending::<()>().await;
+            };
+            tokio::select! {
+                _ = until_closed(&mut read) => {}
+                () = trickle => {}
+            }
+            started.elapsed()
+        }));
+    }
+    // Meanwhile health checks and pulls of the 4 MiB blob stay fast.
+    let mut worst_health = Duration::ZERO;
+    let mut worst_pull = Duration::ZERO;
+    let probing = Instant::now();
+    while probing.elapsed() < Duration::from_secs(3) {
+        let t = Instant::now();
+        let r = app.anon(Method::GET, "/healthz").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        worst_health = worst_health.max(t.elapsed());
+        let t = Instant::now();
+        let r = reg.req(Method::GET, &format!("/blobs/{digest}")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().len(), blob.len());
+        worst_pull = worst_pull.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut lifetimes = Vec::new();
+    for t in slow {
+        lifetimes.push(
+            tokio::time::timeout(Duration::from_secs(10), t).await.expect("a slow client was not closed").unwrap(),
+        );
+    }
+    lifetimes.sort();
+    let longest = lifetimes.last().unwrap();
+    eprintln!("client lifetimes: min {:?}, median {:?}, max {longest:?}", lifetimes[0], lifetimes[lifetimes.len() / 2]);
+    eprintln!(
+        "slowest client closed after {longest:?}; worst /healthz {worst_health:?}, worst 4 MiB pull {worst_pull:?}"
+    );
+    assert!(*longest < Duration::from_millis(3000), "{longest:?}");
+    assert!(lifetimes.iter().all(|l| *l >= Duration::from_millis(1500)), "closed before the timeout: {lifetimes:?}");
+    assert!(worst_health < Duration::from_millis(500), "{worst_health:?}");
+    assert!(worst_pull < Duration::from_secs(1), "{worst_pull:?}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let app = setup(|c| c.server.header_read_timeout = HumanDuration(Duration::from_secs(1))).await;
+    let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: wharf\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    let idle = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), until_closed(&mut s)).await.expect("the idle connection stayed open");
+    let after = idle.elapsed();
+    assert!(after >= Duration::from_millis(800) && after < Duration::from_secs(3), "{after:?}");
+}
+
+#[tokio::test]
+async fn a_connection_that_stops_reading_a_response_is_closed() {
+    let app = setup(|c| c.server.idle_timeout = HumanDuration(Duration::from_secs(1))).await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let digest = reg.push_blob(&vec![1u8; 32 << 20]).await;
+    let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+    let request =
+        format!("GET /v2/acme/app/blobs/{digest} HTTP/1.1\r\nHost: wharf\r\nAuthorization: {}\r\n\r\n", reg.auth);
+    s.write_all(request.as_bytes()).await.unwrap();
+    // Read a little, then stop: the server's writes block, and it gives up.
+    let mut buf = [0u8; 4096];
+    s.read_exact(&mut buf).await.unwrap();
+    assert!(buf.starts_with(b"HTTP/1.1 200"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let started = Instant::now();
+    let rest = tokio::time::timeout(Duration::from_secs(10), until_closed(&mut s)).await.unwrap();
+    assert!(rest.len() < 32 << 20, "the whole blob arrived: {} bytes", rest.len());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let app = setup(|c| c.server.max_connections = 8).await;
+    let target = addr(&app);
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(&target).await.unwrap());
+    }
+    // Let the server take all eight.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = {
+        let url = format!("{}/healthz", app.url);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!waiting.is_finished(), "a ninth connection was served while eight were open");
+    drop(held.pop());
+    let (status, took) = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+    assert_eq!(status, 200);
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    let metrics = app.anon(Method::GET, "/metrics").send().await.unwrap().text().await;
+    // The eight held plus the probe's own: the gauge counts open connections.
+    assert!(metrics.unwrap().contains("wharf_http_connections "), "no connection gauge");
+}
+
+#[tokio::test]
+async fn a_stalled_upload_body_fails_and_the_session_stays_resumable() {
+    let app = setup(|c| {
+        c.server.body_min_rate = 1000;
+        c.server.body_rate_window = HumanDuration(Duration::from_secs(1));
+    })
+    .await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let r = reg.req(Method::POST, "/blobs/uploads/").send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+    // A first chunk that delivers 5,000 bytes, then nothing for a minute.
+    let first = data[..5000].to_vec();
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(first))]).chain(
+        futures::stream::once(async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(bytes::Bytes::new())
+        }),
+    );
+    let started = Instant::now();
+    let r = reg
+        .req(Method::PATCH, &location)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    if let Ok(r) = r {
+        let (status, body) = json(r).await;
+        assert!(status >= 400, "{status} {body}");
+        assert!(body.to_string().contains("too slowly"), "{body}");
+    }
+    // The session is still there, at a byte count the client can resume from.
+    let r = reg.req(Method::GET, &location).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let range = r.headers()["range"].to_str().unwrap().to_owned();
+    let have: usize = range.trim_start_matches("0-").parse::<usize>().map(|end| end + 1).unwrap_or(0);
+    assert!(have == 0 || have == 5000, "{range}");
+    let d = wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &data);
+    let r = reg
+        .req(Method::PUT, &format!("{location}?digest={d}"))
+        .header("content-range", format!("{have}-{}", data.len() - 1))
+        .body(data[have..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
+use futures::StreamExt;
