@@ -222,3 +222,57 @@ async fn a_stalled_upload_body_fails_and_the_session_stays_resumable() {
 }
 
 use futures::StreamExt;
+
+fn http_get(stream: &mut std::net::TcpStream, path: &str) -> String {
+    use std::io::{Read, Write};
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: wharf\r\n\r\n").as_bytes()).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = stream.read(&mut buf).unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// The real binary with 128 file descriptors, flooded with connections: accepting
+/// fails, and that is logged (at most once a second), counted, reported by
+/// readiness, and survived: open connections keep working, and new ones are
+/// accepted as soon as descriptors are free again.
+#[test]
+fn running_out_of_file_descriptors_is_visible_and_survivable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::spawn_limited(&dir.path().join("data"), &[], Some(128));
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut kept = std::net::TcpStream::connect(&addr).unwrap();
+    assert!(http_get(&mut kept, "/healthz").starts_with("HTTP/1.1 200"));
+    let flooding = Instant::now();
+    // More connections than descriptors; once the backlog is full, connects time out.
+    let socket: std::net::SocketAddr = addr.parse().unwrap();
+    let flood: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(100)).ok())
+        .collect();
+    assert!(flood.len() > 128, "{} connections", flood.len());
+    std::thread::sleep(Duration::from_millis(1500));
+    // Served on a connection it already has, while it cannot accept new ones.
+    let reply = http_get(&mut kept, "/readyz");
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    assert!(reply.contains("too many open files"), "{reply}");
+    drop(flood);
+    // Descriptors are free again: new connections are served at once.
+    let freed = Instant::now();
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr)
+            && http_get(&mut s, "/healthz").starts_with("HTTP/1.1 200")
+        {
+            break;
+        }
+        assert!(freed.elapsed() < Duration::from_secs(2), "not serving again after 2 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    let metrics = http_get(&mut s, "/metrics");
+    let line = metrics.lines().find(|l| l.starts_with("wharf_http_accept_errors_total{")).unwrap_or_default();
+    let count: f64 = line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+    assert!(count >= 1.0, "{metrics}");
+    // Rate-limited log: at most about one line per second of trouble.
+    let logged = server.stderr().matches("cannot accept a connection").count();
+    let seconds = flooding.elapsed().as_secs() as usize;
+    assert!(logged >= 1 && logged <= seconds + 2, "{logged} log lines in {seconds} s, {count} failed accepts");
+}

@@ -66,6 +66,7 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
     );
     announce(&outcome, &url);
 
+    warn_if_descriptors_are_short(config.server.max_connections);
     let (stopping, stop) = tokio::sync::watch::channel(false);
     let worker = background(&config, &db, &blobs, stop);
     let state = AppState::new(db.clone(), blobs, auth);
@@ -149,5 +150,26 @@ fn announce(outcome: &Outcome, url: &str) {
             output::line(format!("Log in with:  wharf login {url} --username {ADMIN_USER}"));
             output::line("Change it with:  wharf admin user set-password admin");
         }
+    }
+}
+
+/// Each connection holds a file descriptor, and so do the database, the blob store
+/// and clamd: a `max_connections` the process cannot open is a misconfiguration
+/// that only shows under load, so say it at start.
+fn warn_if_descriptors_are_short(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else { return };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<usize>().ok());
+    if let Some(soft) = soft
+        && soft < max_connections + 64
+    {
+        tracing::warn!(
+            open_files_limit = soft,
+            max_connections,
+            "the process may open {soft} files but server.max_connections is {max_connections}: raise the limit (ulimit -n, LimitNOFILE=) or lower max_connections"
+        );
     }
 }

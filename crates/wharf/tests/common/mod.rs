@@ -205,17 +205,29 @@ pub struct Server {
 impl Server {
     /// Spawns `wharf serve --data-dir DIR --listen 127.0.0.1:PORT` and waits for `/healthz`.
     pub fn spawn(data_dir: &Path, env: &[(String, String)]) -> Server {
+        Server::spawn_limited(data_dir, env, None)
+    }
+
+    /// Like [`Server::spawn`], with at most `nofile` open file descriptors (prlimit).
+    pub fn spawn_limited(data_dir: &Path, env: &[(String, String)], nofile: Option<u64>) -> Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let stderr_path = data_dir.with_extension("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let started = Instant::now();
-        let mut child = wharf(&["serve", "--data-dir", data_dir.to_str().unwrap(), "--listen", &listen], env)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut command = wharf(&["serve", "--data-dir", data_dir.to_str().unwrap(), "--listen", &listen], env);
+        if let Some(n) = nofile {
+            let mut limited = Command::new("prlimit");
+            limited.arg(format!("--nofile={n}:{n}")).arg("--").arg(command.get_program()).args(command.get_args());
+            for (k, v) in command.get_envs() {
+                match v {
+                    Some(v) => limited.env(k, v),
+                    None => limited.env_remove(k),
+                };
+            }
+            command = limited;
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(stderr).stdin(Stdio::null()).spawn().unwrap();
         let url = format!("http://{listen}");
         let health = format!("{url}/healthz");
         loop {
