@@ -111,7 +111,14 @@ impl ErrorCode {
 
     /// The JSON error body `{"errors":[{"code","message","detail"}]}`.
     pub fn body(self, detail: Option<&str>) -> String {
-        let mut entry = format!(r#"{{"code":"{}","message":"{}""#, self.code(), self.message());
+        self.body_with(self.message(), detail)
+    }
+
+    /// The error body with a message of our own (the specification's message would
+    /// mislead, e.g. "did not match uploaded content" for a digest that does not parse).
+    pub fn body_with(self, message: &str, detail: Option<&str>) -> String {
+        let message = serde_json::to_string(message).unwrap_or_else(|_| "\"\"".into());
+        let mut entry = format!(r#"{{"code":"{}","message":{message}"#, self.code());
         if let Some(detail) = detail {
             let quoted = serde_json::to_string(detail).unwrap_or_else(|_| "\"\"".into());
             entry.push_str(&format!(r#","detail":{quoted}"#));

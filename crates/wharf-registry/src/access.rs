@@ -128,6 +128,7 @@ impl Caller {
         name: &RepositoryName,
         action: Action,
         anonymous_pull: bool,
+        also: Option<&str>,
     ) -> Result<(), RegistryError> {
         if state.settings.open_namespaces.iter().any(|ns| ns == name.namespace()) {
             return Ok(());
@@ -139,26 +140,32 @@ impl Caller {
         if action == Action::Pull && may_pull {
             return Ok(());
         }
-        // Someone who can see the repository gets the verdict, 403 DENIED. With a
-        // registry token it also carries the challenge for the scope needed: the token
-        // may only lack the action because the client asked for less, and clients that
-        // renew tokens on 403 (oras) then ask for it; the token service still grants
-        // only what the role allows.
+        let scope = match also {
+            Some(extra) => format!("{} {extra}", action.challenge_scope(name)),
+            None => action.challenge_scope(name),
+        };
+        // A registry token that lacks the action gets 401 with the challenge for the
+        // scope needed (error="insufficient_scope"), as Docker token authentication and
+        // Distribution answer: clients renew their token only on 401, and the token
+        // service still grants only what the role allows.
+        if matches!(self.credential, Credential::Token(_)) {
+            return Err(unauthorized(
+                state,
+                Some(&scope),
+                Some("insufficient_scope"),
+                &format!("your token does not include {} on {name}", action.as_str()),
+            ));
+        }
+        // Credentials that cannot be renewed (Basic) and can see the repository get the
+        // verdict, 403 DENIED.
         if may_pull && !self.is_anonymous() {
-            let mut denied = RegistryError::new(
+            return Err(RegistryError::new(
                 ErrorCode::Denied,
                 format!("your access does not include {} on {name}", action.as_str()),
-            );
-            if matches!(self.credential, Credential::Token(_)) {
-                denied = denied.header(
-                    header::WWW_AUTHENTICATE,
-                    &state.auth.challenge(Some(&action.challenge_scope(name)), Some("insufficient_scope")),
-                );
-            }
-            return Err(denied);
+            ));
         }
         let error = if self.is_anonymous() { None } else { Some("insufficient_scope") };
-        Err(unauthorized(state, Some(&action.challenge_scope(name)), error, "authentication required"))
+        Err(unauthorized(state, Some(&scope), error, "authentication required"))
     }
 }
 

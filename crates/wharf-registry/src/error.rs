@@ -19,12 +19,20 @@ pub(crate) struct RegistryError {
     pub(crate) code: ErrorCode,
     pub(crate) status: Option<StatusCode>,
     pub(crate) detail: String,
+    /// A message in place of the specification's one for the code.
+    pub(crate) message: Option<String>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl RegistryError {
     pub(crate) fn new(code: ErrorCode, detail: impl Into<String>) -> RegistryError {
-        RegistryError { code, status: None, detail: detail.into(), headers: Vec::new() }
+        RegistryError { code, status: None, detail: detail.into(), message: None, headers: Vec::new() }
+    }
+
+    /// With a message of its own instead of the code's.
+    pub(crate) fn message(mut self, message: impl Into<String>) -> RegistryError {
+        self.message = Some(message.into());
+        self
     }
 
     pub(crate) fn status(mut self, status: StatusCode) -> RegistryError {
@@ -56,7 +64,10 @@ impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
         let mut headers = self.headers;
         headers.push(API_VERSION);
-        oci_error(self.code, self.status, &self.detail, headers)
+        match &self.message {
+            Some(m) => crate::response::oci_error_with(self.code, m, self.status, &self.detail, headers),
+            None => oci_error(self.code, self.status, &self.detail, headers),
+        }
     }
 }
 

@@ -15,8 +15,19 @@ pub(crate) fn oci_error(
     detail: &str,
     headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Response {
+    oci_error_with(code, code.message(), status, detail, headers)
+}
+
+/// An OCI error body with a message of our own.
+pub(crate) fn oci_error_with(
+    code: ErrorCode,
+    message: &str,
+    status: Option<StatusCode>,
+    detail: &str,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
     let status = status.unwrap_or_else(|| StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST));
-    let mut response = (status, code.body(Some(detail))).into_response();
+    let mut response = (status, code.body_with(message, Some(detail))).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in headers {

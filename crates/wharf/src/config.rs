@@ -28,6 +28,14 @@ pub const NOT_CONFIG_VARS: &[&str] =
 const NOT_CONFIG_PREFIXES: &[&str] = &["WHARF_TEST_", "WHARF_CI_"];
 
 /// The whole configuration.
+
+/// The shortest garbage-collection grace period: pushes in progress need time to
+/// link what they upload. `gc.grace` and `wharf admin gc --grace` both keep to it.
+pub const MIN_GC_GRACE: Duration = Duration::from_secs(60);
+
+/// Why a shorter grace period is refused.
+pub const GC_GRACE_RULE: &str = "must be at least 1m: pushes in progress need time to link what they upload";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -601,8 +609,8 @@ impl Config {
         if self.registry.upload_ttl.0 < Duration::from_secs(60) {
             v.push(("registry.upload_ttl", "must be at least 1m".into()));
         }
-        if self.gc.grace.0 < Duration::from_secs(60) {
-            v.push(("gc.grace", "must be at least 1m: pushes in progress need time to link what they upload".into()));
+        if self.gc.grace.0 < MIN_GC_GRACE {
+            v.push(("gc.grace", GC_GRACE_RULE.into()));
         }
         if !self.gc.interval.0.is_zero() && self.gc.interval.0 < Duration::from_secs(60) {
             v.push(("gc.interval", "must be 0s (off) or at least 1m".into()));

@@ -324,6 +324,13 @@ async fn admin_commands_manage_users_orgs_and_tokens() {
     assert_eq!((report["dry_run"].as_bool(), report["blobs_deleted"].as_u64()), (Some(true), Some(0)));
     let out = admin(&["gc"], None);
     assert!(out.stdout.starts_with("garbage collection removed: 0 upload sessions"), "{}", out.stdout);
+    // The grace period the configuration refuses is refused on the command line too.
+    let out = admin(&["gc", "--grace", "10s"], None);
+    assert_eq!(
+        (out.code, out.stderr.trim()),
+        (2, "error: --grace 10s must be at least 1m: pushes in progress need time to link what they upload")
+    );
+    assert_eq!(admin(&["gc", "--grace", "1h", "--dry-run"], None).code, 0);
 }
 
 #[tokio::test]

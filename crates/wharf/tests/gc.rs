@@ -215,3 +215,20 @@ async fn collection_runs_as_a_job() {
     assert!(text.contains("wharf_gc_collected_total{what=\"blobs\"}"), "{text}");
     assert!(text.contains("wharf_jobs{kind=\"registry.gc\",state=\"done\"} 1"), "{text}");
 }
+
+/// A collection run beside the server (another node, or `wharf admin gc`) does not
+/// go through the server's caches: HEAD and GET of a collected blob must still agree
+/// at once, with the caches on.
+#[tokio::test]
+async fn head_and_get_agree_at_once_after_a_collection_elsewhere() {
+    let app = TestApp::with_config(|c| c.registry.open_namespaces = vec!["acme".into()]).await;
+    app.org("acme", OrgKind::Publisher, "admin").await;
+    let d = push_blob(&app, b"collect me").await;
+    // Cached: the link is known to this node.
+    assert_eq!(status(&app, Method::HEAD, &format!("/blobs/{d}")).await, 200);
+    assert_eq!(status(&app, Method::GET, &format!("/blobs/{d}")).await, 200);
+    let report = collect(&app.state.db, &app.state.blobs, &now_options(false)).await.unwrap();
+    assert!(report.blobs_deleted >= 1, "{report:?}");
+    assert_eq!(status(&app, Method::HEAD, &format!("/blobs/{d}")).await, 404);
+    assert_eq!(status(&app, Method::GET, &format!("/blobs/{d}")).await, 404);
+}

@@ -41,6 +41,11 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
         (header::ETAG, format!("\"{digest}\"")),
     ];
     if head {
+        // HEAD answers what GET would: the bytes must still be there (a collection by
+        // another node or `wharf admin gc` may have taken them since the link was cached).
+        if ctx.state.blobs.stat(&digest).await?.is_none() && ctx.state.db.manifest_content(&digest).await?.is_none() {
+            return Err(collected(ctx, repo.id, &digest).await);
+        }
         let mut headers = common;
         headers.push((header::CONTENT_LENGTH, size.to_string()));
         return Ok(empty(StatusCode::OK, headers));
@@ -58,16 +63,7 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
             if let Some(content) = ctx.state.db.manifest_content(&d).await? {
                 slice(content, range)
             } else {
-                // A cached link to a blob collected meanwhile answers as the blob is now;
-                // a link the database still has to bytes that are gone is storage damage.
-                ctx.state.cache.link_removed(repo.id, &d);
-                if ctx.state.db.blob_in_repository(repo.id, &d).await?.is_none() {
-                    return Err(RegistryError::new(
-                        ErrorCode::BlobUnknown,
-                        format!("blob {d} is not in repository {}", ctx.name),
-                    ));
-                }
-                return Err(RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false));
+                return Err(collected(ctx, repo.id, &d).await);
             }
         }
         Err(e) => return Err(e.into()),
@@ -82,6 +78,18 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
         h.insert(header::CONTENT_RANGE, crate::response::header_value(&value));
     }
     Ok(response)
+}
+
+/// The answer for a linked blob whose bytes are gone: a cached link to a blob
+/// collected meanwhile answers as the blob is now (and leaves the cache); a link the
+/// database still has to bytes that are gone is storage damage.
+async fn collected(ctx: &Ctx, repo: i64, d: &wharf_oci::Digest) -> RegistryError {
+    ctx.state.cache.link_removed(repo, d);
+    match ctx.state.db.blob_in_repository(repo, d).await {
+        Ok(None) => RegistryError::new(ErrorCode::BlobUnknown, format!("blob {d} is not in repository {}", ctx.name)),
+        Ok(Some(_)) => RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false),
+        Err(e) => e.into(),
+    }
 }
 
 /// The part of bytes held in memory (a manifest's) that `range` asks for, as

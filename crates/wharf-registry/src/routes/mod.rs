@@ -44,8 +44,22 @@ impl Ctx {
                 r
             }
         };
-        self.caller.require(&self.state, &self.name, action, repo.as_ref().is_some_and(|r| r.anonymous_pull)).await?;
+        let anonymous_pull = repo.as_ref().is_some_and(|r| r.anonymous_pull);
+        self.caller
+            .require(&self.state, &self.name, action, anonymous_pull, self.also_needed(action).as_deref())
+            .await?;
         Ok(repo)
+    }
+
+    /// Another scope the request needs besides `action` on its repository: a
+    /// cross-repository mount (`?mount=…&from=…`) reads the `from` repository, so a
+    /// challenge names it and a client asking for exactly the challenged scopes can mount.
+    fn also_needed(&self, action: Action) -> Option<String> {
+        if action != Action::Push || self.param("mount").is_none() {
+            return None;
+        }
+        let from = self.param("from")?.parse::<RepositoryName>().ok()?;
+        (from != self.name).then(|| format!("repository:{from}:pull"))
     }
 
     /// The repository, which must exist, after checking `action`.
@@ -151,7 +165,9 @@ async fn route_request(
 
 /// Parses a digest from the URL or a query parameter.
 pub(crate) fn digest(s: &str) -> Result<wharf_oci::Digest, RegistryError> {
-    s.parse().map_err(|e: wharf_oci::DigestError| RegistryError::new(ErrorCode::DigestInvalid, e.to_string()))
+    s.parse().map_err(|e: wharf_oci::DigestError| {
+        RegistryError::new(ErrorCode::DigestInvalid, e.to_string()).message(format!("invalid digest: {e}"))
+    })
 }
 
 /// Parses a pagination `n`: absent means the maximum; larger values are clamped.

@@ -258,22 +258,97 @@ async fn leased<T: Send + 'static>(
     task.await.map_err(|e| RegistryError::internal(format!("upload task failed: {e}"), false))?
 }
 
-/// Appends the body and records the new state, even when the body broke off.
+/// What appending a request's body did.
+struct Appended {
+    /// The session's state afterwards (unchanged when nothing was kept).
+    state: UploadState,
+    /// Bytes that arrived.
+    written: u64,
+    /// Why the body broke off, if it did.
+    interrupted: Option<String>,
+    /// Whether the bytes were kept: not when a declared length was not met.
+    kept: bool,
+}
+
+/// Appends the body and records the new state. A body of declared length (its
+/// `Content-Length` or `Content-Range`) is all or nothing: if it breaks off or its
+/// length differs, none of it is kept and the session stays where it was. A body
+/// of unknown length (chunked) keeps what arrived, so a streaming client resumes.
 async fn append(
     state: &RegistryState,
     up: &Upload,
     body: Body,
-) -> Result<(UploadState, u64, Option<String>), RegistryError> {
+    declared: Option<u64>,
+) -> Result<Appended, RegistryError> {
     let before = state_of(up);
     let stream = body.into_data_stream().map_err(|e| e.to_string());
     let appended = state.blobs.append_upload(&up.id, &before, stream).await?;
+    let complete = declared.is_none_or(|len| appended.interrupted.is_none() && appended.written == len);
+    if !complete {
+        // Not recorded: the next append cuts the session back to its recorded size.
+        return Ok(Appended {
+            state: before,
+            written: appended.written,
+            interrupted: appended.interrupted,
+            kept: false,
+        });
+    }
     if appended.written > 0 {
         let recorded = Upload { size: appended.state.size, parts: appended.state.parts.clone(), ..up.clone() };
         // A broken-off body ends the request's work here (both callers return at
         // once), so the lease goes with the recorded size.
         state.db.advance_upload(&up.id, up.size, &recorded, appended.interrupted.is_some()).await?;
     }
-    Ok((appended.state, appended.written, appended.interrupted))
+    Ok(Appended { state: appended.state, written: appended.written, interrupted: appended.interrupted, kept: true })
+}
+
+/// The answer to a chunk that did not arrive whole: what arrived, what was kept,
+/// where to resume.
+fn broken_off(ctx: &Ctx, id: &str, a: &Appended, declared: Option<u64>, size: u64) -> RegistryError {
+    let why = a.interrupted.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+    match declared {
+        Some(len) if !a.kept => RegistryError::new(
+            ErrorCode::SizeInvalid,
+            format!(
+                "the chunk declared {len} bytes but {} arrived{why}; none of it was kept: send it again from byte {size}",
+                a.written
+            ),
+        )
+        .header(header::LOCATION, &location(ctx, id))
+        .header(header::RANGE, &range(size))
+        .header(UPLOAD_UUID, id),
+        _ => RegistryError::new(
+            ErrorCode::BlobUploadInvalid,
+            format!("the chunk ended early after {} bytes{why}; GET the upload to see where to resume", a.written),
+        ),
+    }
+}
+
+/// The chunk's declared length, from `Content-Range` (which must start where the
+/// session is: else 416 with where it is) and `Content-Length` (which must agree).
+fn chunk_length(ctx: &Ctx, id: &str, up: &Upload) -> Result<Option<u64>, RegistryError> {
+    let Some(cr) = ctx.header(header::CONTENT_RANGE) else {
+        return Ok(declared_length(ctx));
+    };
+    let (start, end) = content_range(cr)?;
+    if start != up.size {
+        return Err(RegistryError::new(
+            ErrorCode::RangeInvalid,
+            format!(
+                "this chunk starts at byte {start}, but the upload has {} bytes; send the chunk that starts there",
+                up.size
+            ),
+        )
+        .status(StatusCode::RANGE_NOT_SATISFIABLE)
+        .header(header::LOCATION, &location(ctx, id))
+        .header(header::RANGE, &range(up.size))
+        .header(UPLOAD_UUID, id));
+    }
+    let len = end - start + 1;
+    if declared_length(ctx).is_some_and(|cl| cl != len) {
+        return Err(RegistryError::new(ErrorCode::SizeInvalid, "Content-Length disagrees with Content-Range"));
+    }
+    Ok(Some(len))
 }
 
 /// Parses `Content-Range: <start>-<end>` (inclusive; `bytes ` prefix tolerated).
@@ -299,50 +374,17 @@ fn content_range(value: &str) -> Result<(u64, u64), RegistryError> {
 pub(crate) async fn patch(ctx: &Ctx, id: &str, body: Body) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Push).await?;
     let up = session(ctx, &repo, id).await?;
-    let mut expected_len = None;
-    if let Some(cr) = ctx.header(header::CONTENT_RANGE) {
-        let (start, end) = content_range(cr)?;
-        if start != up.size {
-            return Err(RegistryError::new(
-                ErrorCode::RangeInvalid,
-                format!(
-                    "this chunk starts at byte {start}, but the upload has {} bytes; send the chunk that starts there",
-                    up.size
-                ),
-            )
-            .status(StatusCode::RANGE_NOT_SATISFIABLE)
-            .header(header::LOCATION, &location(ctx, id))
-            .header(header::RANGE, &range(up.size))
-            .header(UPLOAD_UUID, id));
-        }
-        let len = end - start + 1;
-        if declared_length(ctx).is_some_and(|cl| cl != len) {
-            return Err(RegistryError::new(ErrorCode::SizeInvalid, "Content-Length disagrees with Content-Range"));
-        }
-        expected_len = Some(len);
-    }
+    let declared = chunk_length(ctx, id, &up)?;
     let (registry, upload) = (ctx.state.clone(), up.clone());
-    let (state, written, interrupted) =
-        leased(&ctx.state, id, async move { append(&registry, &upload, body).await }).await?;
-    if let Some(reason) = interrupted {
-        return Err(RegistryError::new(
-            ErrorCode::BlobUploadInvalid,
-            format!("the chunk ended early after {written} bytes ({reason}); GET the upload to see where to resume"),
-        ));
+    let appended = leased(&ctx.state, id, async move { append(&registry, &upload, body, declared).await }).await?;
+    if appended.interrupted.is_some() || !appended.kept {
+        return Err(broken_off(ctx, id, &appended, declared, up.size));
     }
-    if expected_len.is_some_and(|len| len != written) {
-        return Err(RegistryError::new(
-            ErrorCode::SizeInvalid,
-            format!(
-                "Content-Range announced {} bytes but {written} arrived; they were kept",
-                expected_len.unwrap_or(0)
-            ),
-        ));
-    }
-    Ok(accepted(ctx, id, state.size, StatusCode::ACCEPTED))
+    Ok(accepted(ctx, id, appended.state.size, StatusCode::ACCEPTED))
 }
 
-/// Ends a session: an optional last chunk, then `?digest=` must match the content.
+/// Ends a session: an optional last chunk (with `Content-Range`, at the session's
+/// offset, as PATCH), then `?digest=` must match the content.
 pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Push).await?;
     let up = session(ctx, &repo, id).await?;
@@ -355,16 +397,15 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, 
             ));
         }
     };
+    let declared = chunk_length(ctx, id, &up)?;
     let (registry, upload, target, namespace) =
         (ctx.state.clone(), up.clone(), repo.clone(), ctx.name.namespace().to_owned());
-    let info = leased(&ctx.state, id, async move {
-        let (state, written, interrupted) = append(&registry, &upload, body).await?;
-        if let Some(reason) = interrupted {
-            return Err(RegistryError::new(
-                ErrorCode::BlobUploadInvalid,
-                format!("the body ended early after {written} bytes ({reason}); GET the upload to see where to resume"),
-            ));
+    let outcome = leased(&ctx.state, id, async move {
+        let appended = append(&registry, &upload, body, declared).await?;
+        if appended.interrupted.is_some() || !appended.kept {
+            return Ok(Err(appended));
         }
+        let state = appended.state;
         if let Err(e) = check_quota(&registry, &target, &namespace, state.size, Some(&digest)).await {
             discard(&registry, &Upload { size: state.size, parts: state.parts.clone(), ..upload.clone() }).await;
             return Err(e);
@@ -375,7 +416,7 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, 
             Ok(info) => {
                 registry.db.link_blob(target.id, &info.digest, info.size).await?;
                 registry.db.delete_upload(&upload.id).await?;
-                Ok(info)
+                Ok(Ok(info))
             }
             Err(e) => {
                 // A mismatch ends the session (its bytes are already discarded).
@@ -385,6 +426,7 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, 
         }
     })
     .await?;
+    let info = outcome.map_err(|appended| broken_off(ctx, id, &appended, declared, up.size))?;
     tracing::debug!(repo.name = %ctx.name, blob.digest = %info.digest, size_bytes = info.size, "blob pushed");
     Ok(created(ctx, &info.digest))
 }

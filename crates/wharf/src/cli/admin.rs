@@ -318,6 +318,12 @@ async fn gc(
     let mut options = config.gc_options();
     options.dry_run = dry_run;
     if let Some(g) = grace {
+        if g < crate::config::MIN_GC_GRACE {
+            return Err(Failure::new(
+                super::EXIT_USAGE,
+                format!("--grace {} {}", humantime::format_duration(g), crate::config::GC_GRACE_RULE),
+            ));
+        }
         options.grace = g;
     }
     let report = wharf_registry::gc::collect(db, &blobs, &options).await.map_err(|e| fail(format!("{e:#}")))?;
