@@ -27,8 +27,6 @@ pub const NOT_CONFIG_VARS: &[&str] =
 /// Prefixes of variables used by the test suite and CI, also not configuration keys.
 const NOT_CONFIG_PREFIXES: &[&str] = &["WHARF_TEST_", "WHARF_CI_"];
 
-/// The whole configuration.
-
 /// The shortest garbage-collection grace period: pushes in progress need time to
 /// link what they upload. `gc.grace` and `wharf admin gc --grace` both keep to it.
 pub const MIN_GC_GRACE: Duration = Duration::from_secs(60);
@@ -36,6 +34,7 @@ pub const MIN_GC_GRACE: Duration = Duration::from_secs(60);
 /// Why a shorter grace period is refused.
 pub const GC_GRACE_RULE: &str = "must be at least 1m: pushes in progress need time to link what they upload";
 
+/// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
