@@ -48,6 +48,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0005_offers.sql"),
         postgres: include_str!("../migrations/postgres/0005_offers.sql"),
     },
+    Step {
+        version: 6,
+        description: "upload caps",
+        sqlite: include_str!("../migrations/sqlite/0006_upload_caps.sql"),
+        postgres: include_str!("../migrations/postgres/0006_upload_caps.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

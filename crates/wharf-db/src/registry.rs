@@ -60,6 +60,34 @@ pub struct NewManifest<'a> {
     pub content: &'a [u8],
 }
 
+/// Caps on open upload sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadCaps {
+    /// Sessions one principal may have open.
+    pub per_principal: u64,
+    /// Sessions one repository may have open.
+    pub per_repository: u64,
+}
+
+/// The cap a new upload session would go past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadCapReached {
+    /// The principal's.
+    Principal {
+        /// Sessions it has open.
+        open: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// The repository's.
+    Repository {
+        /// Sessions it has open.
+        open: u64,
+        /// The cap.
+        cap: u64,
+    },
+}
+
 /// An upload session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -616,6 +644,58 @@ impl Db {
         .execute(self.writes())
         .await?;
         Ok(())
+    }
+
+    /// Starts an upload session unless its principal or its repository already has
+    /// `caps` sessions open (touched since `live_since`); then says which cap it met.
+    /// On PostgreSQL the repository's row is locked meanwhile, so concurrent starts
+    /// in one repository cannot pass its cap together.
+    pub async fn create_upload_capped(
+        &self,
+        upload: &Upload,
+        live_since: Timestamp,
+        caps: UploadCaps,
+    ) -> Result<Result<(), UploadCapReached>, DbError> {
+        let mut tx = self.begin_write().await?;
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR UPDATE")
+                .bind(upload.repository_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let by_principal: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE principal = $1 AND updated_at >= $2")
+                .bind(&upload.principal)
+                .bind(live_since.as_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+        if by_principal as u64 >= caps.per_principal {
+            return Ok(Err(UploadCapReached::Principal { open: by_principal as u64, cap: caps.per_principal }));
+        }
+        let by_repository: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE repository_id = $1 AND updated_at >= $2")
+                .bind(upload.repository_id)
+                .bind(live_since.as_millis())
+                .fetch_one(&mut *tx)
+                .await?;
+        if by_repository as u64 >= caps.per_repository {
+            return Ok(Err(UploadCapReached::Repository { open: by_repository as u64, cap: caps.per_repository }));
+        }
+        sqlx::query(
+            "INSERT INTO uploads (id, repository_id, principal, size, parts, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&upload.id)
+        .bind(upload.repository_id)
+        .bind(&upload.principal)
+        .bind(size_i64(upload.size))
+        .bind(&upload.parts)
+        .bind(upload.created_at.as_millis())
+        .bind(upload.updated_at.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
     /// An upload session.

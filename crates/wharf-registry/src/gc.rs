@@ -72,23 +72,7 @@ pub async fn collect(db: &Db, blobs: &BlobStore, options: &GcOptions) -> anyhow:
     tracing::info!(dry_run = dry, grace_s = options.grace.as_secs(), "garbage collection started");
 
     // 1. Abandoned upload sessions.
-    loop {
-        let stale = db.stale_uploads(upload_cutoff, limit).await?;
-        if stale.is_empty() {
-            break;
-        }
-        for up in &stale {
-            if !dry {
-                let state = UploadState { size: up.size, parts: up.parts.clone() };
-                blobs.abort_upload(&up.id, &state).await?;
-                db.delete_upload(&up.id).await?;
-            }
-            report.uploads_purged += 1;
-        }
-        if dry || stale.len() < limit as usize {
-            break;
-        }
-    }
+    report.uploads_purged = purge_uploads(db, blobs, upload_cutoff, dry).await?;
     tracing::info!(uploads_purged = report.uploads_purged, "garbage collection: upload sessions done");
 
     // 2. Links no manifest uses.
@@ -176,6 +160,54 @@ pub async fn collect(db: &Db, blobs: &BlobStore, options: &GcOptions) -> anyhow:
         "garbage collection finished"
     );
     Ok(report)
+}
+
+/// Removes upload sessions untouched since `before`, bytes and rows (or counts them
+/// in a dry run); returns how many.
+pub async fn purge_uploads(db: &Db, blobs: &BlobStore, before: Timestamp, dry: bool) -> anyhow::Result<u64> {
+    let limit = if dry { DRY_RUN_LIMIT } else { BATCH };
+    let mut purged = 0;
+    loop {
+        let stale = db.stale_uploads(before, limit).await?;
+        if stale.is_empty() {
+            break;
+        }
+        for up in &stale {
+            if !dry {
+                let state = UploadState { size: up.size, parts: up.parts.clone() };
+                blobs.abort_upload(&up.id, &state).await?;
+                db.delete_upload(&up.id).await?;
+            }
+            purged += 1;
+        }
+        if dry || stale.len() < limit as usize {
+            break;
+        }
+    }
+    Ok(purged)
+}
+
+/// The durable job that purges expired upload sessions, more often than a whole
+/// collection runs (and also when collections are off): their bytes are freed and
+/// they stop counting against anyone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PurgeUploadsJob;
+
+impl wharf_jobs::Job for PurgeUploadsJob {
+    const KIND: &'static str = "registry.uploads.purge";
+    const MAX_ATTEMPTS: u32 = 3;
+    type Context = GcContext;
+
+    async fn run(&self, ctx: &GcContext) -> anyhow::Result<()> {
+        let ttl = i64::try_from(ctx.options.upload_ttl.as_millis()).unwrap_or(i64::MAX);
+        let before = Timestamp::from_millis(Timestamp::now().as_millis() - ttl);
+        let purged = purge_uploads(&ctx.db, &ctx.blobs, before, false).await?;
+        metrics::counter!("wharf_registry_uploads_purged_total").increment(purged);
+        if purged > 0 {
+            tracing::info!(uploads_purged = purged, "expired upload sessions purged");
+        }
+        Ok(())
+    }
 }
 
 /// The durable job that runs a collection.

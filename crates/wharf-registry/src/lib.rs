@@ -43,6 +43,8 @@ pub struct RegistrySettings {
     /// How long other nodes' changes may take to show in this node's read caches
     /// (zero turns the caches off).
     pub cache_ttl: Duration,
+    /// Open upload sessions per principal and per repository.
+    pub upload_caps: wharf_db::registry::UploadCaps,
 }
 
 impl Default for RegistrySettings {
@@ -53,6 +55,7 @@ impl Default for RegistrySettings {
             upload_ttl: Duration::from_secs(24 * 3600),
             open_namespaces: Vec::new(),
             cache_ttl: Duration::from_secs(2),
+            upload_caps: wharf_db::registry::UploadCaps { per_principal: 256, per_repository: 1024 },
         }
     }
 }

@@ -160,6 +160,10 @@ pub struct RegistryConfig {
     pub open_namespaces: Vec<String>,
     /// How long other nodes' changes may take to show in this node's read caches.
     pub cache_ttl: HumanDuration,
+    /// Upload sessions one user (or API token) may have open.
+    pub max_uploads_per_principal: u64,
+    /// Upload sessions one repository may have open.
+    pub max_uploads_per_repository: u64,
 }
 
 impl Default for RegistryConfig {
@@ -170,6 +174,8 @@ impl Default for RegistryConfig {
             upload_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
             open_namespaces: Vec::new(),
             cache_ttl: HumanDuration(Duration::from_secs(2)),
+            max_uploads_per_principal: 256,
+            max_uploads_per_repository: 1024,
         }
     }
 }
@@ -657,6 +663,14 @@ impl Config {
                 v.push((key, format!("must be between 1s and 1h (got {})", humantime::format_duration(d))));
             }
         }
+        for (key, n) in [
+            ("registry.max_uploads_per_principal", self.registry.max_uploads_per_principal),
+            ("registry.max_uploads_per_repository", self.registry.max_uploads_per_repository),
+        ] {
+            if n == 0 {
+                v.push((key, "must be at least 1".to_owned()));
+            }
+        }
         if srv.max_connections == 0 {
             v.push(("server.max_connections", "must be at least 1".to_owned()));
         }
@@ -743,6 +757,10 @@ impl Config {
             upload_ttl: self.registry.upload_ttl.0,
             open_namespaces: self.registry.open_namespaces.clone(),
             cache_ttl: self.registry.cache_ttl.0,
+            upload_caps: wharf_db::registry::UploadCaps {
+                per_principal: self.registry.max_uploads_per_principal,
+                per_repository: self.registry.max_uploads_per_repository,
+            },
         }
     }
 
@@ -751,7 +769,6 @@ impl Config {
         wharf_registry::gc::GcOptions { grace: self.gc.grace.0, upload_ttl: self.registry.upload_ttl.0, dry_run: false }
     }
 
-    /// REST API limits for `wharf-api`.
     /// The connection limits of `[server]`.
     pub fn connection_limits(&self) -> crate::http::Limits {
         crate::http::Limits {
@@ -763,7 +780,7 @@ impl Config {
         }
     }
 
-    /// The API's limits.
+    /// REST API limits for `wharf-api`.
     pub fn api_limits(&self) -> wharf_api::ApiLimits {
         wharf_api::ApiLimits {
             max_body_bytes: usize::try_from(self.api.max_body_bytes).unwrap_or(usize::MAX),

@@ -276,3 +276,25 @@ fn running_out_of_file_descriptors_is_visible_and_survivable() {
     let seconds = flooding.elapsed().as_secs() as usize;
     assert!(logged >= 1 && logged <= seconds + 2, "{logged} log lines in {seconds} s, {count} failed accepts");
 }
+
+/// 1,000 upload sessions started at once by one user: the default cap (256) holds
+/// exactly, the rest are told to retry later, and it all takes moments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_session_flood_is_capped() {
+    let app = setup(|_| {}).await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let started = Instant::now();
+    let mut requests = Vec::new();
+    for _ in 0..1000 {
+        let r = reg.req(Method::POST, "/blobs/uploads/");
+        requests.push(tokio::spawn(async move { r.send().await.map(|r| r.status().as_u16()) }));
+    }
+    let mut by_status = std::collections::BTreeMap::new();
+    for r in requests {
+        *by_status.entry(r.await.unwrap().unwrap()).or_insert(0) += 1;
+    }
+    let took = started.elapsed();
+    eprintln!("1,000 session starts in {took:?}: {by_status:?}");
+    assert_eq!(by_status, [(202, 256), (429, 744)].into_iter().collect());
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}

@@ -913,3 +913,59 @@ async fn a_malformed_digest_is_told_by_its_syntax() {
     let (_, body) = json(r).await;
     assert_eq!(body["errors"][0]["message"], "provided digest did not match uploaded content");
 }
+
+#[tokio::test]
+async fn open_upload_sessions_are_capped_per_user_and_per_repository() {
+    let app = setup_with(|c| {
+        c.registry.max_uploads_per_principal = 5;
+        c.registry.max_uploads_per_repository = 8;
+    })
+    .await;
+    app.user("ci").await;
+    app.member("acme", "ci", Role::Developer).await;
+    let dev = Reg::new(&app, "dev", "acme/app").await;
+    let ci = Reg::new(&app, "ci", "acme/app").await;
+    let start = |reg: &Reg<'_>| reg.req(Method::POST, "/blobs/uploads/").send();
+    let mut mine = Vec::new();
+    for _ in 0..5 {
+        let r = start(&dev).await.unwrap();
+        assert_eq!(r.status(), 202);
+        mine.push(r.headers()["location"].to_str().unwrap().to_owned());
+    }
+    // Some bytes in one of them, to see them freed later.
+    let r = dev.req(Method::PATCH, &mine[0]).body(vec![7u8; 100_000]).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let r = start(&dev).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()), (429, "10"));
+    let (_, body) = json(r).await;
+    assert_eq!(body["errors"][0]["code"], "TOOMANYREQUESTS");
+    let detail = body["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("you have 5 upload sessions open (the limit is 5)"), "{detail}");
+    // Another user fills the repository's cap.
+    for _ in 0..3 {
+        assert_eq!(start(&ci).await.unwrap().status(), 202);
+    }
+    let (status, body) = json(start(&ci).await.unwrap()).await;
+    assert_eq!(status, 429);
+    assert!(body.to_string().contains("this repository has 8 upload sessions open (the limit is 8)"), "{body}");
+    // A monolithic push needs no session and is not capped.
+    dev.push_blob(b"whole in one request").await;
+    // Cancelling a session frees its slot.
+    assert_eq!(dev.req(Method::DELETE, &mine[4]).send().await.unwrap().status(), 204);
+    assert_eq!(start(&dev).await.unwrap().status(), 202);
+    // The purge job removes expired sessions and their bytes (here: all of them, with
+    // a TTL of zero); then nobody is over a cap.
+    let ctx = wharf_registry::gc::GcContext {
+        db: app.state.db.clone(),
+        blobs: app.state.blobs.clone(),
+        options: wharf_registry::gc::GcOptions { grace: Duration::ZERO, upload_ttl: Duration::ZERO, dry_run: false },
+    };
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    wharf_jobs::Job::run(&wharf_registry::gc::PurgeUploadsJob, &ctx).await.unwrap();
+    assert_eq!(code(dev.req(Method::GET, &mine[0]).send().await.unwrap()).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
+    let report = wharf_registry::gc::collect(&app.state.db, &app.state.blobs, &ctx.options).await.unwrap();
+    assert_eq!((report.uploads_purged, report.temporaries_removed), (0, 0), "the purge left nothing behind");
+    for _ in 0..5 {
+        assert_eq!(start(&dev).await.unwrap().status(), 202);
+    }
+}

@@ -15,7 +15,7 @@ use axum::response::Response;
 use futures::TryStreamExt;
 use wharf_blob::{BlobInfo, UploadState};
 use wharf_core::Timestamp;
-use wharf_db::registry::{Repository, Upload};
+use wharf_db::registry::{Repository, Upload, UploadCapReached};
 use wharf_oci::{Digest, ErrorCode, RepositoryName};
 
 use super::{Ctx, digest};
@@ -88,18 +88,33 @@ pub(crate) async fn start(ctx: &Ctx, body: Body) -> Result<Response, RegistryErr
     let id = uuid::Uuid::new_v4().to_string();
     let state = UploadState::default();
     let now = Timestamp::now();
-    ctx.state
-        .db
-        .create_upload(&Upload {
-            id: id.clone(),
-            repository_id: repo.id,
-            principal: ctx.caller.subject().to_owned(),
-            size: 0,
-            parts: state.parts,
-            created_at: now,
-            updated_at: now,
-        })
-        .await?;
+    let upload = Upload {
+        id: id.clone(),
+        repository_id: repo.id,
+        principal: ctx.caller.subject().to_owned(),
+        size: 0,
+        parts: state.parts,
+        created_at: now,
+        updated_at: now,
+    };
+    let live_since = Timestamp::from_millis(
+        now.as_millis() - i64::try_from(ctx.state.settings.upload_ttl.as_millis()).unwrap_or(i64::MAX),
+    );
+    if let Err(cap) = ctx.state.db.create_upload_capped(&upload, live_since, ctx.state.settings.upload_caps).await? {
+        let (whose, open, limit) = match cap {
+            UploadCapReached::Principal { open, cap } => ("you have", open, cap),
+            UploadCapReached::Repository { open, cap } => ("this repository has", open, cap),
+        };
+        metrics::counter!("wharf_registry_upload_sessions_refused_total").increment(1);
+        return Err(RegistryError::new(
+            ErrorCode::TooManyRequests,
+            format!(
+                "{whose} {open} upload sessions open (the limit is {limit}): finish or cancel some (DELETE the upload) and retry; unused sessions expire after {}",
+                humantime::format_duration(ctx.state.settings.upload_ttl)
+            ),
+        )
+        .header(header::RETRY_AFTER, "10"));
+    }
     Ok(accepted(ctx, &id, 0, StatusCode::ACCEPTED))
 }
 

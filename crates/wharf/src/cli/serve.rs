@@ -98,12 +98,29 @@ fn background(
     blobs: &BlobStore,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    use wharf_registry::gc::{GcContext, GcJob};
-    let runner = wharf_jobs::Runner::new(db.clone()).register::<GcJob>(GcContext {
-        db: db.clone(),
-        blobs: blobs.clone(),
-        options: config.gc_options(),
-    });
+    use wharf_registry::gc::{GcContext, GcJob, PurgeUploadsJob};
+    let gc = GcContext { db: db.clone(), blobs: blobs.clone(), options: config.gc_options() };
+    let runner = wharf_jobs::Runner::new(db.clone()).register::<GcJob>(gc.clone()).register::<PurgeUploadsJob>(gc);
+    {
+        // Expired upload sessions are purged every 15 minutes, collections or not.
+        let (db, rx) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let every = std::time::Duration::from_secs(15 * 60);
+            let mut tick = tokio::time::interval(every);
+            let mut stop = std::pin::pin!(stopped(rx));
+            loop {
+                tokio::select! {
+                    () = &mut stop => return,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) =
+                    wharf_jobs::enqueue(&db, &PurgeUploadsJob, Some(<PurgeUploadsJob as wharf_jobs::Job>::KIND)).await
+                {
+                    tracing::error!(error = %format!("{e:#}"), "could not schedule the upload session purge");
+                }
+            }
+        });
+    }
     let interval = config.gc.interval.0;
     if !interval.is_zero() {
         let (db, rx) = (db.clone(), stop.clone());
