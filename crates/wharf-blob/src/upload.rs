@@ -17,7 +17,7 @@
 //! covers exactly the bytes stored, and the session resumes from there.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, WriteMultipart};
 use wharf_oci::{Algorithm, Digest, Hasher};
@@ -54,9 +54,6 @@ pub struct Appended {
     pub interrupted: Option<String>,
 }
 
-/// Chunks buffered between the receiving task and the writing and hashing threads:
-/// enough to keep both busy, few enough that concurrent pushes stay small in memory.
-const PIPELINE_DEPTH: usize = 8;
 /// Open sessions whose hasher a node keeps; beyond it, the oldest are dropped (their
 /// commits re-hash the stored bytes).
 const MAX_CACHED_HASHERS: usize = 4096;
@@ -94,75 +91,53 @@ impl BlobStore {
     {
         let start = state.size;
         let hasher = self.take_hasher(id, start);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
-        // Writing and hashing run on two threads, side by side; the body is received here.
-        let writer = tokio::task::spawn_blocking(move || -> (u64, Option<std::io::Error>) {
-            use std::io::{Seek, Write};
-            let open = || -> std::io::Result<std::fs::File> {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
+        let opened = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            use std::io::Seek;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
+            f.set_len(start)?;
+            f.seek(std::io::SeekFrom::Start(start))?;
+            Ok(f)
+        })
+        .await
+        .map_err(|e| BlobError::BadUploadState(e.to_string()))?;
+        let file = opened.map_err(|e| self.io_error(e))?;
+        // Blocking work is done a batch at a time, so no thread waits on the network
+        // (a slow client holds a socket, not a thread). The next batch is received
+        // while the previous one is hashed and written, side by side.
+        let mut written = 0u64;
+        let mut io_error = None;
+        let mut batches = Batches { body: &mut body, ended: false, interrupted: None };
+        let mut stage = Stage::Idle(Sink { file, hasher });
+        loop {
+            let batch = batches.next().await;
+            let sink = match stage {
+                Stage::Idle(sink) => sink,
+                Stage::Busy(work) => {
+                    let (sink, result) = work.finish().await?;
+                    match result {
+                        Ok(n) => written += n,
+                        Err(e) => {
+                            io_error = Some(e);
+                            stage = Stage::Idle(sink);
+                            break;
+                        }
+                    }
+                    sink
                 }
-                let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
-                f.set_len(start)?;
-                f.seek(std::io::SeekFrom::Start(start))?;
-                Ok(f)
             };
-            let mut file = match open() {
-                Ok(f) => f,
-                Err(e) => return (0, Some(e)),
+            let Some(batch) = batch else {
+                stage = Stage::Idle(sink);
+                break;
             };
-            let mut written = 0u64;
-            while let Some(chunk) = rx.blocking_recv() {
-                if let Err(e) = file.write_all(&chunk) {
-                    // Whatever part of this chunk landed is cut off by the next append.
-                    return (written, Some(e));
-                }
-                written += chunk.len() as u64;
-            }
-            (written, None)
-        });
-        let (htx, hashing) = match hasher {
-            Some(mut h) => {
-                let (htx, mut hrx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
-                let task = tokio::task::spawn_blocking(move || {
-                    let mut n = 0u64;
-                    while let Some(chunk) = hrx.blocking_recv() {
-                        h.update(&chunk);
-                        n += chunk.len() as u64;
-                    }
-                    (h, n)
-                });
-                (Some(htx), Some(task))
-            }
-            None => (None, None),
-        };
-        let mut interrupted = None;
-        while let Some(next) = body.next().await {
-            match next {
-                Ok(bytes) if bytes.is_empty() => {}
-                Ok(bytes) => {
-                    if let Some(h) = &htx {
-                        let _ = h.send(bytes.clone()).await;
-                    }
-                    if tx.send(bytes).await.is_err() {
-                        break; // the writer failed; its error is reported below
-                    }
-                }
-                Err(e) => {
-                    interrupted = Some(e.to_string());
-                    break;
-                }
-            }
+            stage = Stage::Busy(BatchWork::start(sink, batch));
         }
-        drop(tx);
-        drop(htx);
-        let (written, io_error) = writer.await.map_err(|e| BlobError::BadUploadState(e.to_string()))?;
-        if let Some(task) = hashing {
-            let (hasher, hashed) = task.await.map_err(|e| BlobError::BadUploadState(e.to_string()))?;
+        let interrupted = batches.interrupted;
+        if let (Stage::Idle(Sink { hasher: Some(h), .. }), None) = (stage, &io_error) {
             // Kept only if it saw exactly the bytes that were stored.
-            if hashed == written && io_error.is_none() {
-                self.keep_hasher(id, start + written, hasher);
-            }
+            self.keep_hasher(id, start + written, h);
         }
         metrics::counter!("wharf_blob_bytes_written_total", "backend" => self.backend()).increment(written);
         let appended =
@@ -387,4 +362,114 @@ fn check_id(id: &str) -> Result<(), BlobError> {
         return Err(BlobError::BadUploadState(format!("invalid upload id {id:?}")));
     }
     Ok(())
+}
+
+/// Received bytes handed to blocking work at most this many at a time.
+const MAX_BATCH_BYTES: usize = 4 << 20;
+
+/// A request body taken a batch at a time: wait for one chunk, then take whatever
+/// else is already there.
+struct Batches<'a, S> {
+    body: &'a mut S,
+    ended: bool,
+    interrupted: Option<String>,
+}
+
+impl<S, E> Batches<'_, S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    /// The next batch; `None` once the body ended (or broke off: `interrupted`).
+    async fn next(&mut self) -> Option<Vec<Bytes>> {
+        if self.ended {
+            return None;
+        }
+        let mut batch = Vec::new();
+        let mut size = 0;
+        while size < MAX_BATCH_BYTES {
+            let next = if batch.is_empty() {
+                self.body.next().await
+            } else {
+                match self.body.next().now_or_never() {
+                    Some(next) => next,
+                    None => break,
+                }
+            };
+            match next {
+                None => {
+                    self.ended = true;
+                    break;
+                }
+                Some(Ok(bytes)) if bytes.is_empty() => {}
+                Some(Ok(bytes)) => {
+                    size += bytes.len();
+                    batch.push(bytes);
+                }
+                Some(Err(e)) => {
+                    self.interrupted = Some(e.to_string());
+                    self.ended = true;
+                    break;
+                }
+            }
+        }
+        (!batch.is_empty()).then_some(batch)
+    }
+}
+
+/// Where an upload's bytes go: its file, and its hasher when this node has one.
+struct Sink {
+    file: std::fs::File,
+    hasher: Option<Hasher>,
+}
+
+/// The sink, or the blocking work that has it while it handles a batch.
+enum Stage {
+    Idle(Sink),
+    Busy(BatchWork),
+}
+
+/// One batch being written and hashed, on two blocking threads at once.
+struct BatchWork {
+    write: tokio::task::JoinHandle<(std::fs::File, std::io::Result<u64>)>,
+    hash: Option<tokio::task::JoinHandle<Hasher>>,
+}
+
+impl BatchWork {
+    fn start(sink: Sink, batch: Vec<Bytes>) -> BatchWork {
+        let batch = std::sync::Arc::new(batch);
+        let hash = sink.hasher.map(|mut h| {
+            let batch = batch.clone();
+            tokio::task::spawn_blocking(move || {
+                for chunk in batch.iter() {
+                    h.update(chunk);
+                }
+                h
+            })
+        });
+        let mut file = sink.file;
+        let write = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut n = 0u64;
+            for chunk in batch.iter() {
+                // Whatever part of a failed batch landed is cut off by the next append.
+                if let Err(e) = file.write_all(chunk) {
+                    return (file, Err(e));
+                }
+                n += chunk.len() as u64;
+            }
+            (file, Ok(n))
+        });
+        BatchWork { write, hash }
+    }
+
+    async fn finish(self) -> Result<(Sink, std::io::Result<u64>), BlobError> {
+        let gone = |e: tokio::task::JoinError| BlobError::BadUploadState(e.to_string());
+        let (file, result) = self.write.await.map_err(gone)?;
+        let hasher = match self.hash {
+            Some(h) => Some(h.await.map_err(gone)?),
+            None => None,
+        };
+        Ok((Sink { file, hasher }, result))
+    }
 }

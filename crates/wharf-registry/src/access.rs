@@ -146,15 +146,20 @@ impl Caller {
         };
         // A registry token that lacks the action gets 401 with the challenge for the
         // scope needed (error="insufficient_scope"), as Docker token authentication and
-        // Distribution answer: clients renew their token only on 401, and the token
-        // service still grants only what the role allows.
-        if matches!(self.credential, Credential::Token(_)) {
-            return Err(unauthorized(
-                state,
-                Some(&scope),
-                Some("insufficient_scope"),
-                &format!("your token does not include {} on {name}", action.as_str()),
-            ));
+        // Distribution answer: clients renew their token on 401 (Docker, containerd,
+        // skopeo, crane), and the token service still grants only what the role allows.
+        // The same token refused the same again gets 403 DENIED with the challenge:
+        // retrying it cannot succeed, and some clients (the oras Python SDK) retry once
+        // with the same token and renew it only on 403.
+        if let Credential::Token(claims) = &self.credential {
+            let detail = format!("your token does not include {} on {name}", action.as_str());
+            if state.refused_before(&claims.jti, action.as_str(), name.as_str()) {
+                return Err(RegistryError::new(ErrorCode::Denied, detail).header(
+                    header::WWW_AUTHENTICATE,
+                    &state.auth.challenge(Some(&scope), Some("insufficient_scope")),
+                ));
+            }
+            return Err(unauthorized(state, Some(&scope), Some("insufficient_scope"), &detail));
         }
         // Credentials that cannot be renewed (Basic) and can see the repository get the
         // verdict, 403 DENIED.

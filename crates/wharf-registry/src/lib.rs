@@ -72,13 +72,28 @@ pub struct RegistryState {
     /// Limits.
     pub settings: RegistrySettings,
     cache: std::sync::Arc<cache::Cache>,
+    /// Registry tokens already refused an action on a repository (`jti action name`).
+    refused: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
+
+/// Refusals remembered; beyond it the memory is cleared.
+const MAX_REFUSALS: usize = 10_000;
 
 impl RegistryState {
     /// The registry's state, with empty read caches.
     pub fn new(auth: Authenticator, db: Db, blobs: BlobStore, settings: RegistrySettings) -> RegistryState {
         let cache = std::sync::Arc::new(cache::Cache::new(settings.cache_ttl));
-        RegistryState { auth, db, blobs, settings, cache }
+        RegistryState { auth, db, blobs, settings, cache, refused: Default::default() }
+    }
+
+    /// Records that the token `jti` was refused `action` on `name`; returns whether
+    /// it had been refused the same before.
+    pub(crate) fn refused_before(&self, jti: &str, action: &str, name: &str) -> bool {
+        let Ok(mut seen) = self.refused.lock() else { return false };
+        if seen.len() >= MAX_REFUSALS {
+            seen.clear();
+        }
+        !seen.insert(format!("{jti} {action} {name}"))
     }
 }
 

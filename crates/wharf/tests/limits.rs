@@ -298,3 +298,80 @@ async fn an_upload_session_flood_is_capped() {
     assert_eq!(by_status, [(202, 256), (429, 744)].into_iter().collect());
     assert!(took < Duration::from_secs(30), "{took:?}");
 }
+
+/// 600 uploads trickling one byte a second hold sockets, not threads: a 20 MB pull
+/// and a small push still finish within a second each, and every slow session
+/// stays resumable. (When each body held two blocking threads, about 300 of them
+/// exhausted tokio's blocking pool and every blob read and write waited.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_uploads_hold_no_threads() {
+    let app = setup(|c| {
+        c.registry.max_uploads_per_principal = 1000;
+        c.registry.max_uploads_per_repository = 1000;
+    })
+    .await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let big: Vec<u8> = (0..(20u32 << 20)).map(|i| (i % 253) as u8).collect();
+    let big_digest = reg.push_blob(&big).await;
+    let target = addr(&app);
+    let mut locations = Vec::new();
+    for _ in 0..600 {
+        let r = reg.req(Method::POST, "/blobs/uploads/").send().await.unwrap();
+        assert_eq!(r.status(), 202);
+        locations.push(r.headers()["location"].to_str().unwrap().to_owned());
+    }
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut trickles = Vec::new();
+    for location in &locations {
+        let (target, auth, location) = (target.clone(), reg.auth.clone(), location.clone());
+        let mut stop = stop.subscribe();
+        trickles.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(&target).await.unwrap();
+            let head = format!(
+                "PATCH {location} HTTP/1.1\r\nHost: wharf\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            loop {
+                if s.write_all(b"1\r\nx\r\n").await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = stop.recv() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }));
+    }
+    // Let every trickle reach the server and start its body.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let t = Instant::now();
+    let r = reg.req(Method::GET, &format!("/blobs/{big_digest}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), big.len());
+    let pull = t.elapsed();
+    let t = Instant::now();
+    reg.push_blob(b"a small push while 600 uploads trickle").await;
+    let push = t.elapsed();
+    eprintln!("with 600 trickling uploads: 20 MiB pull {pull:?}, small push {push:?}");
+    assert!(pull < Duration::from_secs(1), "{pull:?}");
+    assert!(push < Duration::from_secs(1), "{push:?}");
+    let _ = stop.send(());
+    for t in trickles {
+        t.await.unwrap();
+    }
+    // Each slow session is still there, with the bytes that arrived (recorded as
+    // each connection closes: 600 writes, so allow them time).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for location in locations.iter().step_by(25) {
+        loop {
+            let r = reg.req(Method::GET, location).send().await.unwrap();
+            assert_eq!(r.status(), 204, "{location}");
+            let range = r.headers()["range"].to_str().unwrap().to_owned();
+            if range != "0-0" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{location}: nothing recorded");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
