@@ -37,6 +37,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// Method not allowed on the resource (405).
     MethodNotAllowed,
+    /// Too many requests of this kind now: retry after the given time (429).
+    TooManyRequests {
+        /// Why.
+        detail: String,
+        /// When to retry.
+        retry_after: std::time::Duration,
+    },
     /// A dependency is down (503).
     Unavailable(String),
     /// A bug or an unexpected failure (500).
@@ -86,6 +93,9 @@ impl ApiError {
                 "Method not allowed",
                 "this resource does not support the request method",
             ),
+            ApiError::TooManyRequests { detail, .. } => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
+            }
             ApiError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "request failed: a dependency is unavailable");
                 Problem::new(
@@ -111,7 +121,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            ApiError::Unavailable(_) => Some(5),
+            _ => None,
+        };
         let mut response = self.problem().into_response();
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if unauthenticated {
             response
                 .headers_mut()
@@ -141,6 +161,9 @@ impl From<AuthError> for ApiError {
             | AuthError::AccountDisabled
             | AuthError::MalformedHeader(_) => ApiError::Unauthenticated(e.to_string()),
             AuthError::WeakPassword(rule) => ApiError::field("/password", rule),
+            AuthError::Busy { retry_after } | AuthError::Throttled { retry_after } => {
+                ApiError::TooManyRequests { detail: e.to_string(), retry_after }
+            }
             AuthError::Db(db) => db.into(),
             AuthError::Internal(cause) => ApiError::Internal(cause),
         }

@@ -24,7 +24,8 @@ impl FromRequestParts<ApiState> for Caller {
             }
             None => None,
         };
-        match state.auth.authenticate_header(header).await? {
+        let client = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        match state.auth.authenticate_header(header, client).await? {
             Some(p) => Ok(Caller(p)),
             None => Err(ApiError::Unauthenticated(
                 "this endpoint needs credentials: HTTP Basic (user name and password or API token) or Bearer API token"

@@ -1,5 +1,6 @@
 //! Checking credentials and computing access.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use wharf_oci::RepositoryName;
 
 use crate::keys::KeyRing;
 use crate::registry::{Access, RegistryClaims, RegistryScope, bearer_challenge};
-use crate::{AuthError, Credential, Principal, TokenError, api_token, password};
+use crate::{AuthError, Credential, Principal, TokenError, api_token};
 
 /// Settings of the token service.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct AuthSettings {
     pub token_ttl: Duration,
     /// Absolute URL of the token endpoint, the challenge's `realm`.
     pub realm: String,
+    /// How password checks are bounded.
+    pub passwords: crate::PasswordLimits,
 }
 
 /// A signed registry token, as returned by `GET /token`.
@@ -56,6 +59,7 @@ struct Inner {
     db: Db,
     keys: KeyRing,
     settings: AuthSettings,
+    gate: crate::gate::Gate,
     /// Tokens already verified, until they expire: clients send one token with many
     /// requests, and an ES256 verification costs far more than the request itself.
     verified: std::sync::Mutex<std::collections::HashMap<String, RegistryClaims>>,
@@ -68,7 +72,8 @@ impl Authenticator {
     /// Loads (or creates) the signing keys.
     pub async fn new(db: Db, settings: AuthSettings) -> Result<Authenticator, AuthError> {
         let keys = KeyRing::load_or_create(&db).await?;
-        Ok(Authenticator { inner: Arc::new(Inner { db, keys, settings, verified: Default::default() }) })
+        let gate = crate::gate::Gate::new(settings.passwords.clone());
+        Ok(Authenticator { inner: Arc::new(Inner { db, keys, settings, gate, verified: Default::default() }) })
     }
 
     /// The settings.
@@ -83,7 +88,12 @@ impl Authenticator {
 
     /// Authenticates an `Authorization` header value: `Basic` (user + password or
     /// API token) or `Bearer` (an API token). `None` when there is no header.
-    pub async fn authenticate_header(&self, header: Option<&str>) -> Result<Option<Principal>, AuthError> {
+    /// `client` is the caller's address, for throttling failed passwords.
+    pub async fn authenticate_header(
+        &self,
+        header: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Option<Principal>, AuthError> {
         let Some(header) = header else {
             return Ok(None);
         };
@@ -97,7 +107,7 @@ impl Authenticator {
                 .map_err(|_| AuthError::MalformedHeader("Basic credentials are not UTF-8"))?;
             let (user, secret) =
                 decoded.split_once(':').ok_or(AuthError::MalformedHeader("Basic credentials lack ':'"))?;
-            self.login(user, secret).await.map(Some)
+            self.login(user, secret, client).await.map(Some)
         } else if scheme.eq_ignore_ascii_case("bearer") {
             if !api_token::looks_like_token(rest) {
                 return Err(AuthError::InvalidCredentials);
@@ -108,11 +118,14 @@ impl Authenticator {
         }
     }
 
-    /// Authenticates a user name with a password or an API token.
-    pub async fn login(&self, user: &str, secret: &str) -> Result<Principal, AuthError> {
+    /// Authenticates a user name with a password or an API token. Password checks
+    /// are bounded (see [`crate::PasswordLimits`]); `client` is the caller's address.
+    pub async fn login(&self, user: &str, secret: &str, client: Option<IpAddr>) -> Result<Principal, AuthError> {
         if api_token::looks_like_token(secret) {
             return self.by_token(Some(user), secret).await;
         }
+        let gate = &self.inner.gate;
+        gate.check_throttle(user, client)?;
         let name: Option<UserName> = user.parse().ok();
         let found = match &name {
             Some(n) => self.inner.db.user_by_name(n).await?,
@@ -120,7 +133,10 @@ impl Authenticator {
         };
         // Verify even for unknown users, against a dummy hash, so timing does not
         // reveal which names exist.
-        let ok = password::verify(found.as_ref().and_then(|u| u.password_hash.as_deref()), secret).await;
+        let ok = gate.verify(user, found.as_ref().and_then(|u| u.password_hash.as_deref()), secret).await?;
+        if !ok {
+            gate.record_failure(user, client);
+        }
         let user = found.filter(|_| ok).ok_or(AuthError::InvalidCredentials)?;
         if user.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);

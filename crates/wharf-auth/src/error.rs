@@ -23,6 +23,18 @@ pub enum AuthError {
     /// A password that breaks the password rule.
     #[error("{0}")]
     WeakPassword(String),
+    /// Too many password checks are running or waiting: retry after the time given.
+    #[error("too many sign-ins are being checked; retry in {} s", retry_after.as_secs().max(1))]
+    Busy {
+        /// When to retry.
+        retry_after: std::time::Duration,
+    },
+    /// Too many failed attempts for this user name or client address lately.
+    #[error("too many failed sign-ins for this user or from this address; retry in {} s", retry_after.as_secs().max(1))]
+    Throttled {
+        /// When attempts are checked again.
+        retry_after: std::time::Duration,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -35,6 +47,14 @@ impl AuthError {
     /// Whether the database, not the caller, is at fault and a retry may succeed.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, AuthError::Db(DbError::Unavailable(_)))
+    }
+
+    /// For `Busy` and `Throttled`: when the caller may try again.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            AuthError::Busy { retry_after } | AuthError::Throttled { retry_after } => Some(*retry_after),
+            _ => None,
+        }
     }
 }
 

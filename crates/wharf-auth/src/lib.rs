@@ -6,13 +6,16 @@
 //!   so every node shares it, published as a JWK set.
 //! - [`registry`]: Docker token authentication: scopes, granted access, claims, and
 //!   the `WWW-Authenticate` challenge.
-//! - [`Authenticator`]: checks credentials against the database and computes access.
+//! - [`Authenticator`]: checks credentials against the database and computes access;
+//!   password checks are bounded ([`PasswordLimits`]: concurrency, a remembered
+//!   success, throttled failures).
 //!
 //! Nothing here speaks HTTP: header values come in as strings.
 
 pub mod api_token;
 mod authenticator;
 mod error;
+mod gate;
 pub mod keys;
 pub mod password;
 mod principal;
@@ -20,4 +23,5 @@ pub mod registry;
 
 pub use authenticator::{AuthSettings, Authenticator, IssuedToken};
 pub use error::{AuthError, TokenError};
+pub use gate::PasswordLimits;
 pub use principal::{Credential, Principal};

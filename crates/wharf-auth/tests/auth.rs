@@ -31,6 +31,7 @@ fn settings() -> AuthSettings {
         service: "wharf-registry".into(),
         token_ttl: Duration::from_secs(300),
         realm: "http://127.0.0.1:5000/token".into(),
+        passwords: wharf_auth::PasswordLimits::default(),
     }
 }
 
@@ -50,7 +51,7 @@ impl Fixture {
 
     async fn access(&self, user: Option<&str>, secret: &str, scopes: &[&str]) -> Vec<(String, Vec<String>)> {
         let principal = match user {
-            Some(u) => Some(self.auth.login(u, secret).await.unwrap()),
+            Some(u) => Some(self.auth.login(u, secret, None).await.unwrap()),
             None => None,
         };
         let requested: Vec<RegistryScope> = scopes.iter().map(|s| s.parse().unwrap()).collect();
@@ -69,23 +70,26 @@ fn basic(user: &str, secret: &str) -> String {
 async fn passwords() {
     let f = fixture().await;
     let alice = f.user("alice").await;
-    let p = f.auth.login("alice", PASSWORD).await.unwrap();
+    let p = f.auth.login("alice", PASSWORD, None).await.unwrap();
     assert_eq!(p.user_id, alice.id);
     assert_eq!(p.scopes, TokenScopes::all());
     for (user, secret) in [("alice", "wrong password!"), ("nobody", PASSWORD), ("Not A Name", PASSWORD), ("alice", "")]
     {
-        let err = f.auth.login(user, secret).await.unwrap_err();
+        let err = f.auth.login(user, secret, None).await.unwrap_err();
         assert!(matches!(err, AuthError::InvalidCredentials), "{user}: {err:?}");
         assert_eq!(err.to_string(), "invalid username, password or token");
     }
     f.t.db.set_user_disabled(alice.id, true).await.unwrap();
-    assert!(matches!(f.auth.login("alice", PASSWORD).await, Err(AuthError::AccountDisabled)));
+    assert!(matches!(f.auth.login("alice", PASSWORD, None).await, Err(AuthError::AccountDisabled)));
     // Headers.
-    let via_header = f.auth.authenticate_header(Some(&basic("bob", PASSWORD))).await;
+    let via_header = f.auth.authenticate_header(Some(&basic("bob", PASSWORD)), None).await;
     assert!(matches!(via_header, Err(AuthError::InvalidCredentials)));
-    assert!(f.auth.authenticate_header(None).await.unwrap().is_none());
+    assert!(f.auth.authenticate_header(None, None).await.unwrap().is_none());
     for bad in ["Basic !!!", "Basic", "Digest abc", &format!("Basic {}", STANDARD.encode("no-colon"))] {
-        assert!(matches!(f.auth.authenticate_header(Some(bad)).await, Err(AuthError::MalformedHeader(_))), "{bad}");
+        assert!(
+            matches!(f.auth.authenticate_header(Some(bad), None).await, Err(AuthError::MalformedHeader(_))),
+            "{bad}"
+        );
     }
 }
 
@@ -98,22 +102,25 @@ async fn api_tokens_expire_and_revoke() {
     let (token, secret) = f.auth.create_api_token(&alice, "ci", &scopes, None).await.unwrap();
 
     for header in [basic("alice", &secret), format!("Bearer {secret}")] {
-        let p = f.auth.authenticate_header(Some(&header)).await.unwrap().unwrap();
+        let p = f.auth.authenticate_header(Some(&header), None).await.unwrap().unwrap();
         assert_eq!((p.user_id, p.scopes.clone()), (alice.id, scopes.clone()));
     }
     // Someone else's name with alice's token, or a forged token, is refused.
-    assert!(matches!(f.auth.login("bob", &secret).await, Err(AuthError::InvalidCredentials)));
+    assert!(matches!(f.auth.login("bob", &secret, None).await, Err(AuthError::InvalidCredentials)));
     let forged = format!("wharf_pat_{}", "A".repeat(40));
-    assert!(matches!(f.auth.login("alice", &forged).await, Err(AuthError::InvalidCredentials)));
-    assert!(matches!(f.auth.authenticate_header(Some("Bearer not-a-token")).await, Err(AuthError::InvalidCredentials)));
+    assert!(matches!(f.auth.login("alice", &forged, None).await, Err(AuthError::InvalidCredentials)));
+    assert!(matches!(
+        f.auth.authenticate_header(Some("Bearer not-a-token"), None).await,
+        Err(AuthError::InvalidCredentials)
+    ));
 
     f.t.db.revoke_token(alice.id, token.id).await.unwrap();
-    assert!(matches!(f.auth.login("alice", &secret).await, Err(AuthError::TokenRevoked)));
+    assert!(matches!(f.auth.login("alice", &secret, None).await, Err(AuthError::TokenRevoked)));
 
     let past = Some(Timestamp::now().plus(Duration::from_millis(1)));
     let (_, expiring) = f.auth.create_api_token(&alice, "short", &scopes, past).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(matches!(f.auth.login("alice", &expiring).await, Err(AuthError::TokenExpired)));
+    assert!(matches!(f.auth.login("alice", &expiring, None).await, Err(AuthError::TokenExpired)));
 }
 
 #[tokio::test]
@@ -183,7 +190,7 @@ async fn granted_access_is_the_intersection_of_request_and_roles() {
 async fn issued_tokens_carry_standard_claims_and_short_life() {
     let f = fixture().await;
     f.user("alice").await;
-    let p = f.auth.login("alice", PASSWORD).await.unwrap();
+    let p = f.auth.login("alice", PASSWORD, None).await.unwrap();
     let issued = f.auth.issue_registry_token(Some(&p), "wharf-registry", &[]).await.unwrap();
     assert_eq!(issued.expires_in, 300);
     assert_eq!(issued.token, issued.access_token);
@@ -208,7 +215,7 @@ async fn keys_persist_across_restarts_and_are_shared() {
     let again = Authenticator::new(f.t.db.clone(), settings()).await.unwrap();
     assert_eq!(again.keys().signing_kid(), f.auth.keys().signing_kid());
     f.user("alice").await;
-    let p = f.auth.login("alice", PASSWORD).await.unwrap();
+    let p = f.auth.login("alice", PASSWORD, None).await.unwrap();
     let issued = f.auth.issue_registry_token(Some(&p), "wharf-registry", &[]).await.unwrap();
     assert!(again.verify_registry_token(&issued.token).is_ok(), "another node verifies what this one signed");
 }
@@ -288,4 +295,106 @@ async fn forged_and_expired_tokens_are_refused() {
     for junk in ["", "a.b", "a.b.c", &"x".repeat(10_000)] {
         assert!(matches!(f.auth.verify_registry_token(junk), Err(TokenError::Malformed(_))), "{junk:.20}");
     }
+}
+
+async fn fixture_with(passwords: wharf_auth::PasswordLimits) -> Fixture {
+    let t = fresh(backend_from_env()).await;
+    let auth = Authenticator::new(t.db.clone(), AuthSettings { passwords, ..settings() }).await.unwrap();
+    Fixture { t, auth }
+}
+
+/// Failed passwords are counted per user name and per address; past the limit,
+/// attempts are refused at once (no argon2), with the time left, until the window
+/// ends; other users and addresses are not affected.
+#[tokio::test]
+async fn failed_passwords_are_throttled_per_user_and_per_address() {
+    let f = fixture_with(wharf_auth::PasswordLimits {
+        max_failures_per_user: 3,
+        max_failures_per_address: 5,
+        failure_window: Duration::from_secs(60),
+        ..Default::default()
+    })
+    .await;
+    f.user("alice").await;
+    f.user("bob").await;
+    let here: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let there: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+    for _ in 0..3 {
+        assert!(matches!(f.auth.login("alice", "wrong!", Some(here)).await, Err(AuthError::InvalidCredentials)));
+    }
+    // Alice is throttled everywhere, even with the right password; Bob is not.
+    for addr in [here, there] {
+        match f.auth.login("alice", PASSWORD, Some(addr)).await {
+            Err(AuthError::Throttled { retry_after }) => assert!(retry_after > Duration::from_secs(50)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(f.auth.login("bob", PASSWORD, Some(here)).await.is_ok());
+    // Two more failures from `here` (for unknown names) reach the address's limit.
+    for name in ["mallory", "trudy"] {
+        assert!(matches!(f.auth.login(name, "x", Some(here)).await, Err(AuthError::InvalidCredentials)));
+    }
+    assert!(matches!(f.auth.login("bob", PASSWORD, Some(here)).await, Err(AuthError::Throttled { .. })));
+    assert!(f.auth.login("bob", PASSWORD, Some(there)).await.is_ok());
+    let e = f.auth.login("bob", PASSWORD, Some(here)).await.unwrap_err();
+    assert!(e.to_string().starts_with("too many failed sign-ins"), "{e}");
+    assert!(e.retry_after().is_some());
+}
+
+/// A successful check is remembered: the next ones cost no argon2 (timed here
+/// against a verification's tens of milliseconds); a changed password is not.
+#[tokio::test]
+async fn successful_password_checks_are_remembered_until_the_password_changes() {
+    let f = fixture_with(wharf_auth::PasswordLimits::default()).await;
+    let alice = f.user("alice").await;
+    let first = std::time::Instant::now();
+    f.auth.login("alice", PASSWORD, None).await.unwrap();
+    let first = first.elapsed();
+    let again = std::time::Instant::now();
+    for _ in 0..20 {
+        f.auth.login("alice", PASSWORD, None).await.unwrap();
+    }
+    let again = again.elapsed() / 20;
+    assert!(again * 5 < first, "remembered {again:?} vs checked {first:?}");
+    // A wrong password is never remembered as right.
+    assert!(f.auth.login("alice", "not it", None).await.is_err());
+    // A new password: the old one no longer works, remembered or not.
+    let hash = password::hash("a brand new password").await.unwrap();
+    f.t.db.set_password_hash(alice.id, &hash).await.unwrap();
+    assert!(matches!(f.auth.login("alice", PASSWORD, None).await, Err(AuthError::InvalidCredentials)));
+    assert!(f.auth.login("alice", "a brand new password", None).await.is_ok());
+}
+
+/// With one check at a time and a short line, a crowd of wrong passwords gets
+/// "busy" with a time to retry instead of queueing without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_checks_run_a_few_at_a_time_and_the_rest_are_told_to_retry() {
+    let f = fixture_with(wharf_auth::PasswordLimits {
+        max_concurrent: 1,
+        queue_timeout: Duration::from_millis(100),
+        max_failures_per_user: 1000,
+        max_failures_per_address: 1000,
+        ..Default::default()
+    })
+    .await;
+    f.user("alice").await;
+    let auth = std::sync::Arc::new(f.auth.clone());
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.login("alice", &format!("wrong {i}"), None).await })
+        })
+        .collect();
+    let (mut busy, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(AuthError::Busy { retry_after }) => {
+                assert!(retry_after >= Duration::from_secs(1));
+                busy += 1;
+            }
+            Err(AuthError::InvalidCredentials) => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(busy > 0 && refused > 0, "{busy} busy, {refused} checked");
 }

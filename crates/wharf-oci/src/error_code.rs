@@ -40,6 +40,12 @@ pub enum ErrorCode {
     PaginationNumberInvalid,
     /// Not in the specification: a byte range that cannot be served (with 416).
     RangeInvalid,
+    /// Not in the specification: the service is unavailable for now (503), as
+    /// distribution's errcode names it.
+    Unavailable,
+    /// Not in the specification: an unexpected server failure (500), as distribution's
+    /// errcode names it.
+    Unknown,
 }
 
 impl ErrorCode {
@@ -62,6 +68,8 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "TOOMANYREQUESTS",
             ErrorCode::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
             ErrorCode::RangeInvalid => "RANGE_INVALID",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Unknown => "UNKNOWN",
         }
     }
 
@@ -84,6 +92,8 @@ impl ErrorCode {
             ErrorCode::Denied => 403,
             ErrorCode::Unsupported => 405,
             ErrorCode::TooManyRequests => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Unknown => 500,
         }
     }
 
@@ -106,6 +116,8 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "too many requests",
             ErrorCode::PaginationNumberInvalid => "invalid number of results requested",
             ErrorCode::RangeInvalid => "invalid content range",
+            ErrorCode::Unavailable => "service unavailable",
+            ErrorCode::Unknown => "unknown error",
         }
     }
 

@@ -13,7 +13,7 @@
 
 use axum::http::{HeaderMap, header};
 use wharf_auth::registry::{RegistryClaims, RegistryScope};
-use wharf_auth::{AuthError, Principal, api_token};
+use wharf_auth::{Principal, api_token};
 use wharf_oci::{ErrorCode, RepositoryName};
 
 use crate::RegistryState;
@@ -59,7 +59,11 @@ pub(crate) struct Caller {
 
 impl Caller {
     /// Identifies the caller from the request headers.
-    pub(crate) async fn from_headers(state: &RegistryState, headers: &HeaderMap) -> Result<Caller, RegistryError> {
+    pub(crate) async fn from_headers(
+        state: &RegistryState,
+        headers: &HeaderMap,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Caller, RegistryError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Ok(Caller { credential: Credential::Anonymous });
         };
@@ -71,13 +75,11 @@ impl Caller {
                 Err(e) => Err(unauthorized(state, None, Some("invalid_token"), &e.to_string())),
             };
         }
-        match state.auth.authenticate_header(Some(value)).await {
+        match state.auth.authenticate_header(Some(value), client).await {
             Ok(Some(p)) => Ok(Caller { credential: Credential::Principal(Box::new(p)) }),
             Ok(None) => Ok(Caller { credential: Credential::Anonymous }),
-            Err(e @ (AuthError::Db(_) | AuthError::Internal(_))) => {
-                Err(RegistryError::internal(&e, e.is_unavailable()))
-            }
-            Err(e) => Err(unauthorized(state, None, Some("invalid_token"), &e.to_string())),
+            Err(e) => Err(RegistryError::from_auth(&e)
+                .unwrap_or_else(|| unauthorized(state, None, Some("invalid_token"), &e.to_string()))),
         }
     }
 

@@ -50,13 +50,13 @@ impl RegistryError {
     /// The backend failed: 503 when it may come back, 500 otherwise.
     pub(crate) fn internal(cause: impl std::fmt::Display, unavailable: bool) -> RegistryError {
         tracing::error!(error = %cause, "registry request failed");
-        let (status, detail) = if unavailable {
-            (StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable; try again later")
+        // distribution's codes for these statuses: the code matches the status.
+        if unavailable {
+            RegistryError::new(ErrorCode::Unavailable, "storage is unavailable; try again later")
+                .header(header::RETRY_AFTER, "5")
         } else {
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        };
-        // `UNSUPPORTED` is the closest spec code; the status tells clients to retry.
-        RegistryError::new(ErrorCode::Unsupported, detail).status(status).header(header::RETRY_AFTER, "5")
+            RegistryError::new(ErrorCode::Unknown, "internal error").header(header::RETRY_AFTER, "5")
+        }
     }
 }
 
@@ -68,6 +68,21 @@ impl IntoResponse for RegistryError {
             Some(m) => crate::response::oci_error_with(self.code, m, self.status, &self.detail, headers),
             None => oci_error(self.code, self.status, &self.detail, headers),
         }
+    }
+}
+
+impl RegistryError {
+    /// The answer to a failed authentication that is not the caller's credentials'
+    /// fault: busy or throttled (429 with `Retry-After`), or the backend (500/503).
+    pub(crate) fn from_auth(e: &wharf_auth::AuthError) -> Option<RegistryError> {
+        if let Some(wait) = e.retry_after() {
+            return Some(
+                RegistryError::new(ErrorCode::TooManyRequests, e.to_string())
+                    .header(header::RETRY_AFTER, &wait.as_secs().max(1).to_string()),
+            );
+        }
+        matches!(e, wharf_auth::AuthError::Db(_) | wharf_auth::AuthError::Internal(_))
+            .then(|| RegistryError::internal(e, e.is_unavailable()))
     }
 }
 

@@ -1,9 +1,11 @@
 //! `GET /token` and the JWK set.
 
-use axum::Json;
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use wharf_auth::AuthError;
 use wharf_auth::registry::RegistryScope;
 use wharf_oci::ErrorCode;
@@ -18,6 +20,7 @@ use crate::response::{header_value, oci_error};
 pub(crate) async fn issue(
     State(state): State<RegistryState>,
     RawQuery(query): RawQuery,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
     let mut service = None;
@@ -57,7 +60,8 @@ pub(crate) async fn issue(
         return oci_error(ErrorCode::Unsupported, Some(StatusCode::BAD_REQUEST), &detail, vec![]);
     }
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let principal = match state.auth.authenticate_header(authorization).await {
+    let client = client.map(|Extension(ConnectInfo(a))| a.ip());
+    let principal = match state.auth.authenticate_header(authorization, client).await {
         Ok(p) => p,
         Err(e) => return auth_failure(e),
     };
@@ -78,6 +82,9 @@ pub(crate) async fn issue(
 }
 
 fn auth_failure(e: AuthError) -> Response {
+    if let Some(refusal) = crate::error::RegistryError::from_auth(&e) {
+        return refusal.into_response();
+    }
     match e {
         AuthError::InvalidCredentials
         | AuthError::TokenExpired
@@ -91,11 +98,9 @@ fn auth_failure(e: AuthError) -> Response {
         AuthError::MalformedHeader(_) | AuthError::WeakPassword(_) => {
             oci_error(ErrorCode::Unsupported, Some(StatusCode::BAD_REQUEST), &e.to_string(), vec![])
         }
-        AuthError::Db(_) | AuthError::Internal(_) => {
-            tracing::error!(error = %e, "token service failed");
-            let status =
-                if e.is_unavailable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
-            oci_error(ErrorCode::Unsupported, Some(status), "the token service failed; try again later", vec![])
+        // Busy, throttled and backend failures were answered above.
+        AuthError::Busy { .. } | AuthError::Throttled { .. } | AuthError::Db(_) | AuthError::Internal(_) => {
+            crate::error::RegistryError::internal(&e, e.is_unavailable()).into_response()
         }
     }
 }

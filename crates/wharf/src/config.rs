@@ -144,6 +144,19 @@ pub struct AuthConfig {
     pub service: String,
     /// Lifetime of registry tokens.
     pub token_ttl: HumanDuration,
+    /// Password checks (argon2id, ~19 MiB and ~23 ms each) running at once; 0 is the
+    /// number of cores.
+    pub password_checks: usize,
+    /// How long a password check may wait for its turn before the caller gets 429.
+    pub password_queue_timeout: HumanDuration,
+    /// How long a successful password check is remembered (0s: never).
+    pub password_remember: HumanDuration,
+    /// Failed password attempts per user name within `failure_window` before more are refused.
+    pub max_failures_per_user: u32,
+    /// Failed password attempts per client address within `failure_window` before more are refused.
+    pub max_failures_per_address: u32,
+    /// The window failed attempts are counted over.
+    pub failure_window: HumanDuration,
 }
 
 /// `[registry]`
@@ -330,6 +343,12 @@ impl Default for AuthConfig {
             issuer: "wharf".into(),
             service: "wharf-registry".into(),
             token_ttl: HumanDuration(Duration::from_secs(300)),
+            password_checks: 0,
+            password_queue_timeout: HumanDuration(Duration::from_secs(10)),
+            password_remember: HumanDuration(Duration::from_secs(120)),
+            max_failures_per_user: 20,
+            max_failures_per_address: 100,
+            failure_window: HumanDuration(Duration::from_secs(300)),
         }
     }
 }
@@ -671,6 +690,9 @@ impl Config {
                 v.push((key, "must be at least 1".to_owned()));
             }
         }
+        if self.auth.max_failures_per_user == 0 || self.auth.max_failures_per_address == 0 {
+            v.push(("auth.max_failures_per_user", "and auth.max_failures_per_address must be at least 1".to_owned()));
+        }
         if srv.max_connections == 0 {
             v.push(("server.max_connections", "must be at least 1".to_owned()));
         }
@@ -746,6 +768,14 @@ impl Config {
             service: self.auth.service.clone(),
             token_ttl: self.auth.token_ttl.0,
             realm: format!("{}/token", self.public_url()),
+            passwords: wharf_auth::PasswordLimits {
+                max_concurrent: self.auth.password_checks,
+                queue_timeout: self.auth.password_queue_timeout.0,
+                remember: self.auth.password_remember.0,
+                max_failures_per_user: self.auth.max_failures_per_user,
+                max_failures_per_address: self.auth.max_failures_per_address,
+                failure_window: self.auth.failure_window.0,
+            },
         }
     }
 

@@ -15,16 +15,23 @@ use crate::response::{API_VERSION, header_value};
 pub(crate) async fn list(
     State(state): State<RegistryState>,
     RawQuery(query): RawQuery,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
 ) -> Response {
+    let client = client.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let mut response =
-        catalog(&state, query.unwrap_or_default(), &headers).await.unwrap_or_else(IntoResponse::into_response);
+        catalog(&state, query.unwrap_or_default(), &headers, client).await.unwrap_or_else(IntoResponse::into_response);
     response.headers_mut().insert(API_VERSION.0, API_VERSION.1);
     response
 }
 
-async fn catalog(state: &RegistryState, query: String, headers: &HeaderMap) -> Result<Response, RegistryError> {
-    let caller = Caller::from_headers(state, headers).await?;
+async fn catalog(
+    state: &RegistryState,
+    query: String,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+) -> Result<Response, RegistryError> {
+    let caller = Caller::from_headers(state, headers, client).await?;
     if !caller.grants(state, "registry", "catalog", "*").await? {
         let error = if caller.subject().is_empty() { None } else { Some("insufficient_scope") };
         return Err(unauthorized(

@@ -99,9 +99,11 @@ pub(crate) async fn dispatch(
     State(state): State<RegistryState>,
     method: Method,
     uri: Uri,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let client = client.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
     let tail = uri.path().strip_prefix("/v2/").unwrap_or_default();
     let (label, result) = match path::parse(tail) {
         Err(PathError::NotAnEndpoint) => (
@@ -110,7 +112,8 @@ pub(crate) async fn dispatch(
         ),
         Err(PathError::BadName(detail)) => ("/v2/{invalid}", Err(RegistryError::new(ErrorCode::NameInvalid, detail))),
         Ok((name, route)) => {
-            route_request(state, method, uri.query().unwrap_or_default().to_owned(), headers, body, name, route).await
+            let incoming = Incoming { query: uri.query().unwrap_or_default().to_owned(), headers, client };
+            route_request(state, method, incoming, body, name, route).await
         }
     };
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
@@ -119,15 +122,22 @@ pub(crate) async fn dispatch(
     response
 }
 
+/// What a request brings besides its method, body and path.
+struct Incoming {
+    query: String,
+    headers: HeaderMap,
+    client: Option<std::net::IpAddr>,
+}
+
 async fn route_request(
     state: RegistryState,
     method: Method,
-    query: String,
-    headers: HeaderMap,
+    incoming: Incoming,
     body: Body,
     name: RepositoryName,
     route: Route,
 ) -> (&'static str, Result<Response, RegistryError>) {
+    let Incoming { query, headers, client } = incoming;
     let label = match &route {
         Route::Uploads => "/v2/{name}/blobs/uploads/",
         Route::Upload(_) => "/v2/{name}/blobs/uploads/{id}",
@@ -136,7 +146,7 @@ async fn route_request(
         Route::Tags => "/v2/{name}/tags/list",
         Route::Referrers(_) => "/v2/{name}/referrers/{digest}",
     };
-    let caller = match Caller::from_headers(&state, &headers).await {
+    let caller = match Caller::from_headers(&state, &headers, client).await {
         Ok(c) => c,
         Err(e) => return (label, Err(e)),
     };

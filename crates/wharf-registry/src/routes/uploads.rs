@@ -7,6 +7,8 @@
 //! time may write to a session (a lease on the row), so bytes and hash state always
 //! agree, and a session can be continued on any node.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -248,11 +250,14 @@ async fn discard(state: &RegistryState, up: &Upload) {
 /// Runs `work` holding the session's write lease, in a task of its own: when the
 /// client goes away, hyper drops the request's future, but recording what arrived,
 /// committing and releasing the lease must still happen.
-async fn leased<T: Send + 'static>(
+async fn leased<T: Send + 'static, F>(
     state: &RegistryState,
     id: &str,
-    work: impl std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
-) -> Result<T, RegistryError> {
+    work: impl FnOnce(Arc<AtomicBool>) -> F,
+) -> Result<T, RegistryError>
+where
+    F: std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
+{
     let until = Timestamp::now().plus(LEASE);
     if !state.db.claim_upload(id, until).await? {
         return Err(RegistryError::new(
@@ -263,9 +268,14 @@ async fn leased<T: Send + 'static>(
     }
     let db = state.db.clone();
     let id = id.to_owned();
+    // Set when the work gave the lease back itself (with a broken-off body's progress).
+    let released = Arc::new(AtomicBool::new(false));
+    let work = work(released.clone());
     let task = tokio::spawn(async move {
         let result = work.await;
-        if let Err(e) = db.release_upload(&id, until).await {
+        if !released.load(Ordering::Relaxed)
+            && let Err(e) = db.release_upload(&id, until).await
+        {
             tracing::warn!(upload.id = %id, error = %e, "could not release an upload lease; it expires by itself");
         }
         result
@@ -294,6 +304,7 @@ async fn append(
     up: &Upload,
     body: Body,
     declared: Option<u64>,
+    released: &AtomicBool,
 ) -> Result<Appended, RegistryError> {
     let before = state_of(up);
     let stream = body.into_data_stream().map_err(|e| e.to_string());
@@ -312,7 +323,10 @@ async fn append(
         let recorded = Upload { size: appended.state.size, parts: appended.state.parts.clone(), ..up.clone() };
         // A broken-off body ends the request's work here (both callers return at
         // once), so the lease goes with the recorded size.
-        state.db.advance_upload(&up.id, up.size, &recorded, appended.interrupted.is_some()).await?;
+        let release = appended.interrupted.is_some();
+        if state.db.advance_upload(&up.id, up.size, &recorded, release).await? && release {
+            released.store(true, Ordering::Relaxed);
+        }
     }
     Ok(Appended { state: appended.state, written: appended.written, interrupted: appended.interrupted, kept: true })
 }
@@ -391,7 +405,9 @@ pub(crate) async fn patch(ctx: &Ctx, id: &str, body: Body) -> Result<Response, R
     let up = session(ctx, &repo, id).await?;
     let declared = chunk_length(ctx, id, &up)?;
     let (registry, upload) = (ctx.state.clone(), up.clone());
-    let appended = leased(&ctx.state, id, async move { append(&registry, &upload, body, declared).await }).await?;
+    let appended =
+        leased(&ctx.state, id, |released| async move { append(&registry, &upload, body, declared, &released).await })
+            .await?;
     if appended.interrupted.is_some() || !appended.kept {
         return Err(broken_off(ctx, id, &appended, declared, up.size));
     }
@@ -415,8 +431,8 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, body: Body) -> Result<Response, 
     let declared = chunk_length(ctx, id, &up)?;
     let (registry, upload, target, namespace) =
         (ctx.state.clone(), up.clone(), repo.clone(), ctx.name.namespace().to_owned());
-    let outcome = leased(&ctx.state, id, async move {
-        let appended = append(&registry, &upload, body, declared).await?;
+    let outcome = leased(&ctx.state, id, |released| async move {
+        let appended = append(&registry, &upload, body, declared, &released).await?;
         if appended.interrupted.is_some() || !appended.kept {
             return Ok(Err(appended));
         }
