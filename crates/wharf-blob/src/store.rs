@@ -122,6 +122,8 @@ struct Inner {
     local: Option<LocalOptions>,
     /// Running hashers of open upload sessions on this node (see `upload`).
     hashers: std::sync::Mutex<std::collections::HashMap<String, (u64, wharf_oci::Hasher)>>,
+    /// Local file reads streaming now (their chunk size shrinks as they grow).
+    local_reads: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How long a readiness probe may take.
@@ -181,7 +183,15 @@ impl BlobStore {
         let local =
             local.map(|l| LocalOptions { root: std::fs::canonicalize(&l.root).unwrap_or(l.root), fsync: l.fsync });
         Ok(BlobStore {
-            inner: Arc::new(Inner { store, prefix, description, backend, local, hashers: Default::default() }),
+            inner: Arc::new(Inner {
+                store,
+                prefix,
+                description,
+                backend,
+                local,
+                hashers: Default::default(),
+                local_reads: Default::default(),
+            }),
         })
     }
 
@@ -335,7 +345,9 @@ impl BlobStore {
         };
         let store = self.inner.description.clone();
         let backend = self.inner.backend;
-        let reads = LocalReads { file: Arc::new(file), pos: start, end, pending: None };
+        self.inner.local_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let active = self.inner.local_reads.clone();
+        let reads = LocalReads { file: Arc::new(file), pos: start, end, pending: None, active };
         let stream = futures::stream::unfold(reads, LocalReads::next)
             .map(move |chunk| match chunk {
                 Ok(bytes) => {
@@ -583,8 +595,20 @@ fn remove_stale_staged_files(dir: &std::path::Path, cutoff_ms: i64, dry_run: boo
     Ok((count, bytes))
 }
 
-/// Bytes of a local file read per trip to the blocking pool.
+/// Most bytes of a local file read per trip to the blocking pool.
 const LOCAL_READ_CHUNK: u64 = 1024 * 1024;
+/// Fewest: below it the trips cost more than the bytes.
+const LOCAL_READ_MIN_CHUNK: u64 = 64 * 1024;
+/// Read buffers of all local reads together stay about within this (each read has
+/// up to two chunks in memory: one being sent, one read ahead). A few readers get
+/// 1 MiB chunks; a thousand get 64 KiB, so a pull storm cannot exhaust memory.
+const LOCAL_READ_BUDGET: u64 = 128 * 1024 * 1024;
+
+/// The chunk size for a read while `active` reads stream.
+fn local_chunk(active: u64) -> u64 {
+    let fair = LOCAL_READ_BUDGET / (2 * active.max(1));
+    (fair.clamp(LOCAL_READ_MIN_CHUNK, LOCAL_READ_CHUNK) / LOCAL_READ_MIN_CHUNK) * LOCAL_READ_MIN_CHUNK
+}
 
 /// The reads of a local file's byte range, one chunk ahead of the consumer.
 struct LocalReads {
@@ -592,12 +616,21 @@ struct LocalReads {
     pos: u64,
     end: u64,
     pending: Option<tokio::task::JoinHandle<std::io::Result<Bytes>>>,
+    /// The store's count of streaming reads, this one included until it is dropped.
+    active: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Drop for LocalReads {
+    fn drop(&mut self) {
+        self.active.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl LocalReads {
     fn start_read(&self) -> tokio::task::JoinHandle<std::io::Result<Bytes>> {
         let (file, pos) = (Arc::clone(&self.file), self.pos);
-        let len = usize::try_from(LOCAL_READ_CHUNK.min(self.end - pos)).unwrap_or(usize::MAX);
+        let chunk = local_chunk(self.active.load(std::sync::atomic::Ordering::Relaxed));
+        let len = usize::try_from(chunk.min(self.end - pos)).unwrap_or(usize::MAX);
         tokio::task::spawn_blocking(move || {
             use std::io::{Read, Seek};
             // One read in flight per file at a time, so seeking the shared handle is safe;
@@ -635,5 +668,23 @@ impl LocalReads {
             Err(_) => self.pos = self.end,
         }
         Some((chunk, self))
+    }
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    #[test]
+    fn read_chunks_shrink_as_reads_grow() {
+        assert_eq!(local_chunk(0), LOCAL_READ_CHUNK);
+        assert_eq!(local_chunk(64), LOCAL_READ_CHUNK);
+        assert_eq!(local_chunk(128), 512 * 1024);
+        assert_eq!(local_chunk(1000), 64 * 1024);
+        assert_eq!(local_chunk(100_000), LOCAL_READ_MIN_CHUNK);
+        // Within the budget while the chunk is above the floor.
+        for active in [1, 10, 100, 500, 1000] {
+            assert!(2 * active * local_chunk(active) <= LOCAL_READ_BUDGET.max(2 * active * LOCAL_READ_MIN_CHUNK));
+        }
     }
 }

@@ -392,3 +392,48 @@ async fn slow_uploads_hold_no_threads() {
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+/// Hundreds of clients at once, each getting a token with a password (then with
+/// an API token) and pulling a 4 MiB image: all succeed (429s honoured), and the
+/// real server's peak memory stays under 512 MiB. The 1,000-client figures come
+/// from `bench/pull-storm`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pull_storm_with_passwords_and_tokens_stays_within_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = common::backend_env().await;
+    env.push(("WHARF_ADMIN_PASSWORD".into(), common::PASSWORD.into()));
+    let server = common::Server::spawn(&dir.path().join("data"), &env);
+    let base = server.url.clone();
+    for (org, tokens) in [("stormt", true), ("storm", false)] {
+        let users = common::storm::users(&base, common::PASSWORD, org, 20, tokens).await;
+        let rss = |what: &str| {
+            if std::env::var("WHARF_DEBUG_RSS").is_ok() {
+                let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+                let get = |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap_or("").to_owned();
+                eprintln!("{what}: {} {} {}", get("VmHWM"), get("VmRSS"), get("Threads"));
+            }
+        };
+        rss("after users");
+        let image = common::storm::push(&base, common::PASSWORD, &format!("{org}/app"), "1.0", 2, 2 << 20).await;
+        rss("after push");
+        let probe = common::storm::storm(&base, 1, &users, &image).await;
+        assert_eq!(probe.ok, 1, "{:?}", probe.failed);
+        rss("after one pull");
+        let outcome = common::storm::storm(&base, 300, &users, &image).await;
+        let rss = common::storm::peak_rss_kib(server.child.id());
+        eprintln!(
+            "{} clients with {}: {} pulled, {} failed, {} retries after 429, slowest {:?}, all in {:?}; server peak RSS {} MiB",
+            300,
+            if tokens { "API tokens" } else { "passwords" },
+            outcome.ok,
+            outcome.failed.len(),
+            outcome.retried,
+            outcome.slowest,
+            outcome.elapsed,
+            rss / 1024
+        );
+        assert_eq!(outcome.ok, 300, "{:?}", &outcome.failed[..outcome.failed.len().min(5)]);
+        assert!(rss < 512 * 1024, "{rss} KiB");
+        assert!(outcome.elapsed < Duration::from_secs(120), "{:?}", outcome.elapsed);
+    }
+}

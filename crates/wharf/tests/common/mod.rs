@@ -8,6 +8,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
 pub mod reg;
+pub mod storm;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
