@@ -45,6 +45,9 @@ async fn clients_trickling_headers_are_closed_within_the_timeout_while_others_ar
     let blob: Vec<u8> = (0..(4u32 << 20)).map(|i| (i % 251) as u8).collect();
     let digest = reg.push_blob(&blob).await;
     let target = addr(&app);
+    // What the machine gives now, to judge the times under attack against (a shared
+    // CI runner may be slow for reasons of its own).
+    let (base_health, base_pull) = baseline(&app, &reg, &digest).await;
     // 300 connections, each sending one header byte every 700 ms: complete headers
     // would take a minute.
     let mut slow = Vec::new();
@@ -103,8 +106,24 @@ async fn clients_trickling_headers_are_closed_within_the_timeout_while_others_ar
     );
     assert!(*longest < Duration::from_millis(3000), "{longest:?}");
     assert!(lifetimes.iter().all(|l| *l >= Duration::from_millis(1500)), "closed before the timeout: {lifetimes:?}");
-    assert!(worst_health < Duration::from_millis(500), "{worst_health:?}");
-    assert!(worst_pull < Duration::from_secs(1), "{worst_pull:?}");
+    eprintln!("before the attack: /healthz {base_health:?}, 4 MiB pull {base_pull:?}");
+    assert!(worst_health < (base_health * 10).max(Duration::from_millis(500)), "{worst_health:?}");
+    assert!(worst_pull < (base_pull * 10).max(Duration::from_secs(1)), "{worst_pull:?}");
+}
+
+/// The slowest of three `/healthz` calls and of three pulls of `digest`, unloaded.
+async fn baseline(app: &TestApp, reg: &Reg<'_>, digest: &wharf_oci::Digest) -> (Duration, Duration) {
+    let (mut health, mut pull) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..3 {
+        let t = Instant::now();
+        assert_eq!(app.anon(Method::GET, "/healthz").send().await.unwrap().status(), 200);
+        health = health.max(t.elapsed());
+        let t = Instant::now();
+        let r = reg.req(Method::GET, &format!("/blobs/{digest}")).send().await.unwrap();
+        r.bytes().await.unwrap();
+        pull = pull.max(t.elapsed());
+    }
+    (health, pull)
 }
 
 #[tokio::test]
@@ -313,6 +332,7 @@ async fn slow_uploads_hold_no_threads() {
     let reg = Reg::new(&app, "dev", "acme/app").await;
     let big: Vec<u8> = (0..(20u32 << 20)).map(|i| (i % 253) as u8).collect();
     let big_digest = reg.push_blob(&big).await;
+    let (_, base_pull) = baseline(&app, &reg, &big_digest).await;
     let target = addr(&app);
     let mut locations = Vec::new();
     for _ in 0..600 {
@@ -352,9 +372,11 @@ async fn slow_uploads_hold_no_threads() {
     let t = Instant::now();
     reg.push_blob(b"a small push while 600 uploads trickle").await;
     let push = t.elapsed();
-    eprintln!("with 600 trickling uploads: 20 MiB pull {pull:?}, small push {push:?}");
-    assert!(pull < Duration::from_secs(1), "{pull:?}");
-    assert!(push < Duration::from_secs(1), "{push:?}");
+    eprintln!("with 600 trickling uploads: 20 MiB pull {pull:?} (before: {base_pull:?}), small push {push:?}");
+    // Within a second, or (on a runner slowed by other work) within ten times the
+    // same pull before the uploads started. Threads held by uploads made it 27 s.
+    assert!(pull < (base_pull * 10).max(Duration::from_secs(1)), "{pull:?}");
+    assert!(push < (base_pull * 10).max(Duration::from_secs(1)), "{push:?}");
     let _ = stop.send(());
     for t in trickles {
         t.await.unwrap();
