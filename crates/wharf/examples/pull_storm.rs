@@ -5,6 +5,8 @@
 //!
 //!   pull_storm URL ADMIN_PASSWORD [--clients N] [--users N] [--layers N] [--layer-mib N] [--pid PID]
 
+#![allow(clippy::print_stdout, reason = "the benchmark reports on stdout")]
+
 #[path = "../tests/common/storm.rs"]
 mod storm;
 
