@@ -35,6 +35,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 use tower::ServiceExt;
 
+/// Most bytes hyper buffers per HTTP/1.1 connection, each way: the longest request
+/// head it accepts (registry clients send a few KiB), and the response bytes it queues
+/// before it stops pulling the body. hyper's default (~400 KiB) let a thousand
+/// connections streaming blobs hold 400 MiB of queued chunks; at 128 KiB a connection
+/// holds at most two read chunks, and the kernel's socket buffer does the rest.
+const HTTP1_MAX_BUF: usize = 128 * 1024;
+
 /// The connection limits (`[server]` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -122,7 +129,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(HTTP1_MAX_BUF);
     builder.http2().timer(TokioTimer::new()).keep_alive_interval(None);
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
