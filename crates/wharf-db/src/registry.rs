@@ -630,19 +630,7 @@ impl Db {
 
     /// Starts an upload session.
     pub async fn create_upload(&self, upload: &Upload) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO uploads (id, repository_id, principal, size, parts, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&upload.id)
-        .bind(upload.repository_id)
-        .bind(&upload.principal)
-        .bind(size_i64(upload.size))
-        .bind(&upload.parts)
-        .bind(upload.created_at.as_millis())
-        .bind(upload.updated_at.as_millis())
-        .execute(self.writes())
-        .await?;
+        insert_upload(upload).execute(self.writes()).await?;
         Ok(())
     }
 
@@ -681,19 +669,7 @@ impl Db {
         if by_repository as u64 >= caps.per_repository {
             return Ok(Err(UploadCapReached::Repository { open: by_repository as u64, cap: caps.per_repository }));
         }
-        sqlx::query(
-            "INSERT INTO uploads (id, repository_id, principal, size, parts, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&upload.id)
-        .bind(upload.repository_id)
-        .bind(&upload.principal)
-        .bind(size_i64(upload.size))
-        .bind(&upload.parts)
-        .bind(upload.created_at.as_millis())
-        .bind(upload.updated_at.as_millis())
-        .execute(&mut *tx)
-        .await?;
+        insert_upload(upload).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -780,4 +756,19 @@ impl Db {
         .await?;
         rows.iter().map(upload_from_row).collect()
     }
+}
+
+/// The statement that stores a new upload session.
+fn insert_upload(upload: &Upload) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "INSERT INTO uploads (id, repository_id, principal, size, parts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&upload.id)
+    .bind(upload.repository_id)
+    .bind(&upload.principal)
+    .bind(size_i64(upload.size))
+    .bind(&upload.parts)
+    .bind(upload.created_at.as_millis())
+    .bind(upload.updated_at.as_millis())
 }

@@ -240,35 +240,35 @@ impl Idle {
     }
 }
 
-impl AsyncRead for Idle {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+impl Idle {
+    /// Notes activity when the stream was ready; checks the deadline when it was not.
+    fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
             Poll::Ready(r) => {
-                this.last = Instant::now();
+                self.last = Instant::now();
                 Poll::Ready(r)
             }
             Poll::Pending => {
-                this.check(cx)?;
+                self.check(cx)?;
                 Poll::Pending
             }
         }
     }
 }
 
+impl AsyncRead for Idle {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        this.track(cx, poll)
+    }
+}
+
 impl AsyncWrite for Idle {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(r) => {
-                this.last = Instant::now();
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                this.check(cx)?;
-                Poll::Pending
-            }
-        }
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.track(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -277,16 +277,8 @@ impl AsyncWrite for Idle {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(r) => {
-                this.last = Instant::now();
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                this.check(cx)?;
-                Poll::Pending
-            }
-        }
+        let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.track(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
