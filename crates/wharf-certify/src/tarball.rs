@@ -629,6 +629,24 @@ impl<R: Read> Reader<R> {
             first_offset.get_or_insert(offset);
             let Some((mut hdr, format)) = self.read_header(offset)? else { return Ok(None) };
             self.set_regular(hdr.typeflag, hdr.size, offset)?;
+            let meta = matches!(
+                hdr.typeflag,
+                typeflag::X_HEADER | typeflag::X_GLOBAL | typeflag::GNU_LONG_NAME | typeflag::GNU_LONG_LINK
+            );
+            if meta && format.format == Format::V7 {
+                let kind = if matches!(hdr.typeflag, typeflag::X_HEADER | typeflag::X_GLOBAL) {
+                    "PAX"
+                } else {
+                    "GNU long name or link"
+                };
+                ambiguities.push(Ambiguity {
+                    offset,
+                    what: format!("a {kind} header without the USTAR or GNU magic (a V7 header)"),
+                    runtime: "an extension header, applied".to_owned(),
+                    other: "an entry of its own, not applied (the tar crate honours extensions only in USTAR and GNU headers)"
+                        .to_owned(),
+                });
+            }
             match hdr.typeflag {
                 typeflag::X_HEADER | typeflag::X_GLOBAL => {
                     let buf = self.read_special(offset, "a PAX extended header")?;
@@ -682,12 +700,22 @@ impl<R: Read> Reader<R> {
                         if hdr.typeflag == typeflag::GNU_LONG_NAME { "a GNU long name" } else { "a GNU long link" };
                     let buf = self.read_special(offset, what)?;
                     let value = c_string(&buf).to_vec();
-                    if buf[value.len()..].iter().any(|&b| b != 0) {
+                    // GNU tar ends the value with one NUL; anything more after it, even more
+                    // NULs, is read differently (the tar crate drops only one).
+                    if buf.len() > value.len() + 1 {
                         ambiguities.push(Ambiguity {
                             offset,
                             what: format!("{what} has bytes after a NUL"),
                             runtime: format!("up to the NUL: {}", show(&value)),
                             other: format!("the whole record: {}", show(&buf)),
+                        });
+                    }
+                    if value.is_empty() {
+                        ambiguities.push(Ambiguity {
+                            offset,
+                            what: format!("{what} is empty"),
+                            runtime: "ignored: the header's own value stays".to_owned(),
+                            other: "applied: the value is empty".to_owned(),
                         });
                     }
                     if metas.iter().any(|(k, _)| *k == hdr.typeflag) {
@@ -711,6 +739,14 @@ impl<R: Read> Reader<R> {
                 _ => {
                     let entry_offset = first_offset.unwrap_or(offset);
                     let records = pax.unwrap_or_default();
+                    for k in records.iter().filter(|(k, v)| v.is_empty() && pax_key_matters(k)).map(|(k, _)| k) {
+                        ambiguities.push(Ambiguity {
+                            offset,
+                            what: format!("a PAX record gives `{}` an empty value", show(k)),
+                            runtime: "ignored: the header's own value stays".to_owned(),
+                            other: "applied: the value is empty (the tar crate)".to_owned(),
+                        });
+                    }
                     merge_pax(&mut hdr, &records, offset)?;
                     // GNU long names apply after PAX records (Go's order).
                     for (value, pax_key, field, what) in [
@@ -730,6 +766,14 @@ impl<R: Read> Reader<R> {
                     }
                     if hdr.typeflag == typeflag::REG_A {
                         hdr.typeflag = if hdr.name.ends_with(b"/") { typeflag::DIR } else { typeflag::REG };
+                        if hdr.typeflag == typeflag::DIR {
+                            ambiguities.push(Ambiguity {
+                                offset,
+                                what: "an old-style entry (type NUL) whose name ends with '/'".to_owned(),
+                                runtime: "a directory".to_owned(),
+                                other: "a regular file (the tar crate)".to_owned(),
+                            });
+                        }
                     }
                     self.set_regular(hdr.typeflag, hdr.size, offset)?;
                     if is_header_only(hdr.typeflag) && hdr.size != 0 {
@@ -762,6 +806,7 @@ impl<R: Read> Reader<R> {
                     }
                     self.handle_sparse(&mut hdr, format.format, offset)?;
                     hdr.offset = entry_offset;
+                    ambiguities.append(&mut hdr.ambiguities);
                     hdr.ambiguities = ambiguities;
                     return Ok(Some(hdr));
                 }
@@ -876,6 +921,15 @@ impl<R: Read> Reader<R> {
             pre_off = off + len;
         }
         holes.push((pre_off, hdr.size - pre_off));
+        if hdr.typeflag != typeflag::GNU_SPARSE {
+            hdr.ambiguities.push(Ambiguity {
+                offset,
+                what: "a GNU sparse file in PAX format".to_owned(),
+                runtime: format!("a file of {} bytes with holes, named {}", hdr.size, show(&hdr.name)),
+                other: "a regular file holding the raw sparse map and data, under the placeholder name (the tar crate)"
+                    .to_owned(),
+            });
+        }
         let nb = self.data.physical_remaining();
         self.data = Data::Sparse { nb, holes, first: 0, pos: 0, header: offset, pending: None };
         hdr.sparse = true;
