@@ -354,7 +354,7 @@ fn ambiguous(digest: &str, name: &[u8], a: &Ambiguity) -> Finding {
     )
     .path(escape(name))
     .detail(format!(
-        "at offset {}: the runtime's reader (Go archive/tar: containerd, Docker, CRI-O, Podman) reads {}; other readers (GNU tar, libarchive, the tar crate, Python) read {}",
+        "at offset {}: the runtime's reader (Go archive/tar: containerd, Docker, CRI-O, Podman) reads {}; another reader may read {}",
         a.offset, a.runtime, a.other
     ))
 }

@@ -155,7 +155,8 @@ pub struct Ambiguity {
     pub what: String,
     /// How Go's `archive/tar` (containerd, Docker, CRI-O, Podman) reads it.
     pub runtime: String,
-    /// How other readers (the `tar` crate, GNU tar, libarchive, Python's tarfile) read it.
+    /// How another reader reads it (the `tar` crate, or GNU tar, libarchive and Python's
+    /// tarfile, depending on the construct).
     pub other: String,
 }
 
