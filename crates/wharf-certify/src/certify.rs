@@ -340,7 +340,7 @@ fn certify_platform(
     let mut scanner = match clamd {
         Ok((addr, mode)) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections, mode)),
         Err(message) => {
-            findings.extend(message.map(|m| image_finding("malware.not-scanned", Severity::High, m)));
+            findings.extend(message.map(|m| Finding::about_image("malware.not-scanned", Severity::High, m)));
             None
         }
     };
@@ -476,7 +476,7 @@ fn certify_platform(
     }
     let malware_time = t.elapsed();
     let t = std::time::Instant::now();
-    policy_checks(image, &view, &binaries, policy, &mut findings);
+    crate::policy::image_checks(image, &view, &binaries, policy, &mut findings);
     let policy_time = t.elapsed();
     if policy.signature != Action::Off {
         let keys = policy.keys();
@@ -493,7 +493,7 @@ fn certify_platform(
         });
         if !signed {
             findings.push(
-                image_finding(
+                Finding::about_image(
                     "policy.signature",
                     Severity::High,
                     "the image has no valid publisher signature: sign it with `cosign sign --key` and push or copy the signature with it".to_owned(),
@@ -504,7 +504,7 @@ fn certify_platform(
     }
     let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
     if total > policy.max_image_bytes {
-        findings.push(image_finding(
+        findings.push(Finding::about_image(
             "policy.image-size",
             Severity::Medium,
             format!(
@@ -514,7 +514,7 @@ fn certify_platform(
         ));
     }
     if tag == Some("latest") {
-        findings.push(image_finding(
+        findings.push(Finding::about_image(
             "policy.latest-tag",
             Severity::Medium,
             "the image is certified as `latest`: give it a version tag X.Y.Z".to_owned(),
@@ -535,7 +535,7 @@ fn certify_platform(
         match crate::sbom::parse(path, content, distro.as_deref()) {
             Ok(c) => components.extend(c),
             Err(e) => {
-                let mut f = image_finding(
+                let mut f = Finding::about_image(
                     "sbom.unreadable",
                     Severity::Medium,
                     format!("a package database cannot be read: {e}; its packages are missing from the SBOM"),
@@ -555,7 +555,7 @@ fn certify_platform(
     for c in &components {
         if policy.prohibited_packages.contains(&c.name) {
             findings.push(
-                image_finding(
+                Finding::about_image(
                     "policy.prohibited-package",
                     Severity::High,
                     format!("the image installs {}, which may not ship", c.name),
@@ -636,169 +636,12 @@ fn malware_findings(
     findings.extend(found.into_iter().map(|(_, f)| f));
     for (why, (count, first)) in failed {
         findings.push(
-            image_finding(
+            Finding::about_image(
                 "malware.not-scanned",
                 Severity::High,
                 format!("{count} file(s) not scanned for malware: {why}"),
             )
             .path(first),
-        );
-    }
-}
-
-fn image_finding(check: &'static str, severity: Severity, message: String) -> Finding {
-    Finding { check, severity, message, evidence: Evidence::default() }
-}
-
-fn policy_checks(
-    image: &PlatformImage,
-    view: &View,
-    binaries: &BTreeMap<&'static str, (usize, String)>,
-    policy: &Policy,
-    findings: &mut Findings,
-) {
-    let n = image.manifest.layers.len();
-    if n >= policy.max_layers {
-        findings.push(image_finding(
-            "policy.layer-count",
-            Severity::Medium,
-            format!("the image has {n} layers; fewer than {} are allowed (squash some)", policy.max_layers),
-        ));
-    }
-    let user = image.config.config.user.as_deref().unwrap_or("").trim();
-    let name = user.split(':').next().unwrap_or("");
-    if name.is_empty() || name == "root" || name == "0" {
-        findings.push(
-            image_finding(
-                "policy.run-as-root",
-                Severity::High,
-                "the image runs as root: set USER to a non-root user in its Dockerfile".to_owned(),
-            )
-            .detail(if user.is_empty() { "no USER set".to_owned() } else { format!("USER {user}") }),
-        );
-    }
-    for (i, env) in image.config.config.env.iter().flatten().enumerate() {
-        for s in crate::secrets::scan(env.as_bytes()) {
-            let var = env.split('=').next().unwrap_or("");
-            findings.push(
-                image_finding("policy.secret", Severity::High, format!("{} in the environment", s.what))
-                    .detail(format!("Env[{i}] {var}: {}", s.redacted)),
-            );
-        }
-    }
-    // The rest of the config people can read: labels, the command and entry point.
-    let rc = &image.config.config;
-    let texts = rc
-        .labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| (format!("label {k}"), v.clone()))
-        .chain(rc.cmd.iter().flatten().enumerate().map(|(i, a)| (format!("Cmd[{i}]"), a.clone())))
-        .chain(rc.entrypoint.iter().flatten().enumerate().map(|(i, a)| (format!("Entrypoint[{i}]"), a.clone())));
-    for (where_, text) in texts {
-        for s in crate::secrets::scan(text.as_bytes()) {
-            findings.push(
-                image_finding("policy.secret", Severity::High, format!("{} in the image config", s.what))
-                    .detail(format!("{where_}: {}", s.redacted)),
-            );
-        }
-    }
-    if !policy.allowed_base_images.is_empty() {
-        let manifest_layers: Vec<&str> = image.manifest.layers.iter().map(|l| l.digest.as_str()).collect();
-        let diff_ids: Vec<&str> = image.config.rootfs.diff_ids.iter().map(String::as_str).collect();
-        let on = policy.allowed_base_images.iter().find(|b| {
-            let base: Vec<&str> = b.layers.iter().map(String::as_str).collect();
-            manifest_layers.starts_with(&base) || diff_ids.starts_with(&base)
-        });
-        if on.is_none() {
-            let names: Vec<&str> = policy.allowed_base_images.iter().map(|b| b.name.as_str()).collect();
-            let mut f = image_finding(
-                "policy.base-image",
-                Severity::High,
-                format!("the image is not built on an allowed base image ({})", names.join(", ")),
-            )
-            .detail(format!(
-                "first layer {} (uncompressed {})",
-                manifest_layers.first().unwrap_or(&"none"),
-                diff_ids.first().unwrap_or(&"unknown")
-            ));
-            f.evidence.layer = manifest_layers.first().map(|l| (*l).to_owned());
-            findings.push(f);
-        }
-    }
-    let has_license = view.iter().any(|(p, placed)| {
-        matches!(placed.node, Node::File { .. })
-            && (p.starts_with("licenses/")
-                || (!p.contains('/')
-                    && (p.to_ascii_uppercase().starts_with("LICENSE")
-                        || p.to_ascii_uppercase().starts_with("COPYING"))))
-    });
-    if !has_license {
-        findings.push(image_finding(
-            "policy.no-license",
-            Severity::Low,
-            "no license files: put the product's license terms under /licenses".to_owned(),
-        ));
-    }
-    let labels = image.config.config.labels.clone().unwrap_or_default();
-    for l in &policy.labels {
-        if !labels.contains_key(l) {
-            findings.push(image_finding("policy.missing-label", Severity::Low, format!("the image has no label {l}")));
-        }
-    }
-    for (path, placed) in view.iter() {
-        let (mode, hits) = match &placed.node {
-            Node::File { mode, .. } => (
-                *mode,
-                [
-                    (mode & 0o6000 != 0).then_some(("policy.setuid", "a setuid or setgid file")),
-                    (mode & 0o002 != 0).then_some(("policy.world-writable", "a file anyone may write")),
-                ],
-            ),
-            // /tmp-like directories need the sticky bit: only owners may delete files.
-            Node::Dir { mode } => (
-                *mode,
-                [
-                    None,
-                    (mode & 0o002 != 0 && mode & 0o1000 == 0)
-                        .then_some(("policy.world-writable", "a directory anyone may write, without the sticky bit")),
-                ],
-            ),
-            _ => continue,
-        };
-        for (check, message) in hits.into_iter().flatten() {
-            let mut f =
-                image_finding(check, Severity::Medium, message.to_owned()).path(path).detail(format!("mode {mode:o}"));
-            f.evidence.layer = image.manifest.layers.get(placed.layer).map(|l| l.digest.clone());
-            findings.push(f);
-        }
-    }
-    let declared = image.config.architecture.as_str();
-    let (most, (count, example)) = match binaries.iter().max_by_key(|(_, (c, _))| *c) {
-        Some((a, v)) => (*a, v.clone()),
-        None => return,
-    };
-    if most != declared && most != "unknown" {
-        findings.push(
-            image_finding(
-                "policy.architecture-mismatch",
-                Severity::High,
-                format!("the config declares {declared} but {count} executable(s) are {most}"),
-            )
-            .path(example.clone()),
-        );
-    }
-    // ELF executables run on Linux.
-    let os = image.config.os.as_str();
-    if os != "linux" {
-        let total: usize = binaries.values().map(|(c, _)| c).sum();
-        findings.push(
-            image_finding(
-                "policy.architecture-mismatch",
-                Severity::High,
-                format!("the config declares the OS {os:?} but {total} executable(s) are Linux (ELF) programs"),
-            )
-            .path(example),
         );
     }
 }

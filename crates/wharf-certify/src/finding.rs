@@ -83,6 +83,11 @@ impl Finding {
         }
     }
 
+    /// A finding about the image as a whole (no layer).
+    pub fn about_image(check: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
+        Finding { check, severity, message: message.into(), evidence: Evidence::default() }
+    }
+
     /// With the path it concerns.
     pub fn path(mut self, path: impl Into<String>) -> Finding {
         self.evidence.path = Some(path.into());
