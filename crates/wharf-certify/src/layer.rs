@@ -435,7 +435,7 @@ fn walk<R: Read>(
                         digest,
                     )
                     .path(path.clone())
-                    .detail(kind_name(kind).to_owned()),
+                    .detail(crate::tarball::kind_name(kind).to_owned()),
                 );
                 Node::Special
             }
@@ -464,7 +464,7 @@ fn walk<R: Read>(
         if view.apply(&path, node, findings) && is_file {
             let mut data = archive.data();
             if let Err(e) = on_file(&path, &mut data) {
-                return Err(WalkStop::Tar(tar_error(e)));
+                return Err(WalkStop::Tar(e.into()));
             }
         }
         if view.names_bytes() > limits.max_names_bytes {
@@ -474,20 +474,4 @@ fn walk<R: Read>(
         archive.drain()?;
     }
     Ok(())
-}
-
-/// The tar error inside an I/O error from the data reader, or the I/O error as one.
-fn tar_error(e: io::Error) -> TarError {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<TarError>()) {
-        Some(t) => t.clone(),
-        None => TarError::Io { kind: e.kind(), message: e.to_string() },
-    }
-}
-
-fn kind_name(flag: u8) -> &'static str {
-    match flag {
-        typeflag::CHAR => "character device",
-        typeflag::BLOCK => "block device",
-        _ => "FIFO",
-    }
 }

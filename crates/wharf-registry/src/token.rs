@@ -82,9 +82,6 @@ pub(crate) async fn issue(
 }
 
 fn auth_failure(e: AuthError) -> Response {
-    if let Some(refusal) = crate::error::RegistryError::from_auth(&e) {
-        return refusal.into_response();
-    }
     match e {
         AuthError::InvalidCredentials
         | AuthError::TokenExpired
@@ -98,9 +95,11 @@ fn auth_failure(e: AuthError) -> Response {
         AuthError::MalformedHeader(_) | AuthError::WeakPassword(_) => {
             oci_error(ErrorCode::Unsupported, Some(StatusCode::BAD_REQUEST), &e.to_string(), vec![])
         }
-        // Busy, throttled and backend failures were answered above.
+        // Busy and throttled (429), backend failures (500/503): as on every registry route.
         AuthError::Busy { .. } | AuthError::Throttled { .. } | AuthError::Db(_) | AuthError::Internal(_) => {
-            crate::error::RegistryError::internal(&e, e.is_unavailable()).into_response()
+            crate::error::RegistryError::from_auth(&e)
+                .unwrap_or_else(|| crate::error::RegistryError::internal(&e, e.is_unavailable()))
+                .into_response()
         }
     }
 }

@@ -40,45 +40,22 @@ fn layout(dir: &Path, layer: &[u8]) {
     std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
 }
 
-/// A USTAR header block (checksum set).
+/// The certifier's hand-made tar builder, shared with its own tests.
+#[allow(dead_code, reason = "this test uses part of it")]
+#[path = "../../wharf-certify/tests/common/rawtar.rs"]
+mod rawtar;
+
+/// A USTAR header block of `mode`, checksum set.
 fn header(name: &[u8], kind: u8, size: u64, mode: u32) -> Vec<u8> {
-    let mut h = [0u8; 512];
-    h[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
-    h[100..107].copy_from_slice(format!("{mode:07o}").as_bytes());
-    h[108..115].copy_from_slice(b"0000000");
-    h[116..123].copy_from_slice(b"0000000");
-    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
-    h[136..147].copy_from_slice(b"00000000000");
-    h[156] = kind;
-    h[257..265].copy_from_slice(b"ustar\x0000");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    h.to_vec()
+    rawtar::with_mode(rawtar::header(rawtar::Magic::Ustar, name, kind, b"", size), mode).to_vec()
 }
 
 fn entry(name: &[u8], kind: u8, data: &[u8], mode: u32) -> Vec<u8> {
-    let mut out = header(name, kind, data.len() as u64, mode);
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512, 0);
-    out
+    [header(name, kind, data.len() as u64, mode), rawtar::padded(data)].concat()
 }
 
 fn pax(records: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let mut data = Vec::new();
-    for (k, v) in records {
-        let body = k.len() + v.len() + 3;
-        let mut len = body + body.to_string().len();
-        if len.to_string().len() != body.to_string().len() {
-            len = body + len.to_string().len();
-        }
-        data.extend_from_slice(format!("{len} ").as_bytes());
-        data.extend_from_slice(k);
-        data.push(b'=');
-        data.extend_from_slice(v);
-        data.push(b'\n');
-    }
-    entry(b"PaxHeaders/x", b'x', &data, 0o644)
+    rawtar::pax(b'x', records)
 }
 
 /// gzip of whatever `write` writes, streamed (nothing held whole).

@@ -199,6 +199,27 @@ fn wrong_types_and_values_name_key_origin_and_rule() {
         ),
         (Some("[log]\nlevel = \"wharf=loud\"\n"), &[], "`log.level` (in wharf.toml): is not a valid filter"),
         (
+            Some("[server]\nheader_read_timeout = \"0s\"\n"),
+            &[],
+            "`server.header_read_timeout` (in wharf.toml): must be between 1s and 1h (got 0s)",
+        ),
+        (
+            Some("[server]\nidle_timeout = \"2h\"\n"),
+            &[],
+            "`server.idle_timeout` (in wharf.toml): must be between 1s and 1h",
+        ),
+        (Some("[server]\nmax_connections = 0\n"), &[], "`server.max_connections` (in wharf.toml): must be at least 1"),
+        (
+            Some("[registry]\nmax_uploads_per_principal = 0\n"),
+            &[],
+            "`registry.max_uploads_per_principal` (in wharf.toml): must be at least 1",
+        ),
+        (
+            Some("[auth]\nmax_failures_per_address = 0\n"),
+            &[],
+            "`auth.max_failures_per_address` (in wharf.toml): must be at least 1",
+        ),
+        (
             Some("database = 5\n"),
             &[],
             "`database` (in wharf.toml): invalid type: integer `5`, expected struct DatabaseConfig",

@@ -144,6 +144,16 @@ impl fmt::Display for TarError {
 
 impl std::error::Error for TarError {}
 
+/// An I/O error from the stream, or the tar error inside one (from [`EntryData`]).
+impl From<io::Error> for TarError {
+    fn from(e: io::Error) -> TarError {
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<TarError>()) {
+            Some(t) => t.clone(),
+            None => TarError::Io { kind: e.kind(), message: e.to_string() },
+        }
+    }
+}
+
 impl From<TarError> for io::Error {
     fn from(e: TarError) -> io::Error {
         match &e {
@@ -254,55 +264,19 @@ impl<R: Read> Reader<R> {
         Reader { r, pos: 0, pad: 0, data: Data::Regular { nb: 0 }, blk: Box::new([0; BLOCK]), err: None }
     }
 
-    /// Bytes of the stream consumed so far.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
-    /// The inner stream.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.r
-    }
-
-    fn io_error(e: io::Error) -> TarError {
-        match e.get_ref().and_then(|inner| inner.downcast_ref::<TarError>()) {
-            Some(t) => t.clone(),
-            None => TarError::Io { kind: e.kind(), message: e.to_string() },
-        }
-    }
-
     /// One `read` of the raw stream.
     fn raw_read(&mut self, buf: &mut [u8]) -> Result<usize, TarError> {
-        loop {
-            match self.r.read(buf) {
-                Ok(n) => {
-                    self.pos += n as u64;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Self::io_error(e)),
-            }
-        }
+        raw_read(&mut self.r, &mut self.pos, buf)
     }
 
     /// Fills `buf` from the raw stream (Go's `io.ReadFull`).
     fn raw_full(&mut self, buf: &mut [u8]) -> Result<Full, TarError> {
-        let mut got = 0;
-        while got < buf.len() {
-            let n = self.raw_read(&mut buf[got..])?;
-            if n == 0 {
-                return Ok(if got == 0 { Full::Eof } else { Full::Partial });
-            }
-            got += n;
-        }
-        Ok(Full::Yes)
+        raw_full(&mut self.r, &mut self.pos, buf)
     }
 
+    /// Reads the next block into `blk`.
     fn read_block(&mut self) -> Result<Full, TarError> {
-        let mut blk = std::mem::replace(&mut self.blk, Box::new([0; BLOCK]));
-        let r = self.raw_full(&mut blk[..]);
-        self.blk = blk;
-        r
+        raw_full(&mut self.r, &mut self.pos, &mut self.blk[..])
     }
 
     /// Skips `n` raw bytes (Go's `discard`).
@@ -441,16 +415,18 @@ impl<R: Read> Reader<R> {
                                 other: "applied to every entry that follows".to_owned(),
                             });
                         }
-                        let mut global =
-                            Header { offset, typeflag: typeflag::X_GLOBAL, name: hdr.name, ..Header::default() };
-                        // Go merges the records into the global header and ignores errors.
-                        let mut scratch = global.clone();
-                        let _ = merge_pax(&mut scratch, &records, offset);
-                        global.name = scratch.name;
-                        global.xattrs = scratch.xattrs;
-                        global.pax = records;
-                        global.ambiguities = ambiguities;
-                        return Ok(Some(global));
+                        // Go merges the records into the global header, ignoring errors,
+                        // and returns its name and xattrs only.
+                        let _ = merge_pax(&mut hdr, &records, offset);
+                        return Ok(Some(Header {
+                            offset,
+                            typeflag: typeflag::X_GLOBAL,
+                            name: hdr.name,
+                            xattrs: hdr.xattrs,
+                            pax: records,
+                            ambiguities,
+                            ..Header::default()
+                        }));
                     }
                     if metas.iter().any(|(k, _)| *k == typeflag::X_HEADER) {
                         ambiguities.push(Ambiguity {
@@ -697,6 +673,33 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// One `read` of `r`, counted in `pos`.
+fn raw_read(r: &mut impl Read, pos: &mut u64, buf: &mut [u8]) -> Result<usize, TarError> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => {
+                *pos += n as u64;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Fills `buf` from `r` (Go's `io.ReadFull`).
+fn raw_full(r: &mut impl Read, pos: &mut u64, buf: &mut [u8]) -> Result<Full, TarError> {
+    let mut got = 0;
+    while got < buf.len() {
+        let n = raw_read(r, pos, &mut buf[got..])?;
+        if n == 0 {
+            return Ok(if got == 0 { Full::Eof } else { Full::Partial });
+        }
+        got += n;
+    }
+    Ok(Full::Yes)
+}
+
 /// The current entry's data; see [`Reader::data`].
 #[derive(Debug)]
 pub struct EntryData<'a, R> {
@@ -729,7 +732,8 @@ fn discarded(kind: u8, at: u64, global: u64) -> Ambiguity {
     }
 }
 
-fn kind_name(flag: u8) -> &'static str {
+/// What an entry of type `flag` is, in words.
+pub fn kind_name(flag: u8) -> &'static str {
     match flag {
         typeflag::LINK => "hardlink",
         typeflag::SYMLINK => "symlink",

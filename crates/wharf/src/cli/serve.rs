@@ -101,37 +101,26 @@ fn background(
     use wharf_registry::gc::{GcContext, GcJob, PurgeUploadsJob};
     let gc = GcContext { db: db.clone(), blobs: blobs.clone(), options: config.gc_options() };
     let runner = wharf_jobs::Runner::new(db.clone()).register::<GcJob>(gc.clone()).register::<PurgeUploadsJob>(gc);
-    {
-        // Expired upload sessions are purged every 15 minutes, collections or not.
-        let (db, rx) = (db.clone(), stop.clone());
-        tokio::spawn(async move {
-            let every = std::time::Duration::from_secs(15 * 60);
-            let mut tick = tokio::time::interval(every);
-            let mut stop = std::pin::pin!(stopped(rx));
-            loop {
-                tokio::select! {
-                    () = &mut stop => return,
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) =
-                    wharf_jobs::enqueue(&db, &PurgeUploadsJob, Some(<PurgeUploadsJob as wharf_jobs::Job>::KIND)).await
-                {
+    // Expired upload sessions are purged every 15 minutes (from the start), collections or not.
+    let quarter = std::time::Duration::from_secs(15 * 60);
+    every(std::time::Duration::ZERO, quarter, stop.clone(), {
+        let db = db.clone();
+        move || {
+            let db = db.clone();
+            async move {
+                let key = Some(<PurgeUploadsJob as wharf_jobs::Job>::KIND);
+                if let Err(e) = wharf_jobs::enqueue(&db, &PurgeUploadsJob, key).await {
                     tracing::error!(error = %format!("{e:#}"), "could not schedule the upload session purge");
                 }
             }
-        });
-    }
+        }
+    });
     let interval = config.gc.interval.0;
     if !interval.is_zero() {
-        let (db, rx) = (db.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-            let mut stop = std::pin::pin!(stopped(rx));
-            loop {
-                tokio::select! {
-                    () = &mut stop => return,
-                    _ = tick.tick() => {}
-                }
+        let db = db.clone();
+        every(interval, interval, stop.clone(), move || {
+            let db = db.clone();
+            async move {
                 match wharf_jobs::enqueue(&db, &GcJob { dry_run: false }, Some("registry.gc")).await {
                     Ok(Some(id)) => tracing::info!(job.id = id, "garbage collection scheduled"),
                     Ok(None) => tracing::info!("garbage collection already queued or running"),
@@ -145,6 +134,29 @@ fn background(
         });
     }
     tokio::spawn(runner.run_until(stopped(stop)))
+}
+
+/// Runs `tick` after `first`, then every `period`, until the server stops.
+fn every<F, Fut>(
+    first: std::time::Duration,
+    period: std::time::Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+    mut tick: F,
+) where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
+        let mut stop = std::pin::pin!(stopped(stop));
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = timer.tick() => {}
+            }
+            tick().await;
+        }
+    });
 }
 
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {

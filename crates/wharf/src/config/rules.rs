@@ -133,11 +133,14 @@ impl Config {
                 v.push((key, "must be at least 1".to_owned()));
             }
         }
-        if self.auth.max_failures_per_user == 0 || self.auth.max_failures_per_address == 0 {
-            v.push(("auth.max_failures_per_user", "and auth.max_failures_per_address must be at least 1".to_owned()));
-        }
-        if srv.max_connections == 0 {
-            v.push(("server.max_connections", "must be at least 1".to_owned()));
+        for (key, zero) in [
+            ("auth.max_failures_per_user", self.auth.max_failures_per_user == 0),
+            ("auth.max_failures_per_address", self.auth.max_failures_per_address == 0),
+            ("server.max_connections", srv.max_connections == 0),
+        ] {
+            if zero {
+                v.push((key, "must be at least 1".to_owned()));
+            }
         }
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
             v.push(("log.level", format!("is not a valid filter ({e}); use e.g. \"info\" or \"wharf=debug,info\"")));
