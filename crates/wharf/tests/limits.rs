@@ -446,4 +446,28 @@ async fn a_pull_storm_with_passwords_and_tokens_stays_within_memory() {
         assert!(rss < 512 * 1024, "{rss} KiB");
         assert!(outcome.elapsed < Duration::from_secs(120), "{:?}", outcome.elapsed);
     }
+    // 300 token requests at once with wrong passwords (unknown names, so each costs a
+    // full argon2 check): refused with 401 or, past the address's failure limit or the
+    // line's deadline, 429 with Retry-After; never a 5xx, and memory stays bounded.
+    let http = reqwest::Client::new();
+    let wrong: Vec<_> = (0..300)
+        .map(|i| {
+            let request = http
+                .get(format!("{base}/token?service=wharf-registry&scope=repository:storm/app:pull"))
+                .basic_auth(format!("nobody{i}"), Some("not the password"));
+            tokio::spawn(async move {
+                let r = request.send().await.unwrap();
+                (r.status().as_u16(), r.headers().contains_key("retry-after"))
+            })
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in wrong {
+        let (status, retry_after) = t.await.unwrap();
+        assert!(status == 401 || (status == 429 && retry_after), "{status}");
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    let rss = common::storm::peak_rss_kib(server.child.id());
+    eprintln!("300 wrong passwords at once: {statuses:?}; server peak RSS {} MiB", rss / 1024);
+    assert!(rss < 512 * 1024, "{rss} KiB");
 }
