@@ -371,6 +371,23 @@ async fn login_stores_a_private_token_and_logout_revokes_it() {
     let me: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!((me["user"]["name"].as_str(), me["user"]["operator_role"].as_str()), (Some("admin"), Some("owner")));
 
+    // Scripts need no credentials file: WHARF_URL and WHARF_TOKEN.
+    let elsewhere = dir.path().join("elsewhere");
+    let mut script_env =
+        env(&[("XDG_CONFIG_HOME", elsewhere.to_str().unwrap()), ("HOME", elsewhere.to_str().unwrap())]);
+    script_env.extend([("WHARF_URL".to_owned(), server.url.clone()), ("WHARF_TOKEN".to_owned(), token.clone())]);
+    let out = run(&["whoami"], &script_env, None);
+    assert_eq!(
+        (out.code, out.stdout.lines().next()),
+        (0, Some(format!("admin on {}", server.url).as_str())),
+        "{}",
+        out.stderr
+    );
+    script_env.last_mut().unwrap().1 = "wharf_not_a_token".into();
+    let out = run(&["whoami"], &script_env, None);
+    assert_eq!(out.code, 5);
+    assert!(out.stderr.contains("the token in WHARF_TOKEN does not work on"), "{}", out.stderr);
+
     let out = run(&["logout"], &client_env, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let r = reqwest::Client::new().get(format!("{}/api/v1/user", server.url)).bearer_auth(&token).send().await.unwrap();
@@ -387,6 +404,9 @@ async fn json_logs_carry_request_ids() {
     let mut e = backend_env().await;
     e.push(("WHARF_LOG__FORMAT".into(), "json".into()));
     e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    // A shell set up for client commands starts the server as well.
+    e.push(("WHARF_URL".into(), "http://wharf.example".into()));
+    e.push(("WHARF_TOKEN".into(), "wharf_x".into()));
     let server = Server::spawn(&dir.path().join("data"), &e);
     let r = reqwest::Client::new()
         .get(format!("{}/api/v1/orgs/nope", server.url))

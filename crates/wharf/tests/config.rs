@@ -113,8 +113,43 @@ fn unknown_keys_are_named() {
     invalid configuration:
       - `blob.s3.bukcet` (in wharf.toml): unknown field `bukcet`, expected one of `endpoint`, `bucket`, `region`, `prefix`, `virtual_hosted_style`, `connect_timeout`, `request_timeout`, `max_retries`, `retry_timeout`
     ");
-    assert_snapshot!(err(None, &[("WHARF_DATABSE__URL", "x")]), @"environment variable WHARF_DATABSE__URL is not a configuration key (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)");
-    assert_snapshot!(err(None, &[("WHARF_BLOB", "s3")]), @"environment variable WHARF_BLOB is not a configuration key (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)");
+    assert_snapshot!(err(None, &[("WHARF_DATABSE__URL", "x")]), @"environment variable WHARF_DATABSE__URL is not a configuration key; did you mean WHARF_DATABASE__URL? (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)");
+    assert_snapshot!(err(None, &[("WHARF_BLOB", "s3")]), @"environment variable WHARF_BLOB is not a configuration key; did you mean WHARF_BLOB__BACKEND? (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)");
+}
+
+/// Variables that look like keys are checked; the rest are someone else's. A shell that
+/// exports the client's `WHARF_URL` and `WHARF_TOKEN`, or a tool's own `WHARF_…`, does
+/// not stop the server.
+#[test]
+fn only_variables_that_look_like_keys_are_refused() {
+    let (config, _) = load(
+        None,
+        &[
+            ("WHARF_URL", "http://wharf.example"),
+            ("WHARF_TOKEN", "wharf_x"),
+            ("WHARF_SOMETHING_ELSE", "1"),
+            ("WHARF_REGISTRY_CREDS", "a:b"),
+            ("WHARF_CLAMD", "unix:/run/clamd"),
+        ],
+    );
+    assert_eq!(config.unwrap(), Config::default());
+    let refused = [
+        ("WHARF_DATABASE_URL", "WHARF_DATABASE__URL"),
+        ("WHARF_REGISTRY__MAX_UPLOADS", "WHARF_REGISTRY__MAX_UPLOADS_PER_PRINCIPAL"),
+        ("WHARF_AUTH_TOKEN_TTL", "WHARF_AUTH__TOKEN_TTL"),
+        ("WHARF_LISTN", "WHARF_LISTEN"),
+        ("WHARF_PUBLIC_URI", "WHARF_PUBLIC_URL"),
+        ("WHARF_GCC__GRACE", "WHARF_GC__GRACE"),
+    ];
+    for (var, closest) in refused {
+        let message = err(None, &[(var, "1")]);
+        assert!(
+            message.starts_with(&format!(
+                "environment variable {var} is not a configuration key; did you mean {closest}?"
+            )),
+            "{var}: {message}"
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! for this machine and stores the token (never the password) in
 //! `<config dir>/wharf/credentials.toml` (`~/.config/wharf/` on Linux), a file only
 //! its owner can read (0600) in a directory only its owner can enter (0700).
+//!
+//! Scripts and CI need no login: `WHARF_URL` names the server and `WHARF_TOKEN` holds
+//! an API token; when `WHARF_TOKEN` is set, client commands use it instead of the
+//! credentials file (documented in docs/cli.md).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -21,7 +25,7 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:5000";
 #[derive(Debug, Args)]
 pub(super) struct LoginArgs {
     /// Server URL (default: the last server logged in to, or http://127.0.0.1:5000).
-    #[arg(env = "WHARF_SERVER")]
+    #[arg(env = "WHARF_URL")]
     server: Option<String>,
     /// User name (asked for when absent).
     #[arg(long, short = 'u', env = "WHARF_USERNAME")]
@@ -37,14 +41,14 @@ pub(super) struct LoginArgs {
 #[derive(Debug, Args)]
 pub(super) struct LogoutArgs {
     /// Server URL (default: the last server logged in to).
-    #[arg(env = "WHARF_SERVER")]
+    #[arg(env = "WHARF_URL")]
     server: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(super) struct WhoamiArgs {
     /// Server URL (default: the last server logged in to).
-    #[arg(env = "WHARF_SERVER")]
+    #[arg(env = "WHARF_URL")]
     server: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
@@ -132,11 +136,28 @@ fn save_credentials(file: &CredentialsFile) -> Result<PathBuf, Failure> {
     Ok(path)
 }
 
-/// A client for `server` (or the default one) with the stored login's token.
-pub(super) fn connect(server: Option<&str>) -> Result<Client, Failure> {
+/// The API token of `WHARF_TOKEN`, if set.
+fn env_token() -> Option<String> {
+    std::env::var("WHARF_TOKEN").ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The server and token client commands use: `WHARF_TOKEN` with the named server (or
+/// the stored default, or the local one) when set, else the stored login of `server`
+/// (or of the default server).
+fn session(server: Option<&str>) -> Result<(String, String), Failure> {
     let creds = load_credentials()?;
+    if let Some(token) = env_token() {
+        let server = normalise(server.or(creds.default.as_deref()).unwrap_or(DEFAULT_SERVER));
+        return Ok((server, token));
+    }
     let (server, entry) = stored(&creds, server)?;
-    Ok(Client::new(&server, Auth::Token(entry.token))?)
+    Ok((server, entry.token))
+}
+
+/// A client for `server` (or the default one) with `WHARF_TOKEN` or the stored login's token.
+pub(super) fn connect(server: Option<&str>) -> Result<Client, Failure> {
+    let (server, token) = session(server)?;
+    Ok(Client::new(&server, Auth::Token(token))?)
 }
 
 /// The server of the stored login, if any.
@@ -253,10 +274,12 @@ pub(super) async fn logout(args: LogoutArgs) -> Result<(), Failure> {
 }
 
 pub(super) async fn whoami(args: WhoamiArgs) -> Result<(), Failure> {
-    let creds = load_credentials()?;
-    let (server, entry) = stored(&creds, args.server.as_deref())?;
-    let client = Client::new(&server, Auth::Token(entry.token))?;
+    let (server, token) = session(args.server.as_deref())?;
+    let client = Client::new(&server, Auth::Token(token))?;
     let me = client.current_user().await.map_err(|e| match e.status() {
+        Some(401) if env_token().is_some() => {
+            Failure::new(EXIT_AUTH, format!("the token in WHARF_TOKEN does not work on {server} ({e})"))
+        }
         Some(401) => Failure::new(
             EXIT_AUTH,
             format!("the stored token for {server} no longer works ({e}); run `wharf login {server}`"),

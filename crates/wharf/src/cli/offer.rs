@@ -58,7 +58,7 @@ struct FileArgs {
     /// The offer file (YAML).
     file: PathBuf,
     /// Server URL (default: the stored login's).
-    #[arg(long, env = "WHARF_SERVER")]
+    #[arg(long, env = "WHARF_URL")]
     server: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
@@ -69,7 +69,7 @@ struct OfferRef {
     /// The offer, as ORG/OFFER.
     offer: String,
     /// Server URL (default: the stored login's).
-    #[arg(long, env = "WHARF_SERVER")]
+    #[arg(long, env = "WHARF_URL")]
     server: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
@@ -107,7 +107,7 @@ struct ListArgs {
     /// The publisher organization.
     org: String,
     /// Server URL (default: the stored login's).
-    #[arg(long, env = "WHARF_SERVER")]
+    #[arg(long, env = "WHARF_URL")]
     server: Option<String>,
     #[command(flatten)]
     output: OutputArgs,

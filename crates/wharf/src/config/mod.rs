@@ -6,9 +6,13 @@
 //!
 //! Environment variables name a key by its path in upper case, sections joined by a
 //! double underscore: `database.url` is `WHARF_DATABASE__URL`, `listen` is
-//! `WHARF_LISTEN`; lists are comma-separated. A `WHARF_…` variable that names no key is an error (a typo should
-//! not be silently ignored); the few variables that are not configuration keys are
-//! listed in [`NOT_CONFIG_VARS`].
+//! `WHARF_LISTEN`; lists are comma-separated. A `WHARF_…` variable that looks like a
+//! key but names none is an error naming the closest key (a typo should not be silently
+//! ignored): one that uses the `__` key path, starts with a section's name
+//! (`WHARF_DATABASE_URL`) or is one or two letters from a top-level key (`WHARF_LISTN`).
+//! Any other `WHARF_…` variable belongs to someone else (the client's `WHARF_URL` and
+//! `WHARF_TOKEN`, for example, which a shell may export for other commands) and is left
+//! alone; the client's own are listed in [`NOT_CONFIG_VARS`].
 //!
 //! Unknown keys, wrong types and broken rules are reported naming the key, where it
 //! came from, and the rule.
@@ -23,9 +27,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// `WHARF_…` variables that are not configuration keys.
-pub const NOT_CONFIG_VARS: &[&str] =
-    &["WHARF_CONFIG", "WHARF_ADMIN_PASSWORD", "WHARF_SERVER", "WHARF_USERNAME", "WHARF_PASSWORD"];
+/// `WHARF_…` variables of the command line that are not configuration keys, though some
+/// look like one (`WHARF_REGISTRY_CREDS` starts with a section's name).
+pub const NOT_CONFIG_VARS: &[&str] = &[
+    "WHARF_CONFIG",
+    "WHARF_ADMIN_PASSWORD",
+    "WHARF_URL",
+    "WHARF_TOKEN",
+    "WHARF_USERNAME",
+    "WHARF_PASSWORD",
+    "WHARF_ADVISORIES",
+    "WHARF_CLAMD",
+    "WHARF_REGISTRY_CREDS",
+];
 /// Prefixes of variables used by the test suite and CI, also not configuration keys.
 const NOT_CONFIG_PREFIXES: &[&str] = &["WHARF_TEST_", "WHARF_CI_"];
 
@@ -436,13 +450,15 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         message: String,
     },
-    /// A `WHARF_…` variable that names no key.
+    /// A `WHARF_…` variable that looks like a key but names none.
     #[error(
-        "environment variable {var} is not a configuration key (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)"
+        "environment variable {var} is not a configuration key; did you mean {closest}? (keys are listed in config/wharf.example.toml; `database.url` is WHARF_DATABASE__URL)"
     )]
     UnknownEnv {
         /// The variable.
         var: String,
+        /// The variable of the closest key.
+        closest: String,
     },
     /// Keys that are unknown, of the wrong type or break a rule.
     #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
@@ -492,7 +508,10 @@ impl Config {
             let Some(rest) = var.strip_prefix("WHARF_") else { continue };
             let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
             let Some(default) = lookup(&defaults, &path) else {
-                return Err(ConfigError::UnknownEnv { var: var.clone() });
+                match claims_to_be_a_key(&defaults, rest) {
+                    Some(closest) => return Err(ConfigError::UnknownEnv { var: var.clone(), closest }),
+                    None => continue,
+                }
             };
             let typed = match default {
                 toml::Value::Integer(_) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| {
@@ -685,6 +704,41 @@ impl Config {
     /// The data directory, for messages.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+}
+
+/// The variable of the key closest to `WHARF_<rest>`, when `rest` looks like a key:
+/// it uses the `__` path, starts with a section's name, or is one or two letters away
+/// from a top-level key. `None` for variables that are someone else's.
+fn claims_to_be_a_key(defaults: &toml::Table, rest: &str) -> Option<String> {
+    let lower = rest.to_ascii_lowercase();
+    let section = |name: &str| lower == name || lower.starts_with(&format!("{name}_"));
+    let looks_like_key =
+        lower.contains("__")
+            || defaults.iter().any(|(name, value)| {
+                if value.is_table() { section(name) } else { strsim::levenshtein(&lower, name) <= 2 }
+            });
+    if !looks_like_key {
+        return None;
+    }
+    let mut keys = Vec::new();
+    env_names(defaults, "WHARF", &mut keys);
+    let var = format!("WHARF_{}", rest.to_ascii_uppercase());
+    // A key the variable begins (`…MAX_UPLOADS` for `…MAX_UPLOADS_PER_PRINCIPAL`), else the
+    // fewest edits away.
+    let begun = keys.iter().filter(|key| key.starts_with(&var)).min_by_key(|key| key.len()).cloned();
+    begun.or_else(|| keys.into_iter().min_by_key(|key| strsim::levenshtein(key, &var)))
+}
+
+/// The variable of every key under `table`.
+fn env_names(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+    for (name, value) in table {
+        let joint = if prefix == "WHARF" { "_" } else { "__" };
+        let var = format!("{prefix}{joint}{}", name.to_ascii_uppercase());
+        match value.as_table() {
+            Some(section) => env_names(section, &var, out),
+            None => out.push(var),
+        }
     }
 }
 
