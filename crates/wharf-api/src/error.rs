@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use wharf_auth::AuthError;
 use wharf_db::DbError;
 
-use crate::problem::{FieldError, Problem};
+use wharf_api_types::{FieldError, Problem};
 
 /// Every way a REST API request can fail.
 #[derive(Debug)]
@@ -59,47 +59,59 @@ impl ApiError {
     fn problem(self) -> Problem {
         match self {
             ApiError::Unauthenticated(d) => {
-                Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", d)
+                Problem::new(StatusCode::UNAUTHORIZED.as_u16(), "unauthenticated", "Authentication required", d)
             }
-            ApiError::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", d),
-            ApiError::NotFound(d) => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", d),
-            ApiError::Conflict(d) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", d),
+            ApiError::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN.as_u16(), "forbidden", "Not allowed", d),
+            ApiError::NotFound(d) => Problem::new(StatusCode::NOT_FOUND.as_u16(), "not-found", "Not found", d),
+            ApiError::Conflict(d) => Problem::new(StatusCode::CONFLICT.as_u16(), "conflict", "Conflict", d),
             ApiError::Validation(errors) => {
                 let detail = match errors.len() {
                     1 => format!("{}: {}", errors[0].pointer, errors[0].detail),
                     n => format!("{n} fields are invalid"),
                 };
-                let mut p =
-                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", "Invalid request", detail);
+                let mut p = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
+                    "validation-failed",
+                    "Invalid request",
+                    detail,
+                );
                 p.errors = errors;
                 p
             }
             ApiError::PreconditionFailed(d) => {
-                Problem::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", "Changed meanwhile", d)
+                Problem::new(StatusCode::PRECONDITION_FAILED.as_u16(), "precondition-failed", "Changed meanwhile", d)
             }
-            ApiError::PreconditionRequired(d) => {
-                Problem::new(StatusCode::PRECONDITION_REQUIRED, "precondition-required", "If-Match required", d)
+            ApiError::PreconditionRequired(d) => Problem::new(
+                StatusCode::PRECONDITION_REQUIRED.as_u16(),
+                "precondition-required",
+                "If-Match required",
+                d,
+            ),
+            ApiError::BadRequest(d) => {
+                Problem::new(StatusCode::BAD_REQUEST.as_u16(), "bad-request", "Malformed request", d)
             }
-            ApiError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", d),
             ApiError::PayloadTooLarge(d) => {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large", d)
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), "payload-too-large", "Request body too large", d)
             }
-            ApiError::UnsupportedMediaType(d) => {
-                Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", d)
-            }
+            ApiError::UnsupportedMediaType(d) => Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE.as_u16(),
+                "unsupported-media-type",
+                "Unsupported media type",
+                d,
+            ),
             ApiError::MethodNotAllowed => Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
+                StatusCode::METHOD_NOT_ALLOWED.as_u16(),
                 "method-not-allowed",
                 "Method not allowed",
                 "this resource does not support the request method",
             ),
             ApiError::TooManyRequests { detail, .. } => {
-                Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
+                Problem::new(StatusCode::TOO_MANY_REQUESTS.as_u16(), "too-many-requests", "Too many requests", detail)
             }
             ApiError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "request failed: a dependency is unavailable");
                 Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::SERVICE_UNAVAILABLE.as_u16(),
                     "unavailable",
                     "Service unavailable",
                     "a storage service Wharf depends on is unavailable; try again later",
@@ -108,7 +120,7 @@ impl ApiError {
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed: internal error");
                 Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    StatusCode::INTERNAL_SERVER_ERROR.as_u16(),
                     "internal",
                     "Internal error",
                     "an internal error occurred",
@@ -126,7 +138,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(_) => Some(5),
             _ => None,
         };
-        let mut response = self.problem().into_response();
+        let mut response = crate::problem::respond(&self.problem());
         if let Some(secs) = retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {

@@ -97,3 +97,17 @@ where
         }
     }
 }
+
+/// `?limit=&cursor=` checked against the configured page sizes, with the cursor decoded.
+#[derive(Debug)]
+pub struct Paging(pub crate::pagination::PageRequest);
+
+impl FromRequestParts<ApiState> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let ApiQuery(query) = ApiQuery::<wharf_api_types::PageQuery>::from_request_parts(parts, state).await?;
+        let limits = &state.limits;
+        crate::pagination::PageRequest::resolve(&query, limits.default_page_size, limits.max_page_size).map(Paging)
+    }
+}

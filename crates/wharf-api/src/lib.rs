@@ -29,7 +29,7 @@ use wharf_db::Db;
 
 pub use error::ApiError;
 pub use openapi::openapi_json;
-pub use problem::{FieldError, PROBLEM_JSON, Problem};
+pub use wharf_api_types::{FieldError, PROBLEM_JSON, Problem};
 
 /// Limits of the REST API.
 #[derive(Debug, Clone, Copy)]

@@ -11,8 +11,8 @@ use wharf_offer::media::ImageSlot;
 use wharf_offer::rules::{self, Context, Stage};
 use wharf_offer::{FieldPath, OfferSpec, Problems, Severity};
 
-use crate::problem::FieldError;
 use crate::{ApiError, ApiState};
+use wharf_api_types::FieldError;
 
 /// The outcome of checking a document: its errors and warnings.
 #[derive(Debug, Default)]

@@ -27,7 +27,7 @@ use crate::routes::{offers, orgs, tokens, users};
         offers::stop_sell_plan, offers::resume_plan, offers::versions, offers::version, offers::compare,
         offers::history, offers::upload_media, offers::get_media,
     ),
-    components(schemas(crate::problem::Problem, crate::problem::FieldError)),
+    components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
     modifiers(&Security),
     security(("basic" = []), ("bearer" = [])),
     tags(

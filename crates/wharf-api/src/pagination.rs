@@ -9,21 +9,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+pub use wharf_api_types::{Page, PageQuery};
 
 use crate::ApiError;
-
-/// Paging parameters.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Items per page, 1 to the configured maximum (default 50, maximum 200).
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
 
 /// Resolved paging: how many to show and where to start.
 #[derive(Debug)]
@@ -34,14 +23,14 @@ pub struct PageRequest {
     pub after: Option<String>,
 }
 
-impl PageQuery {
+impl PageRequest {
     /// Checks `limit` and decodes `cursor`.
-    pub fn resolve(&self, default: u32, max: u32) -> Result<PageRequest, ApiError> {
-        let limit = self.limit.unwrap_or(default);
+    pub fn resolve(query: &PageQuery, default: u32, max: u32) -> Result<PageRequest, ApiError> {
+        let limit = query.limit.unwrap_or(default);
         if limit == 0 || limit > max {
             return Err(ApiError::BadRequest(format!("limit must be between 1 and {max} (got {limit})")));
         }
-        let after = match &self.cursor {
+        let after = match &query.cursor {
             None => None,
             Some(c) => {
                 Some(URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
@@ -51,16 +40,6 @@ impl PageQuery {
         };
         Ok(PageRequest { limit, after })
     }
-}
-
-/// One page of results.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Cursor of the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 /// A page ready to send, with its `Link` header.

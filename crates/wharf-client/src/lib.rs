@@ -7,8 +7,16 @@ pub mod pull;
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use wharf_api_types::{
+    CompareQuery, Comparison, CreateOrgRequest, CreateTokenRequest, CreatedTokenView, CurrentUserView, EventView,
+    MediaView, MemberView, OfferView, OrgView, Page, PageQuery, SaveResult, SetMemberRequest, SubmitResult, TokenView,
+    VersionView,
+};
+pub use wharf_api_types::{FieldError, Problem};
+use wharf_core::TokenId;
+use wharf_offer::OfferSpec;
 
 /// How to authenticate.
 #[derive(Clone)]
@@ -31,32 +39,6 @@ impl std::fmt::Debug for Auth {
             Auth::Token(_) => write!(f, "Token(***)"),
         }
     }
-}
-
-/// A field the server found invalid.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct FieldProblem {
-    /// JSON Pointer to the field.
-    pub pointer: String,
-    /// The rule it broke.
-    pub detail: String,
-}
-
-/// An RFC 9457 problem document from the server.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Problem {
-    /// Kind URI.
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    /// Summary.
-    #[serde(default)]
-    pub title: String,
-    /// Details.
-    #[serde(default)]
-    pub detail: String,
-    /// Invalid fields.
-    #[serde(default)]
-    pub errors: Vec<FieldProblem>,
 }
 
 /// What went wrong talking to the server.
@@ -102,36 +84,6 @@ fn describe(status: u16, p: &Problem) -> String {
         s.push_str(&format!("\n  {}: {}", e.pointer, e.detail));
     }
     s
-}
-
-/// The caller, as `GET /api/v1/user` describes them.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct CurrentUser {
-    /// Login name.
-    pub name: String,
-    /// Contact address.
-    pub email: Option<String>,
-    /// `password` or `api_token`.
-    pub credential: String,
-    /// Scopes of the credential in use.
-    pub scopes: Vec<String>,
-    /// Highest operator role, if any.
-    pub operator_role: Option<String>,
-}
-
-/// A token returned by `POST /api/v1/user/tokens`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct CreatedToken {
-    /// Id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// Expiry, RFC 3339.
-    pub expires_at: Option<String>,
-    /// The secret, shown once.
-    pub secret: String,
 }
 
 /// A client bound to one server and credential.
@@ -187,40 +139,105 @@ impl Client {
         let problem = serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| Problem {
             kind: String::new(),
             title: status.canonical_reason().unwrap_or("error").to_owned(),
+            status: status.as_u16(),
             detail: text.chars().take(500).collect(),
             errors: Vec::new(),
         });
         Err(ClientError::Api { status: status.as_u16(), problem })
     }
 
-    /// `GET /api/v1/user`.
-    pub async fn current_user(&self) -> Result<CurrentUser, ClientError> {
-        self.send(self.request(reqwest::Method::GET, "/api/v1/user")).await
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send(self.request(reqwest::Method::GET, path)).await
     }
 
-    /// `POST /api/v1/user/tokens`.
-    pub async fn create_token(
-        &self,
-        name: &str,
-        scopes: &[&str],
-        expires_in_days: u32,
-    ) -> Result<CreatedToken, ClientError> {
-        let body = serde_json::json!({"name": name, "scopes": scopes, "expires_in_days": expires_in_days});
-        self.send(self.request(reqwest::Method::POST, "/api/v1/user/tokens").json(&body)).await
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), ClientError> {
+        self.send_raw(self.request(reqwest::Method::DELETE, path)).await.map(|_| ())
+    }
+
+    /// Every item of the paginated collection at `path` (e.g. `/api/v1/orgs/acme/offers`).
+    pub async fn all_pages<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ClientError> {
+        let mut items = Vec::new();
+        let mut query = PageQuery { limit: Some(200), cursor: None };
+        loop {
+            let rb = self.request(reqwest::Method::GET, path).query(&query);
+            let page: Page<T> = self.send(rb).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(c) => query.cursor = Some(c),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    // ---- the caller and their tokens ----
+
+    /// `GET /api/v1/user`.
+    pub async fn current_user(&self) -> Result<CurrentUserView, ClientError> {
+        self.get("/api/v1/user").await
+    }
+
+    /// `POST /api/v1/user/tokens` (needs password authentication).
+    pub async fn create_token(&self, request: &CreateTokenRequest) -> Result<CreatedTokenView, ClientError> {
+        self.post("/api/v1/user/tokens", request).await
+    }
+
+    /// `GET /api/v1/user/tokens`, every page.
+    pub async fn tokens(&self) -> Result<Vec<TokenView>, ClientError> {
+        self.all_pages("/api/v1/user/tokens").await
     }
 
     /// `DELETE /api/v1/user/tokens/{id}`.
-    pub async fn revoke_token(&self, id: i64) -> Result<(), ClientError> {
-        self.send_raw(self.request(reqwest::Method::DELETE, &format!("/api/v1/user/tokens/{id}"))).await.map(|_| ())
+    pub async fn revoke_token(&self, id: TokenId) -> Result<(), ClientError> {
+        self.delete(&format!("/api/v1/user/tokens/{id}")).await
     }
+
+    // ---- organizations ----
+
+    /// `GET /api/v1/orgs`, every page: all of them for operators, otherwise the caller's.
+    pub async fn orgs(&self) -> Result<Vec<OrgView>, ClientError> {
+        self.all_pages("/api/v1/orgs").await
+    }
+
+    /// `POST /api/v1/orgs`.
+    pub async fn create_org(&self, request: &CreateOrgRequest) -> Result<OrgView, ClientError> {
+        self.post("/api/v1/orgs", request).await
+    }
+
+    /// `GET /api/v1/orgs/{org}`.
+    pub async fn org(&self, org: &str) -> Result<OrgView, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}")).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/members`, every page.
+    pub async fn members(&self, org: &str) -> Result<Vec<MemberView>, ClientError> {
+        self.all_pages(&format!("/api/v1/orgs/{org}/members")).await
+    }
+
+    /// `PUT /api/v1/orgs/{org}/members/{user}`.
+    pub async fn set_member(
+        &self,
+        org: &str,
+        user: &str,
+        request: &SetMemberRequest,
+    ) -> Result<MemberView, ClientError> {
+        let rb = self.request(reqwest::Method::PUT, &format!("/api/v1/orgs/{org}/members/{user}")).json(request);
+        self.send(rb).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/members/{user}`.
+    pub async fn remove_member(&self, org: &str, user: &str) -> Result<(), ClientError> {
+        self.delete(&format!("/api/v1/orgs/{org}/members/{user}")).await
+    }
+
+    // ---- offers ----
 
     /// `GET /api/v1/orgs/{org}/offers/{offer}/draft`: the draft and its ETag, or
     /// `None` when the offer does not exist (or is not visible).
-    pub async fn offer_draft(
-        &self,
-        org: &str,
-        offer: &str,
-    ) -> Result<Option<(serde_json::Value, String)>, ClientError> {
+    pub async fn offer_draft(&self, org: &str, offer: &str) -> Result<Option<(OfferSpec, String)>, ClientError> {
         let rb = self.request(reqwest::Method::GET, &format!("/api/v1/orgs/{org}/offers/{offer}/draft"));
         match self.send_raw(rb).await {
             Ok(r) => {
@@ -234,8 +251,8 @@ impl Client {
     }
 
     /// `POST /api/v1/orgs/{org}/offers`.
-    pub async fn create_offer(&self, org: &str, doc: &serde_json::Value) -> Result<SaveResult, ClientError> {
-        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers")).json(doc)).await
+    pub async fn create_offer(&self, org: &str, doc: &OfferSpec) -> Result<SaveResult, ClientError> {
+        self.post(&format!("/api/v1/orgs/{org}/offers"), doc).await
     }
 
     /// `PUT /api/v1/orgs/{org}/offers/{offer}/draft` with `If-Match: etag`.
@@ -243,7 +260,7 @@ impl Client {
         &self,
         org: &str,
         offer: &str,
-        doc: &serde_json::Value,
+        doc: &OfferSpec,
         etag: &str,
     ) -> Result<SaveResult, ClientError> {
         let rb = self
@@ -254,7 +271,7 @@ impl Client {
     }
 
     /// `POST /api/v1/orgs/{org}/media`.
-    pub async fn upload_media(&self, org: &str, bytes: Vec<u8>) -> Result<MediaInfo, ClientError> {
+    pub async fn upload_media(&self, org: &str, bytes: Vec<u8>) -> Result<MediaView, ClientError> {
         let rb = self
             .request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/media"))
             .header("content-type", "application/octet-stream")
@@ -262,59 +279,42 @@ impl Client {
         self.send(rb).await
     }
 
-    /// `GET` of an offer resource under `/api/v1/orgs/{org}/offers/{offer}` (`""`,
-    /// `/versions/3`, `/compare?with=live`, …), as JSON.
-    pub async fn offer_get(&self, org: &str, offer: &str, rest: &str) -> Result<serde_json::Value, ClientError> {
-        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/orgs/{org}/offers/{offer}{rest}"))).await
+    /// `GET /api/v1/orgs/{org}/offers`, every page.
+    pub async fn offers(&self, org: &str) -> Result<Vec<OfferView>, ClientError> {
+        self.all_pages(&format!("/api/v1/orgs/{org}/offers")).await
     }
 
-    /// `POST` of an offer action (`/submit`, `/cancel`, `/stop-sell`, `/plans/p/resume`, …).
-    pub async fn offer_action(&self, org: &str, offer: &str, action: &str) -> Result<serde_json::Value, ClientError> {
-        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers/{offer}{action}"))).await
+    /// `GET /api/v1/orgs/{org}/offers/{offer}`.
+    pub async fn offer(&self, org: &str, offer: &str) -> Result<OfferView, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}")).await
     }
 
-    /// Every item of a paginated collection at `path` (e.g. `/api/v1/orgs/acme/offers`).
-    pub async fn all_pages(&self, path: &str) -> Result<Vec<serde_json::Value>, ClientError> {
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let url = match &cursor {
-                None => format!("{path}?limit=200"),
-                Some(c) => format!("{path}?limit=200&cursor={c}"),
-            };
-            let page: serde_json::Value = self.send(self.request(reqwest::Method::GET, &url)).await?;
-            if let Some(list) = page["items"].as_array() {
-                items.extend(list.iter().cloned());
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => return Ok(items),
-            }
-        }
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}`.
+    pub async fn offer_version(&self, org: &str, offer: &str, version: u32) -> Result<VersionView, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}")).await
     }
-}
 
-/// The answer to a saved offer draft.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SaveResult {
-    /// The draft's revision now.
-    pub revision: i64,
-    /// Whether anything changed.
-    pub changed: bool,
-    /// Problems that did not block saving.
-    #[serde(default)]
-    pub warnings: Vec<FieldProblem>,
-}
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/compare?with=…`.
+    pub async fn compare_offer(&self, org: &str, offer: &str, with: &str) -> Result<Comparison, ClientError> {
+        let query = CompareQuery { with: Some(with.to_owned()) };
+        let rb =
+            self.request(reqwest::Method::GET, &format!("/api/v1/orgs/{org}/offers/{offer}/compare")).query(&query);
+        self.send(rb).await
+    }
 
-/// An uploaded listing image.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct MediaInfo {
-    /// `sha256:…`.
-    pub digest: String,
-    /// `image/png` or `image/jpeg`.
-    pub media_type: String,
-    /// Pixels.
-    pub width: u32,
-    /// Pixels.
-    pub height: u32,
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/history`, every page.
+    pub async fn offer_history(&self, org: &str, offer: &str) -> Result<Vec<EventView>, ClientError> {
+        self.all_pages(&format!("/api/v1/orgs/{org}/offers/{offer}/history")).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/offers/{offer}/submit`.
+    pub async fn submit_offer(&self, org: &str, offer: &str) -> Result<SubmitResult, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers/{offer}/submit"))).await
+    }
+
+    /// `POST` of a lifecycle change of an offer: `/cancel`, `/stop-sell`, `/resume`,
+    /// `/plans/{plan}/stop-sell`, `/plans/{plan}/resume`.
+    pub async fn change_offer(&self, org: &str, offer: &str, change: &str) -> Result<OfferView, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers/{offer}{change}"))).await
+    }
 }

@@ -59,6 +59,27 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+impl std::str::FromStr for Timestamp {
+    type Err = String;
+
+    /// RFC 3339 in UTC, as [`Display`](fmt::Display) writes it.
+    fn from_str(s: &str) -> Result<Timestamp, String> {
+        let t = humantime::parse_rfc3339(s).map_err(|e| format!("{s:?} is not an RFC 3339 time in UTC: {e}"))?;
+        let ms = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
+        };
+        Ok(Timestamp(ms))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl utoipa::PartialSchema for Timestamp {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -73,6 +94,15 @@ impl utoipa::ToSchema for Timestamp {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_it_writes() {
+        for ms in [0, 1_700_000_000_123, 4_102_444_800_000] {
+            let t = Timestamp::from_millis(ms);
+            assert_eq!(t.to_string().parse::<Timestamp>(), Ok(t));
+        }
+        assert!("yesterday".parse::<Timestamp>().is_err());
+    }
 
     #[test]
     fn formats_as_rfc3339() {

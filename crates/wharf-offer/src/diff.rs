@@ -18,7 +18,7 @@ pub enum ChangeKind {
 }
 
 /// One difference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Where, as a YAML author reads it (`plans.standard.pricing.model`).
     pub path: String,
@@ -27,10 +27,10 @@ pub struct Change {
     /// Added, removed or changed.
     pub kind: ChangeKind,
     /// The older value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
     /// The newer value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Value>,
 }
 

@@ -169,6 +169,12 @@ impl Media {
     fn is_empty(&self) -> bool {
         self.icons.is_empty() && self.screenshots.is_empty() && self.videos.is_empty()
     }
+
+    /// Every image the document names (icons, then screenshots): a path or a digest.
+    pub fn images(&self) -> impl Iterator<Item = &str> {
+        let icons = self.icons.slots().into_iter().filter_map(|(_, slot)| slot.map(String::as_str));
+        icons.chain(self.screenshots.iter().filter_map(|shot| shot.image.as_deref()))
+    }
 }
 
 /// Icons, PNG or JPEG, each exactly its size.

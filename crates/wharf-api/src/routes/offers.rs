@@ -11,9 +11,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use wharf_core::{OfferEvent, OfferState, OrgAction, Timestamp, TokenScope, VersionStatus};
+use wharf_api_types::{
+    CompareQuery, Comparison, EventView, FieldError, MediaView, OfferView, Problem, SaveResult, SubmitResult,
+    VersionSummary, VersionView,
+};
+use wharf_core::{OfferEvent, OrgAction, TokenScope, VersionStatus};
 use wharf_db::offers::{MediaRow, OfferRow, OfferWriteError, VersionRow};
 use wharf_db::orgs::Org;
 use wharf_oci::Digest;
@@ -22,152 +24,11 @@ use wharf_offer::rules::Stage;
 use wharf_offer::{OfferSpec, Problems};
 
 use super::orgs::org_for;
-use crate::extract::{ApiQuery, Caller};
+use crate::extract::{ApiQuery, Caller, Paging};
 use crate::offers as logic;
 use crate::pagination::{PageQuery, page};
-use crate::problem::{FieldError, Problem};
+use crate::views;
 use crate::{ApiError, ApiState};
-
-// ---- views ----
-
-/// An offer: its state and versions.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OfferView {
-    /// The offer id.
-    pub id: String,
-    /// The publisher organization.
-    pub publisher: String,
-    /// Lifecycle state.
-    pub state: OfferState,
-    /// The state in words ("Publish in progress").
-    pub state_label: &'static str,
-    /// The draft's revision (its ETag is `"r<revision>"`).
-    pub revision: i64,
-    /// Plans stop-sold while the offer sells others.
-    pub stopped_plans: Vec<String>,
-    /// The version customers see, if any.
-    pub live_version: Option<i64>,
-    /// Every submitted version, newest first.
-    pub versions: Vec<VersionSummary>,
-    /// Creation time.
-    pub created_at: Timestamp,
-    /// Last change.
-    pub updated_at: Timestamp,
-}
-
-/// A submitted version, without its document.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VersionSummary {
-    /// 1, 2, …
-    pub version: i64,
-    /// Where it stands.
-    pub status: VersionStatus,
-    /// Who submitted it.
-    pub submitted_by: String,
-    /// When.
-    pub submitted_at: Timestamp,
-    /// Last status change.
-    pub updated_at: Timestamp,
-}
-
-impl From<&VersionRow> for VersionSummary {
-    fn from(v: &VersionRow) -> Self {
-        VersionSummary {
-            version: v.version,
-            status: v.status,
-            submitted_by: v.submitted_by.clone(),
-            submitted_at: v.submitted_at,
-            updated_at: v.updated_at,
-        }
-    }
-}
-
-/// A submitted version with its frozen document.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VersionView {
-    /// The version.
-    #[serde(flatten)]
-    pub summary: VersionSummary,
-    /// The document as submitted, every tag with its digest at that moment.
-    pub document: OfferSpec,
-}
-
-/// The answer to a saved draft.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SaveResult {
-    /// The draft's revision now.
-    pub revision: i64,
-    /// Whether the draft changed (sending the same document again changes nothing).
-    pub changed: bool,
-    /// Problems that do not block saving.
-    pub warnings: Vec<FieldError>,
-}
-
-/// The answer to a submission.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SubmitResult {
-    /// The new version.
-    pub version: VersionSummary,
-    /// The offer's state now.
-    pub state: OfferState,
-    /// Problems that do not block submitting.
-    pub warnings: Vec<FieldError>,
-    /// How long validating the prerequisites took, in milliseconds.
-    pub validated_in_ms: u64,
-}
-
-/// One history event.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    /// Increasing id.
-    pub id: i64,
-    /// What happened.
-    pub kind: OfferEvent,
-    /// In words.
-    pub label: &'static str,
-    /// What it concerns (a plan id, a version number).
-    pub detail: Option<String>,
-    /// Who.
-    pub actor: String,
-    /// When.
-    pub at: Timestamp,
-}
-
-/// Draft against a version.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Comparison {
-    /// What the draft is compared with: `live` or `preview` (or a version number).
-    pub base: String,
-    /// That version's number; absent when there is none (everything is added).
-    pub base_version: Option<i64>,
-    /// The differences, field by field.
-    #[schema(value_type = Vec<Object>)]
-    pub changes: Vec<wharf_offer::diff::Change>,
-}
-
-/// An uploaded listing image.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MediaView {
-    /// Use it in an offer document as `sha256:…`.
-    pub digest: String,
-    /// `image/png` or `image/jpeg`.
-    pub media_type: String,
-    /// Pixels.
-    pub width: u32,
-    /// Pixels.
-    pub height: u32,
-    /// Bytes.
-    pub size: u64,
-}
-
-/// What to compare the draft with.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CompareQuery {
-    /// `live` (default), `preview`, or a version number.
-    pub with: Option<String>,
-}
 
 // ---- helpers ----
 
@@ -263,11 +124,11 @@ fn view_of(org: &Org, row: &OfferRow, versions: &[VersionRow]) -> OfferView {
         id: row.offer_id.clone(),
         publisher: org.name.to_string(),
         state: row.state,
-        state_label: row.state.label(),
+        state_label: row.state.label().to_owned(),
         revision: row.revision,
         stopped_plans: row.stopped_plans.clone(),
         live_version: versions.iter().find(|v| v.status == VersionStatus::Live).map(|v| v.version),
-        versions: versions.iter().map(VersionSummary::from).collect(),
+        versions: versions.iter().map(views::version).collect(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -297,16 +158,15 @@ pub(crate) async fn categories(State(state): State<ApiState>, caller: Caller) ->
 /// An organization's offers.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/offers", tag = "offers",
     params(("org" = String, Path, description = "publisher organization"), PageQuery),
-    responses((status = 200, body = inline(crate::pagination::Page<OfferView>)), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = inline(wharf_api_types::Page<OfferView>)), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     caller: Caller,
     Path(org): Path<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    Paging(req): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     let (org, _) = org_for(&state, &caller, &org, OrgAction::ReadOffers).await?;
-    let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let rows = state.db.list_offers(org.id, req.after.as_deref(), req.limit + 1).await?;
     let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
     let versions = state.db.versions_of_offers(&pks).await?;
@@ -481,8 +341,7 @@ pub(crate) async fn submit(
         .map_err(write_error)?;
     let validated_in_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version = version.version, validated_in_ms, by = %caller.0.user_name, "offer submitted");
-    let body =
-        SubmitResult { version: VersionSummary::from(&version), state: offer_row.state, warnings, validated_in_ms };
+    let body = SubmitResult { version: views::version(&version), state: offer_row.state, warnings, validated_in_ms };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!(
         "/api/v1/orgs/{}/offers/{}/versions/{}",
@@ -605,7 +464,7 @@ pub(crate) async fn versions(
 ) -> Result<Json<Vec<VersionSummary>>, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     let (_, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    Ok(Json(state.db.offer_versions(row.pk).await?.iter().map(VersionSummary::from).collect()))
+    Ok(Json(state.db.offer_versions(row.pk).await?.iter().map(views::version).collect()))
 }
 
 /// One version with its frozen document.
@@ -622,7 +481,7 @@ pub(crate) async fn version(
     let missing = || ApiError::NotFound(format!("offer {offer:?} has no version {version:?}"));
     let n: i64 = version.parse().map_err(|_| missing())?;
     let v = state.db.offer_version(row.pk, n).await?.ok_or_else(missing)?;
-    Ok(Json(VersionView { summary: VersionSummary::from(&v), document: stored(&v.document, "version")?.redacted() }))
+    Ok(Json(VersionView { summary: views::version(&v), document: stored(&v.document, "version")?.redacted() }))
 }
 
 /// The draft against the live version (default), the version in preview, or any
@@ -680,16 +539,15 @@ pub(crate) async fn compare(
 /// The offer's history: who did what and when, oldest first.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/history", tag = "offers",
     params(("org" = String, Path), ("offer" = String, Path), PageQuery),
-    responses((status = 200, body = inline(crate::pagination::Page<EventView>))))]
+    responses((status = 200, body = inline(wharf_api_types::Page<EventView>))))]
 pub(crate) async fn history(
     State(state): State<ApiState>,
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    Paging(req): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     let (org, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let after = match &req.after {
         None => 0,
         Some(a) => a.parse().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?,
@@ -700,7 +558,7 @@ pub(crate) async fn history(
         .map(|e| EventView {
             id: e.id,
             kind: e.kind,
-            label: e.kind.label(),
+            label: e.kind.label().to_owned(),
             detail: e.detail,
             actor: e.actor,
             at: e.at,

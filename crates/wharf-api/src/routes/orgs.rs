@@ -10,12 +10,13 @@ use axum::response::{IntoResponse, Response};
 use wharf_core::{OrgAction, OrgKind, OrgName, PlatformAction, Role, TokenScope, UserName};
 use wharf_db::orgs::Org;
 
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, Caller, Paging};
 use crate::pagination::{PageQuery, page};
-use crate::problem::{FieldError, Problem};
 use crate::validate;
-use crate::views::{CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
+use crate::views;
 use crate::{ApiError, ApiState};
+use wharf_api_types::{CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
+use wharf_api_types::{FieldError, Problem};
 
 /// An organization the caller may read, with their role, after checking `action`.
 pub(crate) async fn org_for(
@@ -39,21 +40,20 @@ pub(crate) async fn org_for(
 
 /// Organizations: all of them for operators, otherwise the caller's.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organizations", params(PageQuery),
-    responses((status = 200, body = inline(crate::pagination::Page<OrgView>))))]
+    responses((status = 200, body = inline(wharf_api_types::Page<OrgView>))))]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    Paging(req): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
-    let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let rows = if caller.0.may_platform(PlatformAction::ReadAll) {
         state.db.list_orgs_with_role(caller.0.user_id, req.after.as_deref(), req.limit + 1).await?
     } else {
         let mine = state.db.orgs_of_user(caller.0.user_id, req.after.as_deref(), req.limit + 1).await?;
         mine.into_iter().map(|(o, r)| (o, Some(r))).collect()
     };
-    let views: Vec<OrgView> = rows.iter().map(|(o, r)| OrgView::new(o, *r)).collect();
+    let views: Vec<OrgView> = rows.iter().map(|(o, r)| views::org(o, *r)).collect();
     Ok(page(views, &req, "/api/v1/orgs", |o| o.name.clone()).into_response())
 }
 
@@ -103,11 +103,7 @@ pub(crate) async fn create(
     let org = state.db.create_org(&name, kind, body.display_name.as_deref(), Some(owner)).await?;
     let role = state.db.role_in_org(org.id, caller.0.user_id).await?;
     tracing::info!(org.name = %org.name, org.kind = %org.kind, by = %caller.0.user_name, "organization created");
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/orgs/{}", org.name))],
-        Json(OrgView::new(&org, role)),
-    )
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/orgs/{}", org.name))], Json(views::org(&org, role)))
         .into_response())
 }
 
@@ -121,7 +117,7 @@ pub(crate) async fn get(
 ) -> Result<Json<OrgView>, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     let (org, role) = org_for(&state, &caller, &org, OrgAction::Read).await?;
-    Ok(Json(OrgView::new(&org, role)))
+    Ok(Json(views::org(&org, role)))
 }
 
 /// Changes an organization's display name (admins).
@@ -138,7 +134,7 @@ pub(crate) async fn update(
     caller.require(TokenScope::ApiWrite)?;
     let (org, role) = org_for(&state, &caller, &org, OrgAction::Update).await?;
     let Some(display_name) = body.display_name else {
-        return Ok(Json(OrgView::new(&org, role)));
+        return Ok(Json(views::org(&org, role)));
     };
     if let Some(d) = &display_name {
         validate::label(d, validate::MAX_DISPLAY_NAME).map_err(|e| ApiError::field("/display_name", e))?;
@@ -148,7 +144,7 @@ pub(crate) async fn update(
         .update_org(org.id, display_name.as_deref())
         .await?
         .ok_or_else(|| ApiError::NotFound("organization deleted meanwhile".into()))?;
-    Ok(Json(OrgView::new(&updated, role)))
+    Ok(Json(views::org(&updated, role)))
 }
 
 /// Deletes an organization and its memberships (owners).
@@ -169,18 +165,17 @@ pub(crate) async fn delete(
 /// Members of an organization.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/members", tag = "organizations",
     params(("org" = String, Path, description = "organization name"), PageQuery),
-    responses((status = 200, body = inline(crate::pagination::Page<MemberView>)), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = inline(wharf_api_types::Page<MemberView>)), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn members(
     State(state): State<ApiState>,
     caller: Caller,
     Path(org): Path<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    Paging(req): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     let (org, _) = org_for(&state, &caller, &org, OrgAction::ReadMembers).await?;
-    let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let members = state.db.list_members(org.id, req.after.as_deref(), req.limit + 1).await?;
-    let views: Vec<MemberView> = members.iter().map(MemberView::from).collect();
+    let views: Vec<MemberView> = members.iter().map(views::member).collect();
     let path = format!("/api/v1/orgs/{}/members", org.name);
     Ok(page(views, &req, &path, |m| m.user.clone()).into_response())
 }
@@ -216,7 +211,7 @@ pub(crate) async fn set_member(
         .ok_or_else(|| ApiError::Conflict("the membership was removed meanwhile".into()))?;
     tracing::info!(org.name = %org.name, user.name = %target.name, role = %new_role, by = %caller.0.user_name, "membership set");
     let status = if previous.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(MemberView::from(&member))).into_response())
+    Ok((status, Json(views::member(&member))).into_response())
 }
 
 /// Removes a member (admins; removing an owner needs an owner). Members may leave.

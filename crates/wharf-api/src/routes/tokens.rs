@@ -9,32 +9,32 @@ use axum::response::{IntoResponse, Response};
 use wharf_auth::Credential;
 use wharf_core::{Timestamp, TokenId, TokenScope, TokenScopes};
 
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, Caller, Paging};
 use crate::pagination::{PageQuery, page};
-use crate::problem::{FieldError, Problem};
 use crate::validate;
-use crate::views::{CreateTokenRequest, CreatedTokenView, TokenView};
+use crate::views;
 use crate::{ApiError, ApiState};
+use wharf_api_types::{CreateTokenRequest, CreatedTokenView, TokenView};
+use wharf_api_types::{FieldError, Problem};
 
 const DEFAULT_DAYS: u32 = 90;
 const MAX_DAYS: u32 = 3650;
 
 /// The caller's tokens, revoked and expired ones included.
 #[utoipa::path(get, path = "/api/v1/user/tokens", tag = "tokens", params(PageQuery),
-    responses((status = 200, body = inline(crate::pagination::Page<TokenView>))))]
+    responses((status = 200, body = inline(wharf_api_types::Page<TokenView>))))]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    Paging(req): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
-    let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let after = match &req.after {
         Some(a) => Some(TokenId(a.parse().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?)),
         None => None,
     };
     let tokens = state.db.list_tokens(caller.0.user_id, after, req.limit + 1).await?;
-    let views: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
+    let views: Vec<TokenView> = tokens.iter().map(views::token).collect();
     Ok(page(views, &req, "/api/v1/user/tokens", |t| t.id.to_string()).into_response())
 }
 
@@ -83,7 +83,7 @@ pub(crate) async fn create(
     let expires_at = Timestamp::now().plus(Duration::from_secs(u64::from(days) * 86_400));
     let (token, secret) = state.auth.create_api_token(&user, &body.name, &scopes, Some(expires_at)).await?;
     tracing::info!(user.name = %user.name, token.id = %token.id, scopes = %scopes, "API token created");
-    let view = CreatedTokenView { token: TokenView::from(&token), secret };
+    let view = CreatedTokenView { token: views::token(&token), secret };
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
 }
 

@@ -8,12 +8,13 @@ use wharf_auth::{Credential, password};
 use wharf_core::{PlatformAction, TokenScope, UserName};
 use wharf_db::users::{NewUser, User};
 
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, Caller, Paging};
 use crate::pagination::{PageQuery, page};
-use crate::problem::{FieldError, Problem};
 use crate::validate;
-use crate::views::{CreateUserRequest, CurrentUserView, UpdateUserRequest, UserView};
+use crate::views;
 use crate::{ApiError, ApiState};
+use wharf_api_types::{CreateUserRequest, CredentialKind, CurrentUserView, UpdateUserRequest, UserView};
+use wharf_api_types::{FieldError, Problem};
 
 /// The authenticated caller.
 #[utoipa::path(get, path = "/api/v1/user", tag = "users",
@@ -23,10 +24,10 @@ pub(crate) async fn me(State(state): State<ApiState>, caller: Caller) -> Result<
     let p = &caller.0;
     let user = state.db.user_by_id(p.user_id).await?.ok_or_else(|| ApiError::Internal("caller vanished".into()))?;
     Ok(Json(CurrentUserView {
-        user: UserView::from(&user),
+        user: views::user(&user),
         credential: match p.credential {
-            Credential::Password => "password".into(),
-            Credential::ApiToken(_) => "api_token".into(),
+            Credential::Password => CredentialKind::Password,
+            Credential::ApiToken(_) => CredentialKind::ApiToken,
         },
         scopes: p.scopes.iter().collect(),
         operator_role: p.operator_role,
@@ -35,19 +36,18 @@ pub(crate) async fn me(State(state): State<ApiState>, caller: Caller) -> Result<
 
 /// Lists all users (operators).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageQuery),
-    responses((status = 200, body = inline(crate::pagination::Page<UserView>)), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = inline(wharf_api_types::Page<UserView>)), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    Paging(req): Paging,
 ) -> Result<Response, ApiError> {
     caller.require(TokenScope::ApiRead)?;
     if !caller.0.may_platform(PlatformAction::ReadAll) {
         return Err(ApiError::Forbidden("listing users needs a role in an operator organization".into()));
     }
-    let req = q.resolve(state.limits.default_page_size, state.limits.max_page_size)?;
     let users = state.db.list_users(req.after.as_deref(), req.limit + 1).await?;
-    let views: Vec<UserView> = users.iter().map(UserView::from).collect();
+    let views: Vec<UserView> = users.iter().map(views::user).collect();
     Ok(page(views, &req, "/api/v1/users", |u| u.name.clone()).into_response())
 }
 
@@ -91,7 +91,7 @@ pub(crate) async fn create(
         .create_user(NewUser { name: &name, email: body.email.as_deref(), password_hash: hash.as_deref() })
         .await?;
     tracing::info!(user.name = %user.name, by = %caller.0.user_name, "user created");
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/users/{}", user.name))], Json(UserView::from(&user)))
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/users/{}", user.name))], Json(views::user(&user)))
         .into_response())
 }
 
@@ -115,7 +115,7 @@ pub(crate) async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(TokenScope::ApiRead)?;
-    Ok(Json(UserView::from(&visible_user(&state, &caller, &name).await?)))
+    Ok(Json(views::user(&visible_user(&state, &caller, &name).await?)))
 }
 
 /// Changes a user: your own e-mail and password, or (operators) anyone's and their
@@ -175,5 +175,5 @@ pub(crate) async fn update(
     let updated =
         state.db.user_by_id(user.id).await?.ok_or_else(|| ApiError::NotFound(format!("no user named {name:?}")))?;
     tracing::info!(user.name = %updated.name, by = %caller.0.user_name, "user updated");
-    Ok(Json(UserView::from(&updated)))
+    Ok(Json(views::user(&updated)))
 }

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
+use wharf_api_types::CreateTokenRequest;
 use wharf_client::{Auth, Client};
+use wharf_core::{Timestamp, TokenId, TokenScope};
 
 use super::{EXIT_AUTH, EXIT_FAILED, Failure, OutputArgs};
 use crate::output::{self, Format};
@@ -60,8 +62,8 @@ pub(super) struct WhoamiArgs {
 struct ServerCredentials {
     username: String,
     token: String,
-    token_id: i64,
-    expires_at: Option<String>,
+    token_id: TokenId,
+    expires_at: Option<Timestamp>,
 }
 
 /// `credentials.toml`.
@@ -203,25 +205,37 @@ pub(super) async fn login(args: LoginArgs) -> Result<(), Failure> {
         Some(401) => Failure::new(EXIT_AUTH, format!("login to {server} failed: invalid username or password")),
         _ => Failure::from(e),
     })?;
-    let mut scopes = vec!["api:read", "api:write", "registry:pull", "registry:push", "registry:delete"];
+    let mut scopes = vec![
+        TokenScope::ApiRead,
+        TokenScope::ApiWrite,
+        TokenScope::RegistryPull,
+        TokenScope::RegistryPush,
+        TokenScope::RegistryDelete,
+    ];
     if me.operator_role.is_some() {
-        scopes.push("admin");
+        scopes.push(TokenScope::Admin);
     }
     let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "this machine".into());
-    let name = format!("wharf-cli on {host} at {}", wharf_core::Timestamp::now());
-    let token = with_password.create_token(&name, &scopes, args.expires_in_days).await?;
+    let name = format!("wharf-cli on {host} at {}", Timestamp::now());
+    let request = CreateTokenRequest {
+        name,
+        scopes: scopes.iter().map(ToString::to_string).collect(),
+        expires_in_days: Some(args.expires_in_days),
+    };
+    let created = with_password.create_token(&request).await?;
+    let (token, secret) = (created.token, created.secret);
 
     // Check that the new token works before storing it.
-    let with_token = Client::new(&server, Auth::Token(token.secret.clone()))?;
+    let with_token = Client::new(&server, Auth::Token(secret.clone()))?;
     with_token.current_user().await?;
 
     let previous = creds.servers.insert(
         server.clone(),
         ServerCredentials {
-            username: me.name.clone(),
-            token: token.secret,
+            username: me.user.name.clone(),
+            token: secret,
             token_id: token.id,
-            expires_at: token.expires_at.clone(),
+            expires_at: token.expires_at,
         },
     );
     creds.default = Some(server.clone());
@@ -234,10 +248,10 @@ pub(super) async fn login(args: LoginArgs) -> Result<(), Failure> {
     }
     output::line(format!(
         "Logged in to {server} as {}. API token {} stored in {} (expires {}).",
-        me.name,
+        me.user.name,
         token.id,
         path.display(),
-        token.expires_at.as_deref().unwrap_or("never")
+        token.expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string())
     ));
     Ok(())
 }
@@ -289,8 +303,9 @@ pub(super) async fn whoami(args: WhoamiArgs) -> Result<(), Failure> {
     match args.output.output {
         Format::Json => output::json(&serde_json::json!({"server": server, "user": me})),
         Format::Human => {
-            output::line(format!("{} on {server}", me.name));
-            output::line(format!("scopes: {}", me.scopes.join(" ")));
+            output::line(format!("{} on {server}", me.user.name));
+            let scopes: Vec<String> = me.scopes.iter().map(ToString::to_string).collect();
+            output::line(format!("scopes: {}", scopes.join(" ")));
             if let Some(role) = me.operator_role {
                 output::line(format!("operator role: {role}"));
             }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use wharf_api_types::OfferView;
 use wharf_offer::media::{self, MAX_IMAGE_BYTES};
 use wharf_offer::parse::{Format as Syntax, parse};
 use wharf_offer::rules::{self, Context, Stage};
@@ -358,7 +359,12 @@ fn print_problems(file: &Path, problems: &Problems, format: Format) {
 
 /// The document as the server shows it: the lead secret as its SHA-256.
 fn redacted(spec: &OfferSpec) -> serde_json::Value {
-    serde_json::to_value(spec.clone().redacted()).unwrap_or_default()
+    as_json(&spec.clone().redacted())
+}
+
+/// A document as JSON, for comparing field by field.
+fn as_json(spec: &OfferSpec) -> serde_json::Value {
+    serde_json::to_value(spec).unwrap_or_default()
 }
 
 fn show_change(c: &wharf_offer::diff::Change) -> String {
@@ -383,7 +389,7 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
     let existing = client.offer_draft(&org, &id).await?;
     let local = redacted(&spec);
     let changes = match &existing {
-        Some((doc, _)) => wharf_offer::diff::diff(doc, &local),
+        Some((doc, _)) => wharf_offer::diff::diff(&as_json(doc), &local),
         None => wharf_offer::diff::diff(&serde_json::json!({}), &local),
     };
     let name = format!("{org}/{id}");
@@ -414,9 +420,10 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let known = existing.as_ref().map(|(doc, _)| doc.to_string()).unwrap_or_default();
+    // Images the draft on the server names by digest were uploaded before.
+    let known: std::collections::BTreeSet<&str> = existing.iter().flat_map(|(doc, _)| doc.media.images()).collect();
     for m in &media {
-        if known.contains(&m.digest) {
+        if known.contains(m.digest.as_str()) {
             continue;
         }
         let info = client.upload_media(&org, m.bytes.clone()).await?;
@@ -430,10 +437,9 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
             output::line(format!("uploaded {} ({}×{}, {})", m.path.display(), info.width, info.height, info.digest));
         }
     }
-    let body = serde_json::to_value(&spec).map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))?;
     let saved = match &existing {
-        None => client.create_offer(&org, &body).await?,
-        Some((_, etag)) => client.put_offer_draft(&org, &id, &body, etag).await?,
+        None => client.create_offer(&org, &spec).await?,
+        Some((_, etag)) => client.put_offer_draft(&org, &id, &spec, etag).await?,
     };
     match format {
         Format::Json => output::json(
@@ -461,51 +467,35 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
 async fn submit(args: OfferRef) -> Result<(), Failure> {
     let (org, id) = split(&args.offer)?;
     let client = super::client::connect(args.server.as_deref())?;
-    let result = client.offer_action(&org, &id, "/submit").await?;
+    let result = client.submit_offer(&org, &id).await?;
     match args.output.output {
         Format::Json => output::json(&result),
         Format::Human => {
             output::line(format!(
                 "submitted {org}/{id} as version {} ({}); prerequisites validated in {} ms",
-                result["version"]["version"],
-                result["state"].as_str().unwrap_or_default(),
-                result["validated_in_ms"]
+                result.version.version, result.state, result.validated_in_ms
             ));
-            for w in result["warnings"].as_array().into_iter().flatten() {
-                output::line(format!(
-                    "warning: {}: {}",
-                    w["pointer"].as_str().unwrap_or_default(),
-                    w["detail"].as_str().unwrap_or_default()
-                ));
+            for w in &result.warnings {
+                output::line(format!("warning: {}: {}", w.pointer, w.detail));
             }
         }
     }
     Ok(())
 }
 
-fn print_offer(view: &serde_json::Value, format: Format) {
+fn print_offer(view: &OfferView, format: Format) {
     match format {
         Format::Json => output::json(view),
         Format::Human => {
             output::line(format!(
                 "{}/{}: {} (draft revision {})",
-                view["publisher"].as_str().unwrap_or_default(),
-                view["id"].as_str().unwrap_or_default(),
-                view["state_label"].as_str().unwrap_or_default(),
-                view["revision"]
+                view.publisher, view.id, view.state_label, view.revision
             ));
-            if let Some(stopped) = view["stopped_plans"].as_array().filter(|s| !s.is_empty()) {
-                let names: Vec<&str> = stopped.iter().filter_map(|p| p.as_str()).collect();
-                output::line(format!("stop-sold plans: {}", names.join(", ")));
+            if !view.stopped_plans.is_empty() {
+                output::line(format!("stop-sold plans: {}", view.stopped_plans.join(", ")));
             }
-            let versions = view["versions"].as_array().cloned().unwrap_or_default();
-            output::rows(Format::Human, &versions, &["version", "status", "submitted by", "submitted at"], |v| {
-                vec![
-                    v["version"].to_string(),
-                    v["status"].as_str().unwrap_or_default().to_owned(),
-                    v["submitted_by"].as_str().unwrap_or_default().to_owned(),
-                    v["submitted_at"].as_str().unwrap_or_default().to_owned(),
-                ]
+            output::rows(Format::Human, &view.versions, &["version", "status", "submitted by", "submitted at"], |v| {
+                vec![v.version.to_string(), v.status.to_string(), v.submitted_by.clone(), v.submitted_at.to_string()]
             });
         }
     }
@@ -514,7 +504,7 @@ fn print_offer(view: &serde_json::Value, format: Format) {
 async fn status(args: OfferRef) -> Result<(), Failure> {
     let (org, id) = split(&args.offer)?;
     let client = super::client::connect(args.server.as_deref())?;
-    print_offer(&client.offer_get(&org, &id, "").await?, args.output.output);
+    print_offer(&client.offer(&org, &id).await?, args.output.output);
     Ok(())
 }
 
@@ -522,7 +512,7 @@ async fn show(args: ShowArgs) -> Result<(), Failure> {
     let (org, id) = split(&args.offer.offer)?;
     let client = super::client::connect(args.offer.server.as_deref())?;
     let doc = match args.version {
-        Some(v) => client.offer_get(&org, &id, &format!("/versions/{v}")).await?["document"].clone(),
+        Some(v) => client.offer_version(&org, &id, v).await?.document,
         None => {
             client
                 .offer_draft(&org, &id)
@@ -544,14 +534,14 @@ async fn show(args: ShowArgs) -> Result<(), Failure> {
 
 async fn list(args: ListArgs) -> Result<(), Failure> {
     let client = super::client::connect(args.server.as_deref())?;
-    let items = client.all_pages(&format!("/api/v1/orgs/{}/offers", args.org)).await?;
+    let items = client.offers(&args.org).await?;
     output::rows(args.output.output, &items, &["offer", "state", "revision", "live version", "versions"], |o| {
         vec![
-            o["id"].as_str().unwrap_or_default().to_owned(),
-            o["state_label"].as_str().unwrap_or_default().to_owned(),
-            o["revision"].to_string(),
-            o["live_version"].as_i64().map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-            o["versions"].as_array().map_or(0, Vec::len).to_string(),
+            o.id.clone(),
+            o.state_label.clone(),
+            o.revision.to_string(),
+            o.live_version.map_or_else(|| "-".into(), |v| v.to_string()),
+            o.versions.len().to_string(),
         ]
     });
     Ok(())
@@ -560,25 +550,12 @@ async fn list(args: ListArgs) -> Result<(), Failure> {
 async fn compare(args: CompareArgs) -> Result<(), Failure> {
     let (org, id) = split(&args.offer.offer)?;
     let client = super::client::connect(args.offer.server.as_deref())?;
-    let cmp = client.offer_get(&org, &id, &format!("/compare?with={}", args.with)).await?;
+    let cmp = client.compare_offer(&org, &id, &args.with).await?;
     match args.offer.output.output {
         Format::Json => output::json(&cmp),
         Format::Human => {
-            let changes: Vec<wharf_offer::diff::Change> = cmp["changes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| {
-                    Some(wharf_offer::diff::Change {
-                        path: c["path"].as_str()?.to_owned(),
-                        pointer: c["pointer"].as_str()?.to_owned(),
-                        kind: serde_json::from_value(c["kind"].clone()).ok()?,
-                        before: c.get("before").cloned(),
-                        after: c.get("after").cloned(),
-                    })
-                })
-                .collect();
-            let base = match cmp["base_version"].as_i64() {
+            let changes = &cmp.changes;
+            let base = match cmp.base_version {
                 Some(v) => format!("{} (version {v})", args.with),
                 None => format!("{} (none: every field is new)", args.with),
             };
@@ -587,7 +564,7 @@ async fn compare(args: CompareArgs) -> Result<(), Failure> {
                 changes.len(),
                 plural(changes.len())
             ));
-            for c in &changes {
+            for c in changes {
                 output::line(show_change(c));
             }
         }
@@ -598,14 +575,9 @@ async fn compare(args: CompareArgs) -> Result<(), Failure> {
 async fn history(args: OfferRef) -> Result<(), Failure> {
     let (org, id) = split(&args.offer)?;
     let client = super::client::connect(args.server.as_deref())?;
-    let events = client.all_pages(&format!("/api/v1/orgs/{org}/offers/{id}/history")).await?;
+    let events = client.offer_history(&org, &id).await?;
     output::rows(args.output.output, &events, &["at", "event", "detail", "by"], |e| {
-        vec![
-            e["at"].as_str().unwrap_or_default().to_owned(),
-            e["label"].as_str().unwrap_or_default().to_owned(),
-            e["detail"].as_str().unwrap_or("").to_owned(),
-            e["actor"].as_str().unwrap_or_default().to_owned(),
-        ]
+        vec![e.at.to_string(), e.label.clone(), e.detail.clone().unwrap_or_default(), e.actor.clone()]
     });
     Ok(())
 }
@@ -618,13 +590,13 @@ async fn selling(args: PlanRef, stop: bool) -> Result<(), Failure> {
         Some(p) => format!("/plans/{p}/{verb}"),
         None => format!("/{verb}"),
     };
-    print_offer(&client.offer_action(&org, &id, &action).await?, args.offer.output.output);
+    print_offer(&client.change_offer(&org, &id, &action).await?, args.offer.output.output);
     Ok(())
 }
 
 async fn cancel(args: OfferRef) -> Result<(), Failure> {
     let (org, id) = split(&args.offer)?;
     let client = super::client::connect(args.server.as_deref())?;
-    print_offer(&client.offer_action(&org, &id, "/cancel").await?, args.output.output);
+    print_offer(&client.change_offer(&org, &id, "/cancel").await?, args.output.output);
     Ok(())
 }

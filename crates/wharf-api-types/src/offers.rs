@@ -1,0 +1,137 @@
+//! `/api/v1/orgs/{org}/offers/…` and `/api/v1/orgs/{org}/media`: offers as code.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wharf_core::{OfferEvent, OfferState, Timestamp, VersionStatus};
+use wharf_offer::OfferSpec;
+use wharf_offer::diff::Change;
+
+use crate::FieldError;
+
+/// An offer: its state and versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OfferView {
+    /// The offer id.
+    pub id: String,
+    /// The publisher organization.
+    pub publisher: String,
+    /// Lifecycle state.
+    pub state: OfferState,
+    /// The state in words ("Publish in progress").
+    pub state_label: String,
+    /// The draft's revision (its ETag is `"r<revision>"`).
+    pub revision: i64,
+    /// Plans stop-sold while the offer sells others.
+    pub stopped_plans: Vec<String>,
+    /// The version customers see, if any.
+    pub live_version: Option<i64>,
+    /// Every submitted version, newest first.
+    pub versions: Vec<VersionSummary>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A submitted version, without its document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VersionSummary {
+    /// 1, 2, …
+    pub version: i64,
+    /// Where it stands.
+    pub status: VersionStatus,
+    /// Who submitted it.
+    pub submitted_by: String,
+    /// When.
+    pub submitted_at: Timestamp,
+    /// Last status change.
+    pub updated_at: Timestamp,
+}
+
+/// A submitted version with its frozen document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VersionView {
+    /// The version.
+    #[serde(flatten)]
+    pub summary: VersionSummary,
+    /// The document as submitted, every tag with its digest at that moment.
+    pub document: OfferSpec,
+}
+
+/// The answer to a saved draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SaveResult {
+    /// The draft's revision now.
+    pub revision: i64,
+    /// Whether the draft changed (sending the same document again changes nothing).
+    pub changed: bool,
+    /// Problems that do not block saving.
+    pub warnings: Vec<FieldError>,
+}
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResult {
+    /// The new version.
+    pub version: VersionSummary,
+    /// The offer's state now.
+    pub state: OfferState,
+    /// Problems that do not block submitting.
+    pub warnings: Vec<FieldError>,
+    /// How long validating the prerequisites took, in milliseconds.
+    pub validated_in_ms: u64,
+}
+
+/// One history event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    /// Increasing id.
+    pub id: i64,
+    /// What happened.
+    pub kind: OfferEvent,
+    /// In words.
+    pub label: String,
+    /// What it concerns (a plan id, a version number).
+    pub detail: Option<String>,
+    /// Who.
+    pub actor: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Draft against a version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Comparison {
+    /// What the draft is compared with: `live` or `preview` (or a version number).
+    pub base: String,
+    /// That version's number; absent when there is none (everything is added).
+    pub base_version: Option<i64>,
+    /// The differences, field by field.
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Vec<Change>,
+}
+
+/// An uploaded listing image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MediaView {
+    /// Use it in an offer document as `sha256:…`.
+    pub digest: String,
+    /// `image/png` or `image/jpeg`.
+    pub media_type: String,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// What to compare the draft with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CompareQuery {
+    /// `live` (default), `preview`, or a version number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<String>,
+}
