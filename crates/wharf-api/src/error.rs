@@ -8,7 +8,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use wharf_auth::AuthError;
-use wharf_db::DbError;
 
 use wharf_api_types::{FieldError, Problem};
 
@@ -153,31 +152,27 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
+impl From<wharf_app::AppError> for ApiError {
+    fn from(e: wharf_app::AppError) -> Self {
+        use wharf_app::AppError as A;
         match e {
-            DbError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
-            DbError::LastOwner => ApiError::Conflict(e.to_string()),
-            DbError::Unavailable(_) | DbError::Connect { .. } => ApiError::Unavailable(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
+            A::Unauthenticated(d) => ApiError::Unauthenticated(d),
+            A::Forbidden(d) => ApiError::Forbidden(d),
+            A::NotFound(d) => ApiError::NotFound(d),
+            A::Conflict(d) => ApiError::Conflict(d),
+            A::Invalid(errors) => ApiError::Validation(errors),
+            A::PreconditionFailed(d) => ApiError::PreconditionFailed(d),
+            A::PreconditionRequired(d) => ApiError::PreconditionRequired(d),
+            A::BadRequest(d) => ApiError::BadRequest(d),
+            A::TooManyRequests { detail, retry_after } => ApiError::TooManyRequests { detail, retry_after },
+            A::Unavailable(d) => ApiError::Unavailable(d),
+            A::Internal(d) => ApiError::Internal(d),
         }
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::InvalidCredentials
-            | AuthError::TokenExpired
-            | AuthError::TokenRevoked
-            | AuthError::AccountDisabled
-            | AuthError::MalformedHeader(_) => ApiError::Unauthenticated(e.to_string()),
-            AuthError::WeakPassword(rule) => ApiError::field("/password", rule),
-            AuthError::Busy { retry_after } | AuthError::Throttled { retry_after } => {
-                ApiError::TooManyRequests { detail: e.to_string(), retry_after }
-            }
-            AuthError::Db(db) => db.into(),
-            AuthError::Internal(cause) => ApiError::Internal(cause),
-        }
+        wharf_app::AppError::from(e).into()
     }
 }

@@ -6,7 +6,6 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use wharf_auth::Principal;
-use wharf_core::TokenScope;
 
 use crate::{ApiError, ApiState};
 
@@ -36,13 +35,9 @@ impl FromRequestParts<ApiState> for Caller {
 }
 
 impl Caller {
-    /// Fails with 403 unless the credential carries `scope`.
-    pub fn require(&self, scope: TokenScope) -> Result<(), ApiError> {
-        if self.0.has_scope(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("the API token lacks the {scope} scope")))
-        }
+    /// The caller as the application layer's actor.
+    pub fn actor(&self) -> wharf_app::Actor {
+        wharf_app::Actor::User(self.0.clone())
     }
 }
 
@@ -100,7 +95,7 @@ where
 
 /// `?limit=&cursor=` checked against the configured page sizes, with the cursor decoded.
 #[derive(Debug)]
-pub struct Paging(pub crate::pagination::PageRequest);
+pub struct Paging(pub wharf_app::Paging);
 
 impl FromRequestParts<ApiState> for Paging {
     type Rejection = ApiError;
@@ -108,6 +103,6 @@ impl FromRequestParts<ApiState> for Paging {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let ApiQuery(query) = ApiQuery::<wharf_api_types::PageQuery>::from_request_parts(parts, state).await?;
         let limits = &state.limits;
-        crate::pagination::PageRequest::resolve(&query, limits.default_page_size, limits.max_page_size).map(Paging)
+        crate::pagination::resolve(&query, limits.default_page_size, limits.max_page_size).map(Paging)
     }
 }

@@ -9,23 +9,20 @@
 //! - request bodies are limited (`api.max_body_bytes`);
 //! - the OpenAPI 3.1 document, generated from this code, is at `/api/v1/openapi.json`.
 //!
-//! Handlers are thin: parse and check input, call the data layer, shape the answer.
+//! Handlers are thin: parse the request into typed input, call the application layer
+//! (`wharf-app`), render the answer.
 
 mod error;
 mod extract;
-mod offers;
 mod openapi;
 mod pagination;
 mod problem;
 mod routes;
-mod validate;
-mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use wharf_auth::Authenticator;
-use wharf_db::Db;
 
 pub use error::ApiError;
 pub use openapi::openapi_json;
@@ -51,16 +48,12 @@ impl Default for ApiLimits {
 /// What the handlers need.
 #[derive(Debug, Clone)]
 pub struct ApiState {
-    /// The metadata database.
-    pub db: Db,
-    /// Credentials and permissions.
+    /// The use cases.
+    pub app: wharf_app::App,
+    /// Credentials of each request.
     pub auth: Authenticator,
     /// Limits.
     pub limits: ApiLimits,
-    /// Listing images' bytes.
-    pub blobs: wharf_blob::BlobStore,
-    /// The marketplace's category taxonomy.
-    pub categories: std::sync::Arc<Vec<String>>,
 }
 
 /// The `/api/v1` routes.

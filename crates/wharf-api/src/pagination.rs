@@ -2,7 +2,8 @@
 //! `{"items": […], "next_cursor": "…"}` and a `Link: <…>; rel="next"` header.
 //!
 //! Cursors are opaque (base64url of the last key seen), so the server may change
-//! what they hold; pages are keyset pages and stay consistent under inserts.
+//! what they hold; pages are keyset pages (`wharf_app::Listed`) and stay consistent
+//! under inserts.
 
 use axum::Json;
 use axum::http::{HeaderValue, header};
@@ -11,35 +12,25 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 pub use wharf_api_types::{Page, PageQuery};
+use wharf_app::{Listed, Paging};
 
 use crate::ApiError;
 
-/// Resolved paging: how many to show and where to start.
-#[derive(Debug)]
-pub struct PageRequest {
-    /// Items to show.
-    pub limit: u32,
-    /// The last key of the previous page.
-    pub after: Option<String>,
-}
-
-impl PageRequest {
-    /// Checks `limit` and decodes `cursor`.
-    pub fn resolve(query: &PageQuery, default: u32, max: u32) -> Result<PageRequest, ApiError> {
-        let limit = query.limit.unwrap_or(default);
-        if limit == 0 || limit > max {
-            return Err(ApiError::BadRequest(format!("limit must be between 1 and {max} (got {limit})")));
-        }
-        let after = match &query.cursor {
-            None => None,
-            Some(c) => {
-                Some(URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
-                    ApiError::BadRequest("invalid cursor: pass the next_cursor of a previous page".into())
-                })?)
-            }
-        };
-        Ok(PageRequest { limit, after })
+/// Checks `limit` against the configured sizes and decodes `cursor`.
+pub fn resolve(query: &PageQuery, default: u32, max: u32) -> Result<Paging, ApiError> {
+    let limit = query.limit.unwrap_or(default);
+    if limit == 0 || limit > max {
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and {max} (got {limit})")));
     }
+    let after = match &query.cursor {
+        None => None,
+        Some(c) => {
+            Some(URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
+                ApiError::BadRequest("invalid cursor: pass the next_cursor of a previous page".into())
+            })?)
+        }
+    };
+    Ok(Paging { limit, after })
 }
 
 /// A page ready to send, with its `Link` header.
@@ -49,19 +40,11 @@ pub struct PageResponse<T> {
     link: Option<String>,
 }
 
-/// Builds a page from `limit + 1` fetched rows: the extra row only says whether a
-/// next page exists. `key` gives the keyset value of an item; `path` the collection URL.
-pub fn page<T: Serialize>(
-    mut rows: Vec<T>,
-    request: &PageRequest,
-    path: &str,
-    key: impl Fn(&T) -> String,
-) -> PageResponse<T> {
-    let more = rows.len() > request.limit as usize;
-    rows.truncate(request.limit as usize);
-    let next_cursor = if more { rows.last().map(|last| URL_SAFE_NO_PAD.encode(key(last))) } else { None };
-    let link = next_cursor.as_ref().map(|c| format!("<{path}?limit={}&cursor={c}>; rel=\"next\"", request.limit));
-    PageResponse { page: Page { items: rows, next_cursor }, link }
+/// The response for a listed page of the collection at `path`.
+pub fn page<T: Serialize>(listed: Listed<T>, paging: &Paging, path: &str) -> PageResponse<T> {
+    let next_cursor = listed.next.map(|key| URL_SAFE_NO_PAD.encode(key));
+    let link = next_cursor.as_ref().map(|c| format!("<{path}?limit={}&cursor={c}>; rel=\"next\"", paging.limit));
+    PageResponse { page: Page { items: listed.items, next_cursor }, link }
 }
 
 impl<T: Serialize> IntoResponse for PageResponse<T> {

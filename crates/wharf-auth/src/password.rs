@@ -15,6 +15,40 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Longest accepted password, in bytes (bounds hashing work per request).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// A password someone chose, known to keep the rule ([`check_rule`]); never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// The password.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Its argon2id hash.
+    pub async fn hash(&self) -> Result<String, AuthError> {
+        hash(&self.0).await
+    }
+}
+
+impl std::str::FromStr for NewPassword {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<NewPassword, String> {
+        check_rule(s).map_err(|e| match e {
+            AuthError::WeakPassword(rule) => rule,
+            other => other.to_string(),
+        })?;
+        Ok(NewPassword(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
 /// Checks the password rule.
 pub fn check_rule(password: &str) -> Result<(), AuthError> {
     let chars = password.chars().count();

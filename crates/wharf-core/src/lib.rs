@@ -6,12 +6,14 @@
 //! - [`ids`]: typed database ids.
 //! - [`offer`]: offer states, version statuses and history events.
 //! - [`time`]: the timestamp type stored in the database and shown in the API.
+//! - [`text`]: e-mail addresses and labels people type, parsed at the boundary.
 
 pub mod access;
 pub mod ids;
 pub mod names;
 pub mod offer;
 pub mod scope;
+pub mod text;
 pub mod time;
 
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
@@ -19,4 +21,5 @@ pub use ids::{OrgId, TokenId, UserId};
 pub use names::{NameError, OrgName, UserName};
 pub use offer::{OfferEvent, OfferState, VersionStatus};
 pub use scope::{ScopeError, TokenScope, TokenScopes};
+pub use text::{DisplayName, Email, TokenName};
 pub use time::Timestamp;

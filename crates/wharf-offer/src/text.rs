@@ -177,22 +177,9 @@ pub fn web_url(s: &str, allow_http: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// A plausible e-mail address.
+/// A plausible e-mail address (the rule accounts use too).
 pub fn email(s: &str) -> Result<(), String> {
-    if s.len() > 254 {
-        return Err("must be at most 254 characters long".into());
-    }
-    let ok = s.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@')
-    });
-    if !ok || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must be an e-mail address such as name@example.com".into());
-    }
-    Ok(())
+    wharf_core::text::email_rule(s)
 }
 
 /// A phone number in international format: `+`, then 7 to 15 digits, optionally

@@ -424,3 +424,93 @@ async fn json_logs_carry_request_ids() {
     assert_eq!(request_line["span"]["path"], "/api/v1/orgs/nope");
     assert_eq!(request_line["status"], 401);
 }
+
+/// A rule holds the same on every surface: what the REST API refuses, `wharf admin`
+/// refuses with the same rule (both parse into the same types and call the same use
+/// case). Before the application layer, `wharf admin user create` stored any e-mail.
+#[tokio::test]
+async fn the_same_rule_is_refused_through_rest_and_the_admin_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut e = backend_env().await;
+    e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    let server = Server::spawn(&data, &e);
+    let admin = |args: &[&str], stdin: Option<&str>| {
+        let mut all = vec!["admin", "--data-dir", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run(&all, &e, stdin)
+    };
+    let http = reqwest::Client::new();
+    let long_name = "x".repeat(101);
+    /// A rule, the REST request breaking it and the admin command breaking it.
+    struct Case<'a> {
+        what: &'a str,
+        path: &'a str,
+        body: serde_json::Value,
+        pointer: &'a str,
+        args: Vec<&'a str>,
+        stdin: Option<&'a str>,
+    }
+    let cases = [
+        Case {
+            what: "e-mail",
+            path: "/api/v1/users",
+            body: serde_json::json!({"name": "carol", "email": "not-an-address"}),
+            pointer: "/email",
+            args: vec!["user", "create", "carol", "--email", "not-an-address", "--no-password"],
+            stdin: None,
+        },
+        Case {
+            what: "password",
+            path: "/api/v1/users",
+            body: serde_json::json!({"name": "carol", "password": "short"}),
+            pointer: "/password",
+            args: vec!["user", "create", "carol", "--password-stdin"],
+            stdin: Some("short\n"),
+        },
+        Case {
+            what: "display name",
+            path: "/api/v1/orgs",
+            body: serde_json::json!({"name": "acme", "kind": "publisher", "display_name": long_name}),
+            pointer: "/display_name",
+            args: vec!["org", "create", "acme", "--kind", "publisher", "--display-name", &long_name],
+            stdin: None,
+        },
+        Case {
+            what: "organization name",
+            path: "/api/v1/orgs",
+            body: serde_json::json!({"name": "api", "kind": "publisher"}),
+            pointer: "/name",
+            args: vec!["org", "create", "api", "--kind", "publisher"],
+            stdin: None,
+        },
+    ];
+    for Case { what, path, body, pointer, args, stdin } in cases {
+        let r = http
+            .post(format!("{}{path}", server.url))
+            .basic_auth("admin", Some(PASSWORD))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = json(r).await;
+        assert_eq!(status, 422, "{what}: {problem}");
+        let rule = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["pointer"] == pointer)
+            .unwrap_or_else(|| panic!("{what}: {problem}"))["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let out = admin(&args, stdin);
+        assert_eq!(out.code, 1, "{what}: {}", out.stderr);
+        assert!(out.stderr.trim_end().ends_with(&rule), "{what}: the CLI said {:?}, the API {rule:?}", out.stderr);
+    }
+    // Nothing was stored by either.
+    let out = admin(&["user", "list", "-o", "json"], None);
+    assert!(!out.stdout.contains("carol"), "{}", out.stdout);
+    let out = admin(&["org", "list", "-o", "json"], None);
+    assert!(!out.stdout.contains("acme"), "{}", out.stdout);
+}

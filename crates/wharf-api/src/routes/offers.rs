@@ -12,22 +12,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
-    CompareQuery, Comparison, EventView, FieldError, MediaView, OfferView, Problem, SaveResult, SubmitResult,
-    VersionSummary, VersionView,
+    CompareQuery, Comparison, EventView, MediaView, OfferView, Problem, SaveResult, SubmitResult, VersionSummary,
+    VersionView,
 };
-use wharf_core::{OfferEvent, OrgAction, TokenScope, VersionStatus};
-use wharf_db::offers::{MediaRow, OfferRow, OfferWriteError, VersionRow};
-use wharf_db::orgs::Org;
-use wharf_oci::Digest;
-use wharf_offer::parse::{Format, parse};
-use wharf_offer::rules::Stage;
-use wharf_offer::{OfferSpec, Problems};
+use wharf_app::{CompareWith, Document, OfferChange};
+use wharf_offer::OfferSpec;
+use wharf_offer::parse::Format;
 
-use super::orgs::org_for;
 use crate::extract::{ApiQuery, Caller, Paging};
-use crate::offers as logic;
 use crate::pagination::{PageQuery, page};
-use crate::views;
 use crate::{ApiError, ApiState};
 
 // ---- helpers ----
@@ -49,20 +42,8 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     })
 }
 
-fn write_error(e: OfferWriteError) -> ApiError {
-    match e {
-        OfferWriteError::RevisionMismatch { expected, current } => ApiError::PreconditionFailed(format!(
-            "the draft changed since revision {expected} (it is at revision {current}): get it again, reapply your change and send it with If-Match: \"r{current}\""
-        )),
-        OfferWriteError::NotFound => ApiError::NotFound("the offer no longer exists".into()),
-        OfferWriteError::WrongState(m) => ApiError::Conflict(m),
-        OfferWriteError::Db(db) => db.into(),
-    }
-}
-
-/// Reads a JSON (or, with `Content-Type: application/yaml`, YAML) offer document;
-/// unknown fields are reported together with the other problems.
-fn read_document(headers: &HeaderMap, body: &[u8]) -> Result<(OfferSpec, Problems), ApiError> {
+/// The offer document of a request: JSON, or YAML with `Content-Type: application/yaml`.
+fn document<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Document<'a>, ApiError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let format = if ct.starts_with("application/json") {
         Format::Json
@@ -74,68 +55,19 @@ fn read_document(headers: &HeaderMap, body: &[u8]) -> Result<(OfferSpec, Problem
             "send the offer document as application/json or application/yaml".into(),
         ));
     };
-    parse::<OfferSpec>(body, format).map_err(|p| {
-        ApiError::Validation(p.all().iter().map(|x| FieldError::new(&x.path.pointer(), &x.message)).collect())
-    })
+    Ok(Document { bytes: body, format })
 }
 
-fn stored(text: &str, what: &str) -> Result<OfferSpec, ApiError> {
-    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored {what} does not parse: {e}")))
+fn with_etag(mut response: Response, revision: i64) -> Response {
+    response.headers_mut().insert(header::ETAG, etag(revision));
+    response
 }
 
-fn to_json(spec: &OfferSpec) -> Result<String, ApiError> {
-    serde_json::to_string(spec).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-async fn offer_for(
-    state: &ApiState,
-    caller: &Caller,
-    org: &str,
-    offer: &str,
-    action: OrgAction,
-) -> Result<(Org, OfferRow), ApiError> {
-    let (org, _) = org_for(state, caller, org, action).await?;
-    let row = state
-        .db
-        .offer(org.id, offer)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("organization {} has no offer {offer:?}", org.name)))?;
-    Ok((org, row))
-}
-
-/// The documents of the versions that count as earlier for the rules between
-/// versions: every submitted one but the cancelled, oldest first.
-async fn earlier_versions(state: &ApiState, pk: i64) -> Result<Vec<(i64, OfferSpec)>, ApiError> {
-    let mut out = Vec::new();
-    for v in state.db.offer_versions(pk).await?.iter().rev() {
-        if v.status != VersionStatus::Cancelled {
-            out.push((v.version, stored(&v.document, "version")?));
-        }
+fn with_location(mut response: Response, location: String) -> Response {
+    if let Ok(loc) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, loc);
     }
-    Ok(out)
-}
-
-async fn offer_view(state: &ApiState, org: &Org, row: &OfferRow) -> Result<OfferView, ApiError> {
-    Ok(view_of(org, row, &state.db.offer_versions(row.pk).await?))
-}
-
-fn view_of(org: &Org, row: &OfferRow, versions: &[VersionRow]) -> OfferView {
-    OfferView {
-        id: row.offer_id.clone(),
-        publisher: org.name.to_string(),
-        state: row.state,
-        state_label: row.state.label().to_owned(),
-        revision: row.revision,
-        stopped_plans: row.stopped_plans.clone(),
-        live_version: versions.iter().find(|v| v.status == VersionStatus::Live).map(|v| v.version),
-        versions: versions.iter().map(views::version).collect(),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    }
-}
-
-fn actor(caller: &Caller) -> String {
-    caller.0.user_name.to_string()
+    response
 }
 
 // ---- handlers ----
@@ -151,8 +83,7 @@ pub(crate) async fn schema() -> Response {
 /// The marketplace's categories (the operator's taxonomy).
 #[utoipa::path(get, path = "/api/v1/categories", tag = "offers", responses((status = 200, body = Vec<String>)))]
 pub(crate) async fn categories(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<String>>, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    Ok(Json(state.categories.as_ref().clone()))
+    Ok(Json(state.app.categories(&caller.actor())?))
 }
 
 /// An organization's offers.
@@ -165,19 +96,8 @@ pub(crate) async fn list(
     Path(org): Path<String>,
     Paging(req): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (org, _) = org_for(&state, &caller, &org, OrgAction::ReadOffers).await?;
-    let rows = state.db.list_offers(org.id, req.after.as_deref(), req.limit + 1).await?;
-    let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
-    let versions = state.db.versions_of_offers(&pks).await?;
-    let views: Vec<OfferView> = rows
-        .iter()
-        .map(|r| {
-            let mine: Vec<VersionRow> = versions.iter().filter(|(pk, _)| *pk == r.pk).map(|(_, v)| v.clone()).collect();
-            view_of(&org, r, &mine)
-        })
-        .collect();
-    Ok(page(views, &req, &format!("/api/v1/orgs/{}/offers", org.name), |o| o.id.clone()).into_response())
+    let listed = state.app.list_offers(&caller.actor(), &org, &req).await?;
+    Ok(page(listed, &req, &format!("/api/v1/orgs/{org}/offers")).into_response())
 }
 
 /// Creates an offer from a document (its draft). Every problem is reported at once;
@@ -194,29 +114,10 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, _) = org_for(&state, &caller, &org, OrgAction::EditOffers).await?;
-    let (mut spec, problems) = read_document(&headers, &body)?;
-    let Some(offer_id) = spec.id.clone() else {
-        return Err(ApiError::field("/id", "is required to create an offer"));
-    };
-    if let Err(e) = offer_id.parse::<wharf_offer::OfferId>() {
-        return Err(ApiError::field("/id", e));
-    }
-    let warnings =
-        logic::check(&state, &org, &offer_id, &mut spec, Stage::Draft, &[], problems).await?.into_result()?;
-    let plans = logic::plan_ids(&spec);
-    let plan_refs: Vec<&str> = plans.iter().map(String::as_str).collect();
-    let row = state.db.create_offer(org.id, &offer_id, &to_json(&spec)?, &plan_refs, &actor(&caller)).await?;
-    tracing::info!(org.name = %org.name, offer.id = %offer_id, by = %caller.0.user_name, "offer created");
-    let mut response =
-        (StatusCode::CREATED, Json(SaveResult { revision: row.revision, changed: true, warnings })).into_response();
-    let h = response.headers_mut();
-    h.insert(header::ETAG, etag(row.revision));
-    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/orgs/{}/offers/{offer_id}", org.name)) {
-        h.insert(header::LOCATION, loc);
-    }
-    Ok(response)
+    let document = document(&headers, &body)?;
+    let saved = state.app.create_offer(&caller.actor(), &org, document).await?;
+    let response = with_etag((StatusCode::CREATED, Json(&saved.result)).into_response(), saved.result.revision);
+    Ok(with_location(response, format!("/api/v1/orgs/{}/offers/{}", saved.publisher, saved.offer)))
 }
 
 /// One offer: state, revision and versions.
@@ -228,11 +129,9 @@ pub(crate) async fn get(
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (org, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let mut response = Json(offer_view(&state, &org, &row).await?).into_response();
-    response.headers_mut().insert(header::ETAG, etag(row.revision));
-    Ok(response)
+    let view = state.app.offer(&caller.actor(), &org, &offer).await?;
+    let revision = view.revision;
+    Ok(with_etag(Json(view).into_response(), revision))
 }
 
 /// The draft document, with its `ETag`. The lead secret shows as its SHA-256.
@@ -244,12 +143,8 @@ pub(crate) async fn get_draft(
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (_, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let spec = stored(&row.draft, "draft")?.redacted();
-    let mut response = Json(spec).into_response();
-    response.headers_mut().insert(header::ETAG, etag(row.revision));
-    Ok(response)
+    let (spec, revision) = state.app.draft(&caller.actor(), &org, &offer).await?;
+    Ok(with_etag(Json(spec).into_response(), revision))
 }
 
 /// Replaces the draft. Needs `If-Match` with the draft's ETag (428 without, 412
@@ -268,41 +163,11 @@ pub(crate) async fn put_draft(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, row) = offer_for(&state, &caller, &org, &offer, OrgAction::EditOffers).await?;
-    let Some(expected) = if_match(&headers)? else {
-        return Err(ApiError::PreconditionRequired(format!(
-            "send If-Match with the draft's ETag (it is \"r{}\"; GET the draft to see it) so that concurrent edits are not lost",
-            row.revision
-        )));
-    };
-    if expected != row.revision {
-        return Err(write_error(OfferWriteError::RevisionMismatch { expected, current: row.revision }));
-    }
-    let (mut spec, problems) = read_document(&headers, &body)?;
-    let current = stored(&row.draft, "draft")?;
-    logic::keep_secret(&mut spec, &current);
-    let earlier = earlier_versions(&state, row.pk).await?;
-    let warnings =
-        logic::check(&state, &org, &row.offer_id, &mut spec, Stage::Draft, &earlier, problems).await?.into_result()?;
-    if spec == current {
-        let mut response = Json(SaveResult { revision: row.revision, changed: false, warnings }).into_response();
-        response.headers_mut().insert(header::ETAG, etag(row.revision));
-        return Ok(response);
-    }
-    let (before, after) = (logic::plan_ids(&current), logic::plan_ids(&spec));
-    let mut events: Vec<(OfferEvent, Option<String>)> = Vec::new();
-    events.extend(after.iter().filter(|p| !before.contains(p)).map(|p| (OfferEvent::PlanCreated, Some(p.clone()))));
-    events.extend(before.iter().filter(|p| !after.contains(p)).map(|p| (OfferEvent::PlanDeleted, Some(p.clone()))));
-    let saved = state
-        .db
-        .update_draft(row.pk, expected, &to_json(&spec)?, &events, &actor(&caller))
-        .await
-        .map_err(write_error)?;
-    tracing::info!(org.name = %org.name, offer.id = %row.offer_id, revision = saved.revision, by = %caller.0.user_name, "offer draft saved");
-    let mut response = Json(SaveResult { revision: saved.revision, changed: true, warnings }).into_response();
-    response.headers_mut().insert(header::ETAG, etag(saved.revision));
-    Ok(response)
+    let expected = if_match(&headers)?;
+    let document = document(&headers, &body)?;
+    let saved = state.app.put_draft(&caller.actor(), &org, &offer, expected, document).await?;
+    let revision = saved.revision;
+    Ok(with_etag(Json(saved).into_response(), revision))
 }
 
 /// Submits the draft: validates every prerequisite (required fields in every
@@ -320,50 +185,20 @@ pub(crate) async fn submit(
     Path((org, offer)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let started = std::time::Instant::now();
-    let (org, row) = offer_for(&state, &caller, &org, &offer, OrgAction::PublishOffers).await?;
     let expected = if_match(&headers)?;
-    if let Some(e) = expected
-        && e != row.revision
-    {
-        return Err(write_error(OfferWriteError::RevisionMismatch { expected: e, current: row.revision }));
-    }
-    let mut spec = stored(&row.draft, "draft")?;
-    let earlier = earlier_versions(&state, row.pk).await?;
-    let warnings = logic::check(&state, &org, &row.offer_id, &mut spec, Stage::Submit, &earlier, Problems::new())
-        .await?
-        .into_result()?;
-    let (offer_row, version) = state
-        .db
-        .submit_version(row.pk, Some(expected.unwrap_or(row.revision)), &to_json(&spec)?, &actor(&caller))
-        .await
-        .map_err(write_error)?;
-    let validated_in_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version = version.version, validated_in_ms, by = %caller.0.user_name, "offer submitted");
-    let body = SubmitResult { version: views::version(&version), state: offer_row.state, warnings, validated_in_ms };
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(loc) = HeaderValue::from_str(&format!(
-        "/api/v1/orgs/{}/offers/{}/versions/{}",
-        org.name, row.offer_id, version.version
-    )) {
-        response.headers_mut().insert(header::LOCATION, loc);
-    }
-    Ok(response)
+    let result = state.app.submit(&caller.actor(), &org, &offer, expected).await?;
+    let location = format!("/api/v1/orgs/{org}/offers/{offer}/versions/{}", result.version.version);
+    Ok(with_location((StatusCode::CREATED, Json(result)).into_response(), location))
 }
 
-async fn lifecycle(
+async fn change(
     state: ApiState,
     caller: Caller,
     org: String,
     offer: String,
-    change: impl AsyncFnOnce(&ApiState, &OfferRow, String) -> Result<OfferRow, OfferWriteError>,
+    change: OfferChange,
 ) -> Result<Json<OfferView>, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, row) = offer_for(&state, &caller, &org, &offer, OrgAction::PublishOffers).await?;
-    let changed = change(&state, &row, actor(&caller)).await.map_err(write_error)?;
-    tracing::info!(org.name = %org.name, offer.id = %row.offer_id, state = %changed.state, by = %caller.0.user_name, "offer lifecycle changed");
-    Ok(Json(offer_view(&state, &org, &changed).await?))
+    Ok(Json(state.app.change_offer(&caller.actor(), &org, &offer, change).await?))
 }
 
 /// Cancels the version being published, before the publisher's sign-off.
@@ -375,8 +210,7 @@ pub(crate) async fn cancel(
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
-    lifecycle(state, caller, org, offer, async |s, row, who| s.db.cancel_submission(row.pk, &who).await.map(|(r, _)| r))
-        .await
+    change(state, caller, org, offer, OfferChange::Cancel).await
 }
 
 /// Stop-sells a live offer: hidden from new customers, existing subscriptions keep working.
@@ -388,7 +222,7 @@ pub(crate) async fn stop_sell(
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
-    lifecycle(state, caller, org, offer, async |s, row, who| s.db.set_offer_selling(row.pk, true, &who).await).await
+    change(state, caller, org, offer, OfferChange::StopSell).await
 }
 
 /// Sells a stop-sold offer again.
@@ -400,18 +234,7 @@ pub(crate) async fn resume(
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
-    lifecycle(state, caller, org, offer, async |s, row, who| s.db.set_offer_selling(row.pk, false, &who).await).await
-}
-
-async fn live_plans(state: &ApiState, row: &OfferRow) -> Result<Vec<String>, OfferWriteError> {
-    for v in state.db.offer_versions(row.pk).await? {
-        if v.status == VersionStatus::Live {
-            let spec: OfferSpec = serde_json::from_str(&v.document)
-                .map_err(|e| OfferWriteError::Db(wharf_db::DbError::Corrupt(e.to_string())))?;
-            return Ok(logic::plan_ids(&spec));
-        }
-    }
-    Ok(Vec::new())
+    change(state, caller, org, offer, OfferChange::Resume).await
 }
 
 /// Stop-sells one plan of the live version, while the offer keeps another plan selling.
@@ -423,7 +246,7 @@ pub(crate) async fn stop_sell_plan(
     caller: Caller,
     Path((org, offer, plan)): Path<(String, String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
-    plan_selling(state, caller, org, offer, plan, true).await
+    change(state, caller, org, offer, OfferChange::StopSellPlan(plan)).await
 }
 
 /// Sells a stop-sold plan again.
@@ -435,22 +258,7 @@ pub(crate) async fn resume_plan(
     caller: Caller,
     Path((org, offer, plan)): Path<(String, String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
-    plan_selling(state, caller, org, offer, plan, false).await
-}
-
-async fn plan_selling(
-    state: ApiState,
-    caller: Caller,
-    org: String,
-    offer: String,
-    plan: String,
-    stop: bool,
-) -> Result<Json<OfferView>, ApiError> {
-    lifecycle(state, caller, org, offer, async |s, row, who| {
-        let plans = live_plans(s, row).await?;
-        s.db.set_plan_selling(row.pk, &plan, &plans, stop, &who).await
-    })
-    .await
+    change(state, caller, org, offer, OfferChange::ResumePlan(plan)).await
 }
 
 /// Every version, newest first.
@@ -462,9 +270,7 @@ pub(crate) async fn versions(
     caller: Caller,
     Path((org, offer)): Path<(String, String)>,
 ) -> Result<Json<Vec<VersionSummary>>, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (_, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    Ok(Json(state.db.offer_versions(row.pk).await?.iter().map(views::version).collect()))
+    Ok(Json(state.app.versions(&caller.actor(), &org, &offer).await?))
 }
 
 /// One version with its frozen document.
@@ -476,12 +282,9 @@ pub(crate) async fn version(
     caller: Caller,
     Path((org, offer, version)): Path<(String, String, String)>,
 ) -> Result<Json<VersionView>, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (_, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let missing = || ApiError::NotFound(format!("offer {offer:?} has no version {version:?}"));
-    let n: i64 = version.parse().map_err(|_| missing())?;
-    let v = state.db.offer_version(row.pk, n).await?.ok_or_else(missing)?;
-    Ok(Json(VersionView { summary: views::version(&v), document: stored(&v.document, "version")?.redacted() }))
+    let n: i64 =
+        version.parse().map_err(|_| ApiError::NotFound(format!("offer {offer:?} has no version {version:?}")))?;
+    Ok(Json(state.app.version(&caller.actor(), &org, &offer, n).await?))
 }
 
 /// The draft against the live version (default), the version in preview, or any
@@ -495,45 +298,8 @@ pub(crate) async fn compare(
     Path((org, offer)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> Result<Json<Comparison>, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (_, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let with = q.with.unwrap_or_else(|| "live".to_owned());
-    let versions = state.db.offer_versions(row.pk).await?;
-    let base = match with.as_str() {
-        "live" => versions.iter().find(|v| v.status == VersionStatus::Live),
-        "preview" => versions.iter().find(|v| v.status == VersionStatus::Preview),
-        n => match n.parse::<i64>() {
-            Ok(n) => Some(
-                versions
-                    .iter()
-                    .find(|v| v.version == n)
-                    .ok_or_else(|| ApiError::NotFound(format!("offer {offer:?} has no version {n}")))?,
-            ),
-            Err(_) => {
-                return Err(ApiError::BadRequest(format!(
-                    "with must be live, preview or a version number (got {with:?})"
-                )));
-            }
-        },
-    };
-    let plain = |mut s: OfferSpec| {
-        for plan in &mut s.plans {
-            for image in &mut plan.images {
-                image.digests.clear();
-            }
-        }
-        serde_json::to_value(s.redacted()).unwrap_or_default()
-    };
-    let draft = plain(stored(&row.draft, "draft")?);
-    let base_doc = match base {
-        Some(v) => plain(stored(&v.document, "version")?),
-        None => serde_json::json!({}),
-    };
-    Ok(Json(Comparison {
-        base: with,
-        base_version: base.map(|v| v.version),
-        changes: wharf_offer::diff::diff(&base_doc, &draft),
-    }))
+    let with: CompareWith = q.with.as_deref().unwrap_or("live").parse().map_err(ApiError::BadRequest)?;
+    Ok(Json(state.app.compare(&caller.actor(), &org, &offer, with).await?))
 }
 
 /// The offer's history: who did what and when, oldest first.
@@ -546,26 +312,8 @@ pub(crate) async fn history(
     Path((org, offer)): Path<(String, String)>,
     Paging(req): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (org, row) = offer_for(&state, &caller, &org, &offer, OrgAction::ReadOffers).await?;
-    let after = match &req.after {
-        None => 0,
-        Some(a) => a.parse().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?,
-    };
-    let events = state.db.offer_events(row.pk, after, req.limit + 1).await?;
-    let views: Vec<EventView> = events
-        .into_iter()
-        .map(|e| EventView {
-            id: e.id,
-            kind: e.kind,
-            label: e.kind.label().to_owned(),
-            detail: e.detail,
-            actor: e.actor,
-            at: e.at,
-        })
-        .collect();
-    let path = format!("/api/v1/orgs/{}/offers/{}/history", org.name, row.offer_id);
-    Ok(page(views, &req, &path, |e| e.id.to_string()).into_response())
+    let listed = state.app.history(&caller.actor(), &org, &offer, &req).await?;
+    Ok(page(listed, &req, &format!("/api/v1/orgs/{org}/offers/{offer}/history")).into_response())
 }
 
 /// Uploads a listing image (PNG or JPEG, at most 4 MiB), checked from its bytes.
@@ -580,8 +328,6 @@ pub(crate) async fn upload_media(
     Path(org): Path<String>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, _) = org_for(&state, &caller, &org, OrgAction::EditOffers).await?;
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(format!(
@@ -591,32 +337,9 @@ pub(crate) async fn upload_media(
         } else {
             ApiError::BadRequest(r.body_text())
         }
-    })?;
-    let info = wharf_offer::media::inspect(&body).map_err(|e| ApiError::field("", format!("the upload {e}")))?;
-    if info.width > 4096 || info.height > 4096 {
-        return Err(ApiError::field(
-            "",
-            format!("the upload is {}×{} pixels; listing images are at most 1280×720", info.width, info.height),
-        ));
-    }
-    let size = body.len() as u64;
-    let stored = state.blobs.put_bytes(body, None).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let media = MediaRow {
-        digest: stored.digest.clone(),
-        media_type: info.format.media_type().to_owned(),
-        width: info.width,
-        height: info.height,
-        size,
-    };
-    state.db.put_media(org.id, &media).await?;
-    tracing::info!(org.name = %org.name, media.digest = %media.digest, by = %caller.0.user_name, "listing image uploaded");
-    let view = MediaView {
-        digest: media.digest.to_string(),
-        media_type: media.media_type,
-        width: media.width,
-        height: media.height,
-        size,
-    };
+    });
+    let actor = caller.actor();
+    let view = state.app.upload_media(&actor, &org, body?).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -629,12 +352,6 @@ pub(crate) async fn get_media(
     caller: Caller,
     Path((org, digest)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (org, _) = org_for(&state, &caller, &org, OrgAction::ReadOffers).await?;
-    let missing = || ApiError::NotFound(format!("organization {} has no image {digest}", org.name));
-    let d: Digest = digest.parse().map_err(|_| missing())?;
-    let m = state.db.media(org.id, &d).await?.ok_or_else(missing)?;
-    let read = state.blobs.get(&d, None).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let bytes = read.bytes().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, m.media_type)], bytes).into_response())
+    let file = state.app.media(&caller.actor(), &org, &digest).await?;
+    Ok(([(header::CONTENT_TYPE, file.media_type)], file.bytes).into_response())
 }

@@ -7,36 +7,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use wharf_core::{OrgAction, OrgKind, OrgName, PlatformAction, Role, TokenScope, UserName};
-use wharf_db::orgs::Org;
+use wharf_api_types::{CreateOrgRequest, MemberView, OrgView, Problem, SetMemberRequest, UpdateOrgRequest};
+use wharf_app::{NewOrg, field, optional};
+use wharf_core::Role;
 
 use crate::extract::{ApiJson, Caller, Paging};
 use crate::pagination::{PageQuery, page};
-use crate::validate;
-use crate::views;
 use crate::{ApiError, ApiState};
-use wharf_api_types::{CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
-use wharf_api_types::{FieldError, Problem};
-
-/// An organization the caller may read, with their role, after checking `action`.
-pub(crate) async fn org_for(
-    state: &ApiState,
-    caller: &Caller,
-    name: &str,
-    action: OrgAction,
-) -> Result<(Org, Option<Role>), ApiError> {
-    let not_found = || ApiError::NotFound(format!("no organization named {name:?}"));
-    let name: OrgName = name.parse().map_err(|_| not_found())?;
-    let org = state.db.org_by_name(&name).await?.ok_or_else(not_found)?;
-    let role = state.db.role_in_org(org.id, caller.0.user_id).await?;
-    if !caller.0.may_in_org(org.kind, role, OrgAction::Read) {
-        return Err(not_found());
-    }
-    if !caller.0.may_in_org(org.kind, role, action) {
-        return Err(ApiError::Forbidden(format!("your role in {:?} does not allow this", org.name.as_str())));
-    }
-    Ok((org, role))
-}
 
 /// Organizations: all of them for operators, otherwise the caller's.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "organizations", params(PageQuery),
@@ -46,15 +23,8 @@ pub(crate) async fn list(
     caller: Caller,
     Paging(req): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let rows = if caller.0.may_platform(PlatformAction::ReadAll) {
-        state.db.list_orgs_with_role(caller.0.user_id, req.after.as_deref(), req.limit + 1).await?
-    } else {
-        let mine = state.db.orgs_of_user(caller.0.user_id, req.after.as_deref(), req.limit + 1).await?;
-        mine.into_iter().map(|(o, r)| (o, Some(r))).collect()
-    };
-    let views: Vec<OrgView> = rows.iter().map(|(o, r)| views::org(o, *r)).collect();
-    Ok(page(views, &req, "/api/v1/orgs", |o| o.name.clone()).into_response())
+    let listed = state.app.list_orgs(&caller.actor(), &req).await?;
+    Ok(page(listed, &req, "/api/v1/orgs").into_response())
 }
 
 /// Creates an organization (operators with the `admin` scope).
@@ -66,45 +36,14 @@ pub(crate) async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateOrgRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    if !caller.0.may_platform(PlatformAction::ManageOrgs) {
-        return Err(ApiError::Forbidden("creating organizations needs the owner or admin role in an operator organization and, for tokens, the admin scope".into()));
-    }
-    let mut errors = Vec::new();
-    let name = body.name.parse::<OrgName>().map_err(|e| errors.push(FieldError::new("/name", e))).ok();
-    let kind = body.kind.parse::<OrgKind>().map_err(|e| errors.push(FieldError::new("/kind", e))).ok();
-    if let Some(d) = &body.display_name
-        && let Err(e) = validate::label(d, validate::MAX_DISPLAY_NAME)
-    {
-        errors.push(FieldError::new("/display_name", e));
-    }
-    let owner = match &body.owner {
-        None => Some(caller.0.user_id),
-        Some(o) => match o.parse::<UserName>() {
-            Err(e) => {
-                errors.push(FieldError::new("/owner", e));
-                None
-            }
-            Ok(n) => match state.db.user_by_name(&n).await? {
-                Some(u) => Some(u.id),
-                None => {
-                    errors.push(FieldError::new("/owner", format!("no user named {:?}", n.as_str())));
-                    None
-                }
-            },
-        },
+    let new = NewOrg {
+        name: field("/name", &body.name),
+        kind: field("/kind", &body.kind),
+        display_name: optional("/display_name", body.display_name.as_deref()),
+        owner: optional("/owner", body.owner.as_deref()),
     };
-    let (Some(name), Some(kind), Some(owner)) = (name, kind, owner) else {
-        return Err(ApiError::Validation(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let org = state.db.create_org(&name, kind, body.display_name.as_deref(), Some(owner)).await?;
-    let role = state.db.role_in_org(org.id, caller.0.user_id).await?;
-    tracing::info!(org.name = %org.name, org.kind = %org.kind, by = %caller.0.user_name, "organization created");
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/orgs/{}", org.name))], Json(views::org(&org, role)))
-        .into_response())
+    let org = state.app.create_org(&caller.actor(), new).await?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/orgs/{}", org.name))], Json(org)).into_response())
 }
 
 /// One organization.
@@ -115,9 +54,7 @@ pub(crate) async fn get(
     caller: Caller,
     Path(org): Path<String>,
 ) -> Result<Json<OrgView>, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (org, role) = org_for(&state, &caller, &org, OrgAction::Read).await?;
-    Ok(Json(views::org(&org, role)))
+    Ok(Json(state.app.org(&caller.actor(), &org).await?))
 }
 
 /// Changes an organization's display name (admins).
@@ -131,20 +68,8 @@ pub(crate) async fn update(
     Path(org): Path<String>,
     ApiJson(body): ApiJson<UpdateOrgRequest>,
 ) -> Result<Json<OrgView>, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, role) = org_for(&state, &caller, &org, OrgAction::Update).await?;
-    let Some(display_name) = body.display_name else {
-        return Ok(Json(views::org(&org, role)));
-    };
-    if let Some(d) = &display_name {
-        validate::label(d, validate::MAX_DISPLAY_NAME).map_err(|e| ApiError::field("/display_name", e))?;
-    }
-    let updated = state
-        .db
-        .update_org(org.id, display_name.as_deref())
-        .await?
-        .ok_or_else(|| ApiError::NotFound("organization deleted meanwhile".into()))?;
-    Ok(Json(views::org(&updated, role)))
+    let display_name = body.display_name.as_ref().map(|d| optional("/display_name", d.as_deref())).transpose();
+    Ok(Json(state.app.update_org(&caller.actor(), &org, display_name).await?))
 }
 
 /// Deletes an organization and its memberships (owners).
@@ -155,10 +80,7 @@ pub(crate) async fn delete(
     caller: Caller,
     Path(org): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, _) = org_for(&state, &caller, &org, OrgAction::Delete).await?;
-    state.db.delete_org(org.id).await?;
-    tracing::info!(org.name = %org.name, by = %caller.0.user_name, "organization deleted");
+    state.app.delete_org(&caller.actor(), &org).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,12 +94,8 @@ pub(crate) async fn members(
     Path(org): Path<String>,
     Paging(req): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let (org, _) = org_for(&state, &caller, &org, OrgAction::ReadMembers).await?;
-    let members = state.db.list_members(org.id, req.after.as_deref(), req.limit + 1).await?;
-    let views: Vec<MemberView> = members.iter().map(views::member).collect();
-    let path = format!("/api/v1/orgs/{}/members", org.name);
-    Ok(page(views, &req, &path, |m| m.user.clone()).into_response())
+    let listed = state.app.members(&caller.actor(), &org, &req).await?;
+    Ok(page(listed, &req, &format!("/api/v1/orgs/{org}/members")).into_response())
 }
 
 /// Adds a member or changes their role (admins; granting or taking away `owner`
@@ -193,25 +111,10 @@ pub(crate) async fn set_member(
     Path((org, user)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetMemberRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let (org, role) = org_for(&state, &caller, &org, OrgAction::ManageMembers).await?;
-    let new_role: Role = body.role.parse().map_err(|e: String| ApiError::field("/role", e))?;
-    let target = find_user(&state, &user).await?;
-    let current = state.db.role_in_org(org.id, target.id).await?;
-    if (new_role == Role::Owner || current == Some(Role::Owner))
-        && !caller.0.may_in_org(org.kind, role, OrgAction::ManageOwners)
-    {
-        return Err(ApiError::Forbidden("only owners may grant or take away the owner role".into()));
-    }
-    let previous = state.db.set_membership(org.id, target.id, new_role).await?;
-    let member = state
-        .db
-        .member(org.id, target.id)
-        .await?
-        .ok_or_else(|| ApiError::Conflict("the membership was removed meanwhile".into()))?;
-    tracing::info!(org.name = %org.name, user.name = %target.name, role = %new_role, by = %caller.0.user_name, "membership set");
-    let status = if previous.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(views::member(&member))).into_response())
+    let role: Role = body.role.parse().map_err(|e: String| ApiError::field("/role", e))?;
+    let (member, added) = state.app.set_member(&caller.actor(), &org, &user, role).await?;
+    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(member)).into_response())
 }
 
 /// Removes a member (admins; removing an owner needs an owner). Members may leave.
@@ -224,25 +127,6 @@ pub(crate) async fn remove_member(
     caller: Caller,
     Path((org, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
-    let leaving = user == caller.0.user_name.as_str();
-    let action = if leaving { OrgAction::Read } else { OrgAction::ManageMembers };
-    let (org, role) = org_for(&state, &caller, &org, action).await?;
-    let target = find_user(&state, &user).await?;
-    let current = state.db.role_in_org(org.id, target.id).await?;
-    let Some(current) = current else {
-        return Err(ApiError::NotFound(format!("{user:?} is not a member of {:?}", org.name.as_str())));
-    };
-    if current == Role::Owner && !leaving && !caller.0.may_in_org(org.kind, role, OrgAction::ManageOwners) {
-        return Err(ApiError::Forbidden("only owners may remove an owner".into()));
-    }
-    state.db.remove_membership(org.id, target.id).await?;
-    tracing::info!(org.name = %org.name, user.name = %target.name, by = %caller.0.user_name, "membership removed");
+    state.app.remove_member(&caller.actor(), &org, &user).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn find_user(state: &ApiState, name: &str) -> Result<wharf_db::users::User, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no user named {name:?}"));
-    let n: UserName = name.parse().map_err(|_| not_found())?;
-    state.db.user_by_name(&n).await?.ok_or_else(not_found)
 }

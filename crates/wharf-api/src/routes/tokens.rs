@@ -1,24 +1,16 @@
 //! `/api/v1/user/tokens`: the caller's API tokens.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use wharf_auth::Credential;
-use wharf_core::{Timestamp, TokenId, TokenScope, TokenScopes};
+use wharf_api_types::{CreateTokenRequest, CreatedTokenView, FieldError, Problem, TokenView};
+use wharf_app::{NewToken, field};
+use wharf_core::{TokenId, TokenScope, TokenScopes};
 
 use crate::extract::{ApiJson, Caller, Paging};
 use crate::pagination::{PageQuery, page};
-use crate::validate;
-use crate::views;
 use crate::{ApiError, ApiState};
-use wharf_api_types::{CreateTokenRequest, CreatedTokenView, TokenView};
-use wharf_api_types::{FieldError, Problem};
-
-const DEFAULT_DAYS: u32 = 90;
-const MAX_DAYS: u32 = 3650;
 
 /// The caller's tokens, revoked and expired ones included.
 #[utoipa::path(get, path = "/api/v1/user/tokens", tag = "tokens", params(PageQuery),
@@ -28,14 +20,8 @@ pub(crate) async fn list(
     caller: Caller,
     Paging(req): Paging,
 ) -> Result<Response, ApiError> {
-    caller.require(TokenScope::ApiRead)?;
-    let after = match &req.after {
-        Some(a) => Some(TokenId(a.parse().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?)),
-        None => None,
-    };
-    let tokens = state.db.list_tokens(caller.0.user_id, after, req.limit + 1).await?;
-    let views: Vec<TokenView> = tokens.iter().map(views::token).collect();
-    Ok(page(views, &req, "/api/v1/user/tokens", |t| t.id.to_string()).into_response())
+    let listed = state.app.list_tokens(&caller.actor(), None, &req).await?;
+    Ok(page(listed, &req, "/api/v1/user/tokens").into_response())
 }
 
 /// Creates a token. Needs password authentication: a token cannot mint tokens.
@@ -48,43 +34,27 @@ pub(crate) async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> Result<Response, ApiError> {
-    if caller.0.credential != Credential::Password {
-        return Err(ApiError::Forbidden("creating API tokens needs password authentication, not an API token".into()));
-    }
-    let mut errors = Vec::new();
-    if let Err(e) = validate::label(&body.name, validate::MAX_TOKEN_NAME) {
-        errors.push(FieldError::new("/name", e));
-    }
     let mut scopes = Vec::new();
+    let mut invalid = Vec::new();
     for (i, s) in body.scopes.iter().enumerate() {
-        match s.parse::<TokenScope>() {
+        match field::<TokenScope>(&format!("/scopes/{i}"), s) {
             Ok(scope) => scopes.push(scope),
-            Err(e) => errors.push(FieldError::new(&format!("/scopes/{i}"), e)),
+            Err(e) => invalid.extend(e),
         }
     }
     let scopes = match TokenScopes::new(scopes) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            if body.scopes.is_empty() {
-                errors.push(FieldError::new("/scopes", e));
-            }
-            None
-        }
+        Ok(s) if invalid.is_empty() => Ok(s),
+        Ok(_) => Err(invalid),
+        Err(e) if body.scopes.is_empty() => Err(vec![FieldError::new("/scopes", e)]),
+        Err(_) => Err(invalid),
     };
-    let days = body.expires_in_days.unwrap_or(DEFAULT_DAYS);
-    if !(1..=MAX_DAYS).contains(&days) {
-        errors.push(FieldError::new("/expires_in_days", format!("must be between 1 and {MAX_DAYS} (got {days})")));
-    }
-    let Some(scopes) = scopes.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let new = NewToken {
+        name: field("/name", &body.name),
+        scopes,
+        expires_in_days: body.expires_in_days.unwrap_or(wharf_app::DEFAULT_TOKEN_DAYS),
     };
-    let user =
-        state.db.user_by_id(caller.0.user_id).await?.ok_or_else(|| ApiError::Internal("caller vanished".into()))?;
-    let expires_at = Timestamp::now().plus(Duration::from_secs(u64::from(days) * 86_400));
-    let (token, secret) = state.auth.create_api_token(&user, &body.name, &scopes, Some(expires_at)).await?;
-    tracing::info!(user.name = %user.name, token.id = %token.id, scopes = %scopes, "API token created");
-    let view = CreatedTokenView { token: views::token(&token), secret };
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
+    let created = state.app.create_token(&caller.actor(), None, new).await?;
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(created)).into_response())
 }
 
 /// Revokes one of the caller's tokens. Idempotent.
@@ -95,10 +65,8 @@ pub(crate) async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(TokenScope::ApiWrite)?;
     let not_found = || ApiError::NotFound(format!("you have no token with id {id:?}"));
     let token_id = TokenId(id.parse().map_err(|_| not_found())?);
-    let revoked = state.db.revoke_token(caller.0.user_id, token_id).await?.ok_or_else(not_found)?;
-    tracing::info!(user.name = %caller.0.user_name, token.id = %revoked.id, "API token revoked");
+    state.app.revoke_token(&caller.actor(), None, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,14 +2,14 @@
 //! working directly on the configured database (the server may be running).
 
 use std::io::{BufRead, IsTerminal};
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use wharf_auth::{AuthSettings, Authenticator, password};
-use wharf_core::{OrgKind, OrgName, Role, Timestamp, TokenId, TokenScopes, UserName};
+use wharf_app::{Actor, App, Listed, NewOrg, NewToken, NewUser, Quota, UserChanges};
+use wharf_auth::Authenticator;
+use wharf_auth::password::NewPassword;
+use wharf_core::{DisplayName, Email, OrgKind, OrgName, Role, TokenId, TokenName, TokenScopes, UserName};
 use wharf_db::Db;
-use wharf_db::users::{NewUser, User};
 
 use super::serve::open_database;
 use super::{EXIT_FAILED, Failure, OutputArgs, ServerArgs};
@@ -193,74 +193,34 @@ fn fail(message: impl Into<String>) -> Failure {
     Failure::new(EXIT_FAILED, message)
 }
 
-fn user_name(s: &str) -> Result<UserName, Failure> {
-    s.parse().map_err(|e| fail(format!("invalid user name {s:?}: {e}")))
-}
-
-fn org_name(s: &str) -> Result<OrgName, Failure> {
-    s.parse().map_err(|e| fail(format!("invalid organization name {s:?}: {e}")))
-}
-
-async fn find_user(db: &Db, name: &str) -> Result<User, Failure> {
-    db.user_by_name(&user_name(name)?).await?.ok_or_else(|| fail(format!("no user named {name:?}")))
-}
-
-async fn find_org(db: &Db, name: &str) -> Result<wharf_db::orgs::Org, Failure> {
-    db.org_by_name(&org_name(name)?).await?.ok_or_else(|| fail(format!("no organization named {name:?}")))
+/// An argument parsed into its type; `what` names it in the message.
+fn parse<T>(what: &str, s: &str) -> Result<T, Failure>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| fail(format!("invalid {what} {s:?}: {e}")))
 }
 
 /// Reads a new password from stdin (`--password-stdin`) or, on a terminal, by
-/// asking twice.
-fn read_password(from_stdin: bool) -> Result<String, Failure> {
-    if from_stdin {
+/// asking twice; it must keep the password rule.
+fn read_password(from_stdin: bool) -> Result<NewPassword, Failure> {
+    let text = if from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| fail(format!("cannot read standard input: {e}")))?;
-        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(fail("no terminal to ask for the password on: pass --password-stdin and pipe it in"));
-    }
-    let first = rpassword::prompt_password("New password: ").map_err(|e| fail(e.to_string()))?;
-    let second = rpassword::prompt_password("Repeat it: ").map_err(|e| fail(e.to_string()))?;
-    if first != second {
-        return Err(fail("the passwords differ"));
-    }
-    Ok(first)
-}
-
-async fn all_users(db: &Db) -> Result<Vec<User>, Failure> {
-    let mut out: Vec<User> = Vec::new();
-    loop {
-        let page = db.list_users(out.last().map(|u| u.name.as_str()), 500).await?;
-        let done = page.len() < 500;
-        out.extend(page);
-        if done {
-            return Ok(out);
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            return Err(fail("no terminal to ask for the password on: pass --password-stdin and pipe it in"));
         }
-    }
-}
-
-#[derive(Serialize)]
-struct UserRow {
-    name: String,
-    email: Option<String>,
-    disabled: bool,
-    created_at: String,
-}
-
-#[derive(Serialize)]
-struct OrgRow {
-    name: String,
-    kind: String,
-    display_name: Option<String>,
-    created_at: String,
-}
-
-#[derive(Serialize)]
-struct MemberRow {
-    user: String,
-    role: String,
-    since: String,
+        let first = rpassword::prompt_password("New password: ").map_err(|e| fail(e.to_string()))?;
+        let second = rpassword::prompt_password("Repeat it: ").map_err(|e| fail(e.to_string()))?;
+        if first != second {
+            return Err(fail("the passwords differ"));
+        }
+        first
+    };
+    text.parse().map_err(fail)
 }
 
 #[derive(Serialize)]
@@ -283,10 +243,16 @@ pub(super) async fn run(args: AdminArgs) -> Result<(), Failure> {
 }
 
 async fn dispatch(db: &Db, config: &Config, command: AdminCommand) -> Result<(), Failure> {
+    let app = || async {
+        let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
+        let blobs = wharf_blob::BlobStore::open(&config.blob_options()).map_err(|e| fail(e.to_string()))?;
+        let categories = std::sync::Arc::new(config.marketplace.categories.clone());
+        Ok::<_, Failure>(App::new(db.clone(), auth, blobs, categories))
+    };
     match command {
-        AdminCommand::User(c) => user(db, c).await,
-        AdminCommand::Org(c) => org(db, c).await,
-        AdminCommand::Token(c) => token(db, config.auth_settings(), c).await,
+        AdminCommand::User(c) => user(&app().await?, c).await,
+        AdminCommand::Org(c) => org(&app().await?, c).await,
+        AdminCommand::Token(c) => token(&app().await?, c).await,
         AdminCommand::Repo(c) => repo(db, c).await,
         AdminCommand::Gc { dry_run, grace, output } => gc(db, config, dry_run, grace, output).await,
     }
@@ -366,155 +332,135 @@ fn parse_quota(s: &str) -> Result<Option<u64>, Failure> {
     n.checked_mul(factor).map(Some).ok_or_else(|| fail(format!("quota {s:?} is too large")))
 }
 
-async fn user(db: &Db, command: UserCommand) -> Result<(), Failure> {
+async fn user(app: &App, command: UserCommand) -> Result<(), Failure> {
+    let console = &Actor::Console;
     match command {
         UserCommand::Create { name, email, password_stdin, no_password } => {
-            let name = user_name(&name)?;
-            let hash = if no_password { None } else { Some(password::hash(&read_password(password_stdin)?).await?) };
-            db.create_user(NewUser { name: &name, email: email.as_deref(), password_hash: hash.as_deref() }).await?;
+            let name: UserName = parse("user name", &name)?;
+            let email: Option<Email> = email.map(|e| parse("e-mail address", &e)).transpose()?;
+            let password = if no_password { None } else { Some(read_password(password_stdin)?) };
+            app.create_user(console, NewUser { name: Ok(name.clone()), email: Ok(email), password: Ok(password) })
+                .await?;
             output::line(format!("created user {name}"));
         }
         UserCommand::List(o) => {
-            let rows: Vec<UserRow> = all_users(db)
-                .await?
-                .iter()
-                .map(|u| UserRow {
-                    name: u.name.to_string(),
-                    email: u.email.clone(),
-                    disabled: u.disabled_at.is_some(),
-                    created_at: u.created_at.to_string(),
-                })
-                .collect();
-            output::rows(o.output, &rows, &["name", "email", "disabled", "created"], |r| {
-                vec![r.name.clone(), r.email.clone().unwrap_or_default(), r.disabled.to_string(), r.created_at.clone()]
+            let users = Listed::all(async |paging| app.list_users(console, &paging).await).await?;
+            output::rows(o.output, &users, &["name", "email", "disabled", "created"], |u| {
+                vec![
+                    u.name.clone(),
+                    u.email.clone().unwrap_or_default(),
+                    u.disabled.to_string(),
+                    u.created_at.to_string(),
+                ]
             });
         }
         UserCommand::SetPassword { name, password_stdin } => {
-            let user = find_user(db, &name).await?;
-            let hash = password::hash(&read_password(password_stdin)?).await?;
-            db.set_password_hash(user.id, &hash).await?;
+            let user = user_named(&name)?;
+            app.user(console, &user).await?;
+            let changes = UserChanges { password: Ok(Some(read_password(password_stdin)?)), ..UserChanges::default() };
+            app.update_user(console, &user, changes).await?;
             output::line(format!("password of {name} changed"));
         }
         UserCommand::Disable { name } => {
-            db.set_user_disabled(find_user(db, &name).await?.id, true).await?;
+            let changes = UserChanges { disabled: Some(true), ..UserChanges::default() };
+            app.update_user(console, &user_named(&name)?, changes).await?;
             output::line(format!("disabled {name}: it can no longer log in or use its tokens"));
         }
         UserCommand::Enable { name } => {
-            db.set_user_disabled(find_user(db, &name).await?.id, false).await?;
+            let changes = UserChanges { disabled: Some(false), ..UserChanges::default() };
+            app.update_user(console, &user_named(&name)?, changes).await?;
             output::line(format!("enabled {name}"));
         }
     }
     Ok(())
 }
 
-async fn org(db: &Db, command: OrgCommand) -> Result<(), Failure> {
+/// A user named on the command line: not found when the name cannot be one.
+fn user_named(name: &str) -> Result<UserName, Failure> {
+    name.parse().map_err(|_| fail(format!("no user named {name:?}")))
+}
+
+async fn org(app: &App, command: OrgCommand) -> Result<(), Failure> {
+    let console = &Actor::Console;
     match command {
         OrgCommand::Create { name, kind, owner, display_name } => {
-            let name = org_name(&name)?;
+            let name: OrgName = parse("organization name", &name)?;
             let kind: OrgKind = kind.parse().map_err(fail)?;
-            let owner = match owner {
-                Some(o) => Some(find_user(db, &o).await?.id),
-                None => None,
-            };
-            db.create_org(&name, kind, display_name.as_deref(), owner).await?;
+            let display_name: Option<DisplayName> = display_name.map(|d| parse("display name", &d)).transpose()?;
+            let owner = owner.map(|o| user_named(&o)).transpose()?;
+            let new =
+                NewOrg { name: Ok(name.clone()), kind: Ok(kind), display_name: Ok(display_name), owner: Ok(owner) };
+            app.create_org(console, new).await?;
             output::line(format!("created {kind} organization {name}"));
         }
         OrgCommand::List(o) => {
-            let mut orgs: Vec<wharf_db::orgs::Org> = Vec::new();
-            loop {
-                let page = db.list_orgs(orgs.last().map(|x| x.name.as_str()), 500).await?;
-                let done = page.len() < 500;
-                orgs.extend(page);
-                if done {
-                    break;
-                }
-            }
-            let rows: Vec<OrgRow> = orgs
-                .iter()
-                .map(|x| OrgRow {
-                    name: x.name.to_string(),
-                    kind: x.kind.to_string(),
-                    display_name: x.display_name.clone(),
-                    created_at: x.created_at.to_string(),
-                })
-                .collect();
-            output::rows(o.output, &rows, &["name", "kind", "display name", "created"], |r| {
-                vec![r.name.clone(), r.kind.clone(), r.display_name.clone().unwrap_or_default(), r.created_at.clone()]
+            let orgs = Listed::all(async |paging| app.list_orgs(console, &paging).await).await?;
+            output::rows(o.output, &orgs, &["name", "kind", "display name", "created"], |x| {
+                vec![
+                    x.name.clone(),
+                    x.kind.to_string(),
+                    x.display_name.clone().unwrap_or_default(),
+                    x.created_at.to_string(),
+                ]
             });
         }
         OrgCommand::Members { org, output: o } => {
-            let org = find_org(db, &org).await?;
-            let members = db.list_members(org.id, None, 10_000).await?;
-            let rows: Vec<MemberRow> = members
-                .iter()
-                .map(|m| MemberRow {
-                    user: m.user_name.to_string(),
-                    role: m.role.to_string(),
-                    since: m.since.to_string(),
-                })
-                .collect();
-            output::rows(o.output, &rows, &["user", "role", "since"], |r| {
-                vec![r.user.clone(), r.role.clone(), r.since.clone()]
+            let members = Listed::all(async |paging| app.members(console, &org, &paging).await).await?;
+            output::rows(o.output, &members, &["user", "role", "since"], |m| {
+                vec![m.user.clone(), m.role.to_string(), m.since.to_string()]
             });
         }
         OrgCommand::SetMember { org, user, role } => {
             let role: Role = role.parse().map_err(fail)?;
-            let o = find_org(db, &org).await?;
-            let u = find_user(db, &user).await?;
-            db.set_membership(o.id, u.id, role).await?;
+            app.set_member(console, &org, &user, role).await?;
             output::line(format!("{user} is now {role} of {org}"));
         }
         OrgCommand::SetQuota { org, quota } => {
-            let o = find_org(db, &org).await?;
             let bytes = parse_quota(&quota)?;
-            db.set_org_quota(o.id, bytes).await?;
-            let used = db.org_storage_bytes(o.id).await?;
-            match bytes {
+            let Quota { limit, used } = app.set_quota(console, &org, bytes).await?;
+            match limit {
                 Some(b) => output::line(format!("{org}: storage quota {b} bytes ({used} bytes used)")),
                 None => output::line(format!("{org}: no storage quota ({used} bytes used)")),
             }
         }
         OrgCommand::RemoveMember { org, user } => {
-            let o = find_org(db, &org).await?;
-            let u = find_user(db, &user).await?;
-            match db.remove_membership(o.id, u.id).await? {
-                Some(_) => output::line(format!("removed {user} from {org}")),
-                None => return Err(fail(format!("{user} is not a member of {org}"))),
-            }
+            app.remove_member(console, &org, &user).await?;
+            output::line(format!("removed {user} from {org}"));
         }
     }
     Ok(())
 }
 
-async fn token(db: &Db, settings: AuthSettings, command: TokenCommand) -> Result<(), Failure> {
+async fn token(app: &App, command: TokenCommand) -> Result<(), Failure> {
+    let console = &Actor::Console;
     match command {
         TokenCommand::Create { user, name, scopes, expires_in_days } => {
-            let owner = find_user(db, &user).await?;
+            let owner = user_named(&user)?;
+            let name: TokenName = parse("token name", &name)?;
             let scopes: TokenScopes = scopes.join(" ").parse().map_err(|e| fail(format!("{e}")))?;
-            let auth = Authenticator::new(db.clone(), settings).await?;
-            let expires = Timestamp::now().plus(Duration::from_secs(u64::from(expires_in_days) * 86_400));
-            let (token, secret) = auth.create_api_token(&owner, &name, &scopes, Some(expires)).await?;
-            output::line(format!("created token {} ({name}) for {user}, scopes {scopes}, expires {expires}", token.id));
+            let new = NewToken { name: Ok(name.clone()), scopes: Ok(scopes), expires_in_days };
+            let created = app.create_token(console, Some(&owner), new).await?;
+            let (token, secret) = (created.token, created.secret);
+            let scopes: Vec<String> = token.scopes.iter().map(ToString::to_string).collect();
+            let expires = token.expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string());
+            output::line(format!(
+                "created token {} ({name}) for {user}, scopes {}, expires {expires}",
+                token.id,
+                scopes.join(" ")
+            ));
             output::line("Its secret is shown only this once:");
             output::line(format!("\n    {secret}\n"));
         }
         TokenCommand::List { user, output: o } => {
-            let owner = find_user(db, &user).await?;
-            let tokens = db.list_tokens(owner.id, None, 10_000).await?;
-            let now = Timestamp::now();
+            let owner = user_named(&user)?;
+            let tokens = Listed::all(async |paging| app.list_tokens(console, Some(&owner), &paging).await).await?;
             let rows: Vec<TokenRow> = tokens
                 .iter()
                 .map(|t| TokenRow {
                     id: t.id.0,
                     name: t.name.clone(),
-                    scopes: t.scopes.to_string(),
-                    state: if t.revoked_at.is_some() {
-                        "revoked"
-                    } else if t.is_usable(now) {
-                        "active"
-                    } else {
-                        "expired"
-                    },
+                    scopes: t.scopes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+                    state: t.state.as_str(),
                     expires_at: t.expires_at.map(|e| e.to_string()),
                     last_used_at: t.last_used_at.map(|e| e.to_string()),
                 })
@@ -531,11 +477,8 @@ async fn token(db: &Db, settings: AuthSettings, command: TokenCommand) -> Result
             });
         }
         TokenCommand::Revoke { user, id } => {
-            let owner = find_user(db, &user).await?;
-            match db.revoke_token(owner.id, TokenId(id)).await? {
-                Some(_) => output::line(format!("revoked token {id} of {user}")),
-                None => return Err(fail(format!("{user} has no token {id}"))),
-            }
+            app.revoke_token(console, Some(&user_named(&user)?), TokenId(id)).await?;
+            output::line(format!("revoked token {id} of {user}"));
         }
     }
     Ok(())

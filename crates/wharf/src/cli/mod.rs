@@ -122,6 +122,17 @@ impl From<wharf_db::DbError> for Failure {
     }
 }
 
+impl From<wharf_app::AppError> for Failure {
+    fn from(e: wharf_app::AppError) -> Self {
+        let code = match e {
+            wharf_app::AppError::Unavailable(_) => EXIT_UNAVAILABLE,
+            wharf_app::AppError::Unauthenticated(_) => EXIT_AUTH,
+            _ => EXIT_FAILED,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
 impl From<wharf_client::ClientError> for Failure {
     fn from(e: wharf_client::ClientError) -> Self {
         let code = match &e {

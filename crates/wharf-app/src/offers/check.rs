@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use wharf_api_types::FieldError;
 use wharf_core::{OrgKind, OrgName};
 use wharf_db::orgs::Org;
 use wharf_oci::{Digest, RepositoryName};
@@ -11,8 +12,7 @@ use wharf_offer::media::ImageSlot;
 use wharf_offer::rules::{self, Context, Stage};
 use wharf_offer::{FieldPath, OfferSpec, Problems, Severity};
 
-use crate::{ApiError, ApiState};
-use wharf_api_types::FieldError;
+use crate::{App, AppError};
 
 /// The outcome of checking a document: its errors and warnings.
 #[derive(Debug, Default)]
@@ -35,8 +35,8 @@ impl Checked {
     }
 
     /// Fails with every error, if there is any.
-    pub fn into_result(self) -> Result<Vec<FieldError>, ApiError> {
-        if self.errors.is_empty() { Ok(self.warnings) } else { Err(ApiError::Validation(self.errors)) }
+    pub fn into_result(self) -> Result<Vec<FieldError>, AppError> {
+        if self.errors.is_empty() { Ok(self.warnings) } else { Err(AppError::Invalid(self.errors)) }
     }
 }
 
@@ -67,16 +67,16 @@ pub(crate) fn bind_identity(spec: &mut OfferSpec, org: &Org, offer_id: &str, pro
 /// repositories, tags and tenants. At Submit every tag is resolved to its digest in
 /// `spec` (the frozen version keeps those digests whatever the tags do later).
 pub(crate) async fn check(
-    state: &ApiState,
+    app: &App,
     org: &Org,
     offer_id: &str,
     spec: &mut OfferSpec,
     stage: Stage,
     earlier: &[(i64, OfferSpec)],
     mut problems: Problems,
-) -> Result<Checked, ApiError> {
+) -> Result<Checked, AppError> {
     bind_identity(spec, org, offer_id, &mut problems);
-    let ctx = Context { categories: Some(&state.categories), media_paths_allowed: false };
+    let ctx = Context { categories: Some(&app.categories), media_paths_allowed: false };
     let found = rules::check(spec, &ctx, stage);
     let flagged: BTreeSet<FieldPath> = found.all().iter().map(|p| p.path.clone()).collect();
     problems.extend(found);
@@ -85,7 +85,7 @@ pub(crate) async fn check(
             continue;
         }
         let Ok(digest) = reference.parse::<Digest>() else { continue };
-        match state.db.media(org.id, &digest).await? {
+        match app.db.media(org.id, &digest).await? {
             None => problems.error(
                 &path,
                 format!("no image {digest} was uploaded to {} (POST /api/v1/orgs/{}/media)", org.name, org.name),
@@ -104,19 +104,19 @@ pub(crate) async fn check(
     }
     problems.extend(wharf_offer::versions::check_against_earlier(spec, earlier));
     if stage == Stage::Submit {
-        resolve_tags(state, org, spec, &flagged, &mut problems).await?;
-        check_tenants(state, spec, &mut problems).await?;
+        resolve_tags(app, org, spec, &flagged, &mut problems).await?;
+        check_tenants(app, spec, &mut problems).await?;
     }
     Ok(Checked::from_problems(&problems))
 }
 
 async fn resolve_tags(
-    state: &ApiState,
+    app: &App,
     org: &Org,
     spec: &mut OfferSpec,
     flagged: &BTreeSet<FieldPath>,
     problems: &mut Problems,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     for (i, plan) in spec.plans.iter_mut().enumerate() {
         for (j, image) in plan.images.iter_mut().enumerate() {
             image.digests.clear();
@@ -127,7 +127,7 @@ async fn resolve_tags(
             if name.namespace() != org.name.as_str() || flagged.contains(&here.key("repository")) {
                 continue;
             }
-            let Some(repo) = state.db.repository(&name).await? else {
+            let Some(repo) = app.db.repository(&name).await? else {
                 problems.error(
                     &here.key("repository"),
                     format!("repository {name} does not exist in the registry: push the image first"),
@@ -139,7 +139,7 @@ async fn resolve_tags(
                 if flagged.contains(&path) {
                     continue;
                 }
-                match state.db.manifest_by_tag(repo.id, tag).await? {
+                match app.db.manifest_by_tag(repo.id, tag).await? {
                     Some(m) => {
                         image.digests.insert(tag.clone(), m.digest.to_string());
                     }
@@ -153,7 +153,7 @@ async fn resolve_tags(
     Ok(())
 }
 
-async fn check_tenants(state: &ApiState, spec: &OfferSpec, problems: &mut Problems) -> Result<(), ApiError> {
+async fn check_tenants(app: &App, spec: &OfferSpec, problems: &mut Problems) -> Result<(), AppError> {
     let mut lists: Vec<(FieldPath, &[String])> =
         vec![(FieldPath::root().key("preview_audience"), &spec.preview_audience)];
     for (i, plan) in spec.plans.iter().enumerate() {
@@ -162,7 +162,7 @@ async fn check_tenants(state: &ApiState, spec: &OfferSpec, problems: &mut Proble
     for (path, list) in lists {
         for (i, tenant) in list.iter().enumerate() {
             let Ok(name) = tenant.parse::<OrgName>() else { continue };
-            match state.db.org_by_name(&name).await? {
+            match app.db.org_by_name(&name).await? {
                 Some(o) if o.kind == OrgKind::Customer => {}
                 _ => problems.error(&path.index(i), format!("no customer organization named {tenant:?}")),
             }

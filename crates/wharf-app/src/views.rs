@@ -1,4 +1,4 @@
-//! The API's views of the server's rows (the bodies themselves are in `wharf-api-types`).
+//! The views (`wharf-api-types`) of the database's rows.
 
 use wharf_api_types::{MemberView, OrgView, TokenState, TokenView, UserView, VersionSummary};
 use wharf_core::{Role, Timestamp};
