@@ -13,11 +13,14 @@
 //! `wharf-api` and to exit codes by the CLI.
 
 mod actor;
+pub mod bootstrap;
 mod error;
+pub mod gc;
 mod input;
 mod offers;
 mod orgs;
 mod page;
+mod registry;
 mod tokens;
 mod users;
 mod views;
@@ -28,6 +31,7 @@ pub use input::{Parsed, field, optional};
 pub use offers::{CompareWith, Document, MediaFile, OfferChange, Saved};
 pub use orgs::{NewOrg, Quota};
 pub use page::{Listed, Paging};
+pub use registry::RepositorySettings;
 pub use tokens::{DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, NewToken};
 pub use users::{NewUser, UserChanges};
 

@@ -11,17 +11,23 @@ use crate::error::parse_stored;
 use crate::pool::col;
 use crate::{Backend, Db, DbError};
 
-/// Links made before `cutoff` of blobs that no manifest of their repository uses.
-const UNREFERENCED_LINK: &str = "rb.created_at < $1 \
-    AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.repository_id = rb.repository_id AND mr.digest = rb.digest) \
-    AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = rb.repository_id AND m.digest = rb.digest)";
+/// Links made before `cutoff` of blobs that no manifest of their repository uses. The
+/// table is named in full, not aliased: SQLite takes no alias on DELETE's table, and
+/// the SELECT and the DELETE share this text on both databases.
+const UNREFERENCED_LINK: &str = "repository_blobs.created_at < $1 \
+    AND NOT EXISTS (SELECT 1 FROM manifest_references mr \
+        WHERE mr.repository_id = repository_blobs.repository_id AND mr.digest = repository_blobs.digest) \
+    AND NOT EXISTS (SELECT 1 FROM manifests m \
+        WHERE m.repository_id = repository_blobs.repository_id AND m.digest = repository_blobs.digest)";
 
 impl Db {
     /// Up to `limit` links of blobs no manifest of their repository references,
     /// made before `cutoff` (layers pushed but never used by a manifest).
     pub async fn unreferenced_links(&self, cutoff: Timestamp, limit: u32) -> Result<Vec<(i64, Digest)>, DbError> {
-        let sql =
-            format!("SELECT rb.repository_id, rb.digest FROM repository_blobs rb WHERE {UNREFERENCED_LINK} LIMIT $2");
+        let sql = format!(
+            "SELECT repository_blobs.repository_id, repository_blobs.digest FROM repository_blobs \
+             WHERE {UNREFERENCED_LINK} LIMIT $2"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(cutoff.as_millis())
             .bind(i64::from(limit))
@@ -42,14 +48,9 @@ impl Db {
         cutoff: Timestamp,
     ) -> Result<bool, DbError> {
         let sql = format!(
-            "DELETE FROM repository_blobs AS rb WHERE rb.repository_id = $2 AND rb.digest = $3 AND {UNREFERENCED_LINK}"
+            "DELETE FROM repository_blobs WHERE repository_blobs.repository_id = $2 \
+             AND repository_blobs.digest = $3 AND {UNREFERENCED_LINK}"
         );
-        let sql = if self.backend() == Backend::Sqlite {
-            // SQLite does not take an alias on DELETE's table: name it in full.
-            sql.replace("repository_blobs AS rb", "repository_blobs").replace("rb.", "repository_blobs.")
-        } else {
-            sql
-        };
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(cutoff.as_millis())
             .bind(repository)

@@ -13,7 +13,6 @@
 mod access;
 mod cache;
 mod error;
-pub mod gc;
 mod path;
 mod response;
 mod routes;

@@ -1,7 +1,5 @@
-//! The `wharf` binary's library: configuration, server assembly, bootstrap and the
-//! command line. This is the composition root; nothing depends on it.
+//! The `wharf` binary's library: configuration, server assembly and the command line. This is the composition root; nothing depends on it.
 
-pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod http;

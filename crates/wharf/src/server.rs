@@ -63,12 +63,7 @@ pub fn app(state: AppState, config: &Config) -> Router {
         state.blobs.clone(),
         config.registry_settings(),
     ));
-    let app = wharf_app::App::new(
-        state.db.clone(),
-        state.auth.clone(),
-        state.blobs.clone(),
-        std::sync::Arc::new(config.marketplace.categories.clone()),
-    );
+    let app = config.application(state.db.clone(), state.auth.clone(), state.blobs.clone());
     let api = wharf_api::router(wharf_api::ApiState { app, auth: state.auth.clone(), limits: config.api_limits() });
     Router::new()
         .merge(ops)

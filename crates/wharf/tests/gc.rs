@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use common::{TestApp, json};
 use reqwest::Method;
+use wharf_app::gc::{GcContext, GcJob, GcOptions, GcReport, collect};
 use wharf_core::OrgKind;
 use wharf_oci::{Algorithm, Digest};
-use wharf_registry::gc::{GcContext, GcJob, GcOptions, GcReport, collect};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 

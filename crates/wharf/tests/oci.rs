@@ -955,15 +955,15 @@ async fn open_upload_sessions_are_capped_per_user_and_per_repository() {
     assert_eq!(start(&dev).await.unwrap().status(), 202);
     // The purge job removes expired sessions and their bytes (here: all of them, with
     // a TTL of zero); then nobody is over a cap.
-    let ctx = wharf_registry::gc::GcContext {
+    let ctx = wharf_app::gc::GcContext {
         db: app.state.db.clone(),
         blobs: app.state.blobs.clone(),
-        options: wharf_registry::gc::GcOptions { grace: Duration::ZERO, upload_ttl: Duration::ZERO, dry_run: false },
+        options: wharf_app::gc::GcOptions { grace: Duration::ZERO, upload_ttl: Duration::ZERO, dry_run: false },
     };
     tokio::time::sleep(Duration::from_millis(5)).await;
-    wharf_jobs::Job::run(&wharf_registry::gc::PurgeUploadsJob, &ctx).await.unwrap();
+    wharf_jobs::Job::run(&wharf_app::gc::PurgeUploadsJob, &ctx).await.unwrap();
     assert_eq!(code(dev.req(Method::GET, &mine[0]).send().await.unwrap()).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
-    let report = wharf_registry::gc::collect(&app.state.db, &app.state.blobs, &ctx.options).await.unwrap();
+    let report = wharf_app::gc::collect(&app.state.db, &app.state.blobs, &ctx.options).await.unwrap();
     assert_eq!((report.uploads_purged, report.temporaries_removed), (0, 0), "the purge left nothing behind");
     for _ in 0..5 {
         assert_eq!(start(&dev).await.unwrap().status(), 202);

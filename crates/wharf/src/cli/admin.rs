@@ -246,41 +246,38 @@ async fn dispatch(db: &Db, config: &Config, command: AdminCommand) -> Result<(),
     let app = || async {
         let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
         let blobs = wharf_blob::BlobStore::open(&config.blob_options()).map_err(|e| fail(e.to_string()))?;
-        let categories = std::sync::Arc::new(config.marketplace.categories.clone());
-        Ok::<_, Failure>(App::new(db.clone(), auth, blobs, categories))
+        Ok::<_, Failure>(config.application(db.clone(), auth, blobs))
     };
     match command {
         AdminCommand::User(c) => user(&app().await?, c).await,
         AdminCommand::Org(c) => org(&app().await?, c).await,
         AdminCommand::Token(c) => token(&app().await?, c).await,
-        AdminCommand::Repo(c) => repo(db, c).await,
-        AdminCommand::Gc { dry_run, grace, output } => gc(db, config, dry_run, grace, output).await,
+        AdminCommand::Repo(c) => repo(&app().await?, c).await,
+        AdminCommand::Gc { dry_run, grace, output } => gc(&app().await?, config, dry_run, grace, output).await,
     }
 }
 
-async fn repo(db: &Db, command: RepoCommand) -> Result<(), Failure> {
+async fn repo(app: &App, command: RepoCommand) -> Result<(), Failure> {
     match command {
         RepoCommand::Set { name, anonymous_pull, immutable_tags } => {
-            let repo_name: wharf_oci::RepositoryName =
-                name.parse().map_err(|e| fail(format!("invalid repository name {name:?}: {e}")))?;
-            let repo = db.repository(&repo_name).await?.ok_or_else(|| fail(format!("no repository named {name:?}")))?;
-            let anonymous_pull = anonymous_pull.unwrap_or(repo.anonymous_pull);
-            let immutable_tags = immutable_tags.unwrap_or(repo.immutable_tags);
-            db.set_repository_flags(repo.id, anonymous_pull, immutable_tags).await?;
-            output::line(format!("{name}: anonymous pull {anonymous_pull}, immutable tags {immutable_tags}"));
+            let repo: wharf_oci::RepositoryName = parse("repository name", &name)?;
+            let set = app.set_repository(&Actor::Console, &repo, anonymous_pull, immutable_tags).await?;
+            output::line(format!(
+                "{name}: anonymous pull {}, immutable tags {}",
+                set.anonymous_pull, set.immutable_tags
+            ));
         }
     }
     Ok(())
 }
 
 async fn gc(
-    db: &Db,
+    app: &App,
     config: &Config,
     dry_run: bool,
     grace: Option<std::time::Duration>,
     o: OutputArgs,
 ) -> Result<(), Failure> {
-    let blobs = wharf_blob::BlobStore::open(&config.blob_options()).map_err(|e| fail(e.to_string()))?;
     let mut options = config.gc_options();
     options.dry_run = dry_run;
     if let Some(g) = grace {
@@ -292,7 +289,7 @@ async fn gc(
         }
         options.grace = g;
     }
-    let report = wharf_registry::gc::collect(db, &blobs, &options).await.map_err(|e| fail(format!("{e:#}")))?;
+    let report = app.collect_garbage(&Actor::Console, &options).await?;
     match o.output {
         crate::output::Format::Json => output::json(&report),
         crate::output::Format::Human => {

@@ -7,10 +7,10 @@ use wharf_blob::BlobStore;
 use wharf_db::Db;
 
 use super::{EXIT_FAILED, EXIT_UNAVAILABLE, Failure, ServeArgs, ServerArgs};
-use crate::bootstrap::{self, ADMIN_PASSWORD_VAR, ADMIN_USER, Outcome};
 use crate::config::Config;
 use crate::server::{self, AppState};
 use crate::{output, telemetry};
+use wharf_app::bootstrap::{ADMIN_PASSWORD_VAR, ADMIN_USER, Outcome};
 
 /// Opens the database named by the configuration and brings its schema up to date.
 pub(crate) async fn open_database(config: &Config) -> Result<Db, Failure> {
@@ -52,7 +52,7 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
 
     let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
     let given = std::env::var(ADMIN_PASSWORD_VAR).ok();
-    let outcome = bootstrap::ensure_admin(&db, given.as_deref()).await.map_err(Failure::from)?;
+    let outcome = config.application(db.clone(), auth.clone(), blobs.clone()).ensure_admin(given.as_deref()).await?;
 
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -98,7 +98,7 @@ fn background(
     blobs: &BlobStore,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    use wharf_registry::gc::{GcContext, GcJob, PurgeUploadsJob};
+    use wharf_app::gc::{GcContext, GcJob, PurgeUploadsJob};
     let gc = GcContext { db: db.clone(), blobs: blobs.clone(), options: config.gc_options() };
     let runner = wharf_jobs::Runner::new(db.clone()).register::<GcJob>(gc.clone()).register::<PurgeUploadsJob>(gc);
     // Expired upload sessions are purged every 15 minutes (from the start), collections or not.

@@ -677,8 +677,8 @@ impl Config {
     }
 
     /// Garbage collection options (`dry_run` off).
-    pub fn gc_options(&self) -> wharf_registry::gc::GcOptions {
-        wharf_registry::gc::GcOptions { grace: self.gc.grace.0, upload_ttl: self.registry.upload_ttl.0, dry_run: false }
+    pub fn gc_options(&self) -> wharf_app::gc::GcOptions {
+        wharf_app::gc::GcOptions { grace: self.gc.grace.0, upload_ttl: self.registry.upload_ttl.0, dry_run: false }
     }
 
     /// The connection limits of `[server]`.
@@ -690,6 +690,16 @@ impl Config {
             body_min_rate: self.server.body_min_rate,
             body_rate_window: self.server.body_rate_window.0,
         }
+    }
+
+    /// The application layer over these services, with the marketplace's categories.
+    pub fn application(
+        &self,
+        db: wharf_db::Db,
+        auth: wharf_auth::Authenticator,
+        blobs: wharf_blob::BlobStore,
+    ) -> wharf_app::App {
+        wharf_app::App::new(db, auth, blobs, std::sync::Arc::new(self.marketplace.categories.clone()))
     }
 
     /// REST API limits for `wharf-api`.
