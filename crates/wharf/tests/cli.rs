@@ -514,3 +514,94 @@ async fn the_same_rule_is_refused_through_rest_and_the_admin_cli() {
     let out = admin(&["org", "list", "-o", "json"], None);
     assert!(!out.stdout.contains("acme"), "{}", out.stdout);
 }
+
+/// `wharf org …` and `wharf token …` cover what the REST API offers a signed-in user,
+/// so that no set-up step needs curl.
+#[tokio::test]
+async fn org_and_token_commands_work_as_the_signed_in_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut e = backend_env().await;
+    e.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    let server = Server::spawn(&data, &e);
+    let home = dir.path().join("home");
+    let mut client_env = env(&[("XDG_CONFIG_HOME", home.to_str().unwrap()), ("HOME", home.to_str().unwrap())]);
+    let out = run(
+        &["login", &server.url, "--username", "admin", "--password-stdin"],
+        &client_env,
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let admin_args = ["admin", "--data-dir", data.to_str().unwrap(), "user", "create", "bob", "--no-password"];
+    assert_eq!(run(&admin_args, &e, None).code, 0);
+
+    let out = run(&["org", "create", "acme", "--kind", "publisher", "--display-name", "ACME"], &client_env, None);
+    assert_eq!((out.code, out.stdout.trim()), (0, "created publisher organization acme"), "{}", out.stderr);
+    let out = run(&["org", "create", "api", "--kind", "publisher"], &client_env, None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("/name: \"api\" is reserved"), "{}", out.stderr);
+    let out = run(&["org", "list", "-o", "json"], &client_env, None);
+    let orgs: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let acme = orgs.as_array().unwrap().iter().find(|o| o["name"] == "acme").unwrap();
+    assert_eq!((acme["role"].as_str(), acme["display_name"].as_str()), (Some("owner"), Some("ACME")));
+    let out = run(&["org", "show", "acme"], &client_env, None);
+    assert!(out.stdout.starts_with("NAME  KIND       DISPLAY NAME  YOUR ROLE"), "{}", out.stdout);
+    let out = run(&["org", "show", "nope"], &client_env, None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no organization named \"nope\""), "{}", out.stderr);
+    let out = run(&["org", "set-member", "acme", "bob", "--role", "developer"], &client_env, None);
+    assert_eq!((out.code, out.stdout.trim()), (0, "bob is now developer of acme"), "{}", out.stderr);
+    let out = run(&["org", "members", "acme", "-o", "json"], &client_env, None);
+    let members: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let roles: Vec<(&str, &str)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["user"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("admin", "owner"), ("bob", "developer")]);
+    let out = run(&["org", "remove-member", "acme", "bob"], &client_env, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // Tokens: created with the password, listed and revoked with the stored token.
+    let out = run(
+        &["token", "create", "--name", "ci", "--scope", "registry:pull,api:read", "--password-stdin", "-o", "json"],
+        &client_env,
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let created: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let id = created["id"].as_i64().unwrap().to_string();
+    let out = run(
+        &["token", "create", "--name", "x", "--scope", "root", "--password-stdin"],
+        &client_env,
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("/scopes/0: unknown scope \"root\""), "{}", out.stderr);
+    let out = run(
+        &["token", "create", "--name", "y", "--scope", "api:read", "--password-stdin"],
+        &client_env,
+        Some("wrong password!\n"),
+    );
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    let out = run(&["token", "list", "-o", "json"], &client_env, None);
+    let tokens: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let ci = tokens.as_array().unwrap().iter().find(|t| t["name"] == "ci").unwrap();
+    assert_eq!(ci["state"], "active");
+    assert!(!out.stdout.contains(&secret), "secrets are never listed");
+    // The new token works for scripts, and only for what its scopes allow.
+    client_env.extend([("WHARF_URL".to_owned(), server.url.clone()), ("WHARF_TOKEN".to_owned(), secret.clone())]);
+    let out = run(&["whoami"], &client_env, None);
+    assert!(out.stdout.contains("scopes: api:read registry:pull"), "{}", out.stdout);
+    let out = run(&["org", "create", "other", "--kind", "publisher"], &client_env, None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("lacks the api:write scope"), "{}", out.stderr);
+    client_env.truncate(2);
+    let out = run(&["token", "revoke", &id], &client_env, None);
+    assert_eq!((out.code, out.stdout.trim()), (0, format!("revoked token {id}").as_str()), "{}", out.stderr);
+    let r =
+        reqwest::Client::new().get(format!("{}/api/v1/user", server.url)).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), 401, "the revoked token no longer works");
+}

@@ -188,17 +188,7 @@ pub(super) async fn login(args: LoginArgs) -> Result<(), Failure> {
         Some(u) => u,
         None => prompt("User name")?,
     };
-    let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| fail(format!("cannot read standard input: {e}")))?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else if let Ok(p) = std::env::var("WHARF_PASSWORD") {
-        p
-    } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("Password for {username}: ")).map_err(|e| fail(e.to_string()))?
-    } else {
-        return Err(fail("no terminal to ask for the password on: pass --password-stdin and pipe it in"));
-    };
+    let password = read_password(&username, args.password_stdin)?;
 
     let with_password = Client::new(&server, Auth::Basic { user: username.clone(), secret: password })?;
     let me = with_password.current_user().await.map_err(|e| match e.status() {
@@ -254,6 +244,39 @@ pub(super) async fn login(args: LoginArgs) -> Result<(), Failure> {
         token.expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string())
     ));
     Ok(())
+}
+
+/// The password of `username`: the first line of standard input (`from_stdin`),
+/// `WHARF_PASSWORD`, or asked for on the terminal.
+fn read_password(username: &str, from_stdin: bool) -> Result<String, Failure> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| fail(format!("cannot read standard input: {e}")))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else if let Ok(p) = std::env::var("WHARF_PASSWORD") {
+        Ok(p)
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {username}: ")).map_err(|e| fail(e.to_string()))
+    } else {
+        Err(fail("no terminal to ask for the password on: pass --password-stdin and pipe it in"))
+    }
+}
+
+/// A client that signs in with a password, for what an API token may not do
+/// (creating tokens): the user is `username`, or the stored login's.
+pub(super) fn with_password(
+    server: Option<&str>,
+    username: Option<String>,
+    from_stdin: bool,
+) -> Result<Client, Failure> {
+    let creds = load_credentials()?;
+    let server = normalise(server.or(creds.default.as_deref()).unwrap_or(DEFAULT_SERVER));
+    let username = match username.or_else(|| creds.servers.get(&server).map(|c| c.username.clone())) {
+        Some(u) => u,
+        None => prompt("User name")?,
+    };
+    let password = read_password(&username, from_stdin)?;
+    Ok(Client::new(&server, Auth::Basic { user: username, secret: password })?)
 }
 
 fn stored(creds: &CredentialsFile, server: Option<&str>) -> Result<(String, ServerCredentials), Failure> {

@@ -1,9 +1,10 @@
-//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | offer … | certify | advisories …`.
+//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | org … | token … | offer … | certify | advisories …`.
 //!
 //! Exit codes (also in `docs/cli.md`):
 //! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
 //! 4 a service (database, blob store, server) is unreachable · 5 authentication failed.
 
+mod account;
 mod admin;
 mod advisories;
 mod certify;
@@ -39,6 +40,10 @@ enum Command {
     Logout(client::LogoutArgs),
     /// Show who the stored credentials belong to.
     Whoami(client::WhoamiArgs),
+    /// Organizations and their members, as the signed-in user.
+    Org(account::OrgArgs),
+    /// Your API tokens: create, list, revoke.
+    Token(account::TokenArgs),
     /// Offers as code: write, check and publish offer files.
     Offer(offer::OfferArgs),
     /// Certify an image locally: safe layer reading and the marketplace's policy checks.
@@ -168,6 +173,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Login(args) => client::login(args).await,
         Command::Logout(args) => client::logout(args).await,
         Command::Whoami(args) => client::whoami(args).await,
+        Command::Org(args) => account::org(args).await,
+        Command::Token(args) => account::token(args).await,
         Command::Offer(args) => offer::run(args).await,
         Command::Certify(args) => certify::run(args).await,
         Command::Advisories(args) => tokio::task::spawn_blocking(move || advisories::run(args))
