@@ -16,6 +16,7 @@ mod error;
 mod path;
 mod response;
 mod routes;
+mod service;
 mod token;
 mod v2;
 

@@ -12,14 +12,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use wharf_core::OrgName;
 use wharf_db::registry::Repository;
 use wharf_oci::{ErrorCode, RepositoryName};
 
 use crate::access::{Action, Caller};
 use crate::error::RegistryError;
 use crate::path::{self, PathError, Route};
-use crate::response::API_VERSION;
+use crate::response::{API_VERSION, CONTENT_DIGEST, OCI_FILTERS_APPLIED, empty, header_value};
+use crate::service;
 use crate::{RegistryState, RouteLabel};
 
 /// One `/v2/<name>/…` request, with its caller identified.
@@ -34,16 +34,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// The repository, after checking `action` (it may not exist yet).
     pub(crate) async fn repository(&self, action: Action) -> Result<Option<Repository>, RegistryError> {
-        let repo = match self.state.cache.repository(self.name.as_str()) {
-            Some(r) => Some(r),
-            None => {
-                let r = self.state.db.repository(&self.name).await?;
-                if let Some(r) = &r {
-                    self.state.cache.put_repository(r);
-                }
-                r
-            }
-        };
+        let repo = service::repos::find(&self.state, &self.name).await?;
         let anonymous_pull = repo.as_ref().is_some_and(|r| r.anonymous_pull);
         self.caller
             .require(&self.state, &self.name, action, anonymous_pull, self.also_needed(action).as_deref())
@@ -71,16 +62,10 @@ impl Ctx {
 
     /// The repository to push into, created on first push.
     pub(crate) async fn for_push(&self) -> Result<Repository, RegistryError> {
-        if let Some(repo) = self.repository(Action::Push).await? {
-            return Ok(repo);
+        match self.repository(Action::Push).await? {
+            Some(repo) => Ok(repo),
+            None => service::repos::create(&self.state, &self.name).await,
         }
-        let org_name: OrgName = self.name.namespace().parse().map_err(|_| {
-            RegistryError::new(ErrorCode::NameInvalid, "the first path component must be an organization")
-        })?;
-        let org = self.state.db.org_by_name(&org_name).await?.ok_or_else(|| {
-            RegistryError::new(ErrorCode::NameUnknown, format!("organization {org_name} does not exist"))
-        })?;
-        Ok(self.state.db.ensure_repository(org.id, &self.name).await?)
     }
 
     /// A query parameter.
@@ -201,4 +186,25 @@ pub(crate) fn page_size(n: Option<String>, max: u32) -> Result<u32, RegistryErro
 pub(crate) fn next_link(path: &str, n: u32, last: &str) -> String {
     let last: String = url::form_urlencoded::byte_serialize(last.as_bytes()).collect();
     format!("<{path}?n={n}&last={last}>; rel=\"next\"")
+}
+
+/// A referrers index as a response (also for the `sha256-<hex>` tag of clients
+/// without the referrers API); `filtered` when `artifactType` applied.
+pub(crate) fn referrers_response(body: Vec<u8>, filtered: bool, head: bool) -> Response {
+    let mut headers = vec![
+        (header::CONTENT_TYPE, wharf_oci::manifest::OCI_INDEX.to_owned()),
+        (CONTENT_DIGEST, wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, &body).to_string()),
+        (header::CONTENT_LENGTH, body.len().to_string()),
+    ];
+    if filtered {
+        headers.push((OCI_FILTERS_APPLIED, "artifactType".to_owned()));
+    }
+    if head {
+        return empty(StatusCode::OK, headers);
+    }
+    let mut response = (StatusCode::OK, body).into_response();
+    for (name, value) in headers {
+        response.headers_mut().insert(name, header_value(&value));
+    }
+    response
 }
