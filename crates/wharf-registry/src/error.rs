@@ -11,7 +11,7 @@ use wharf_db::DbError;
 use wharf_db::registry::RegistryWriteError;
 use wharf_oci::ErrorCode;
 
-use crate::response::{API_VERSION, oci_error};
+use crate::response::API_VERSION;
 
 /// A refused or failed registry request.
 #[derive(Debug)]
@@ -61,17 +61,43 @@ impl RegistryError {
 }
 
 impl IntoResponse for RegistryError {
+    /// The OCI error body (`{"errors": [{code, message, detail}]}`) with the code's
+    /// conventional status (or the one set), its headers and the API version.
     fn into_response(self) -> Response {
-        let mut headers = self.headers;
-        headers.push(API_VERSION);
-        match &self.message {
-            Some(m) => crate::response::oci_error_with(self.code, m, self.status, &self.detail, headers),
-            None => oci_error(self.code, self.status, &self.detail, headers),
+        let status =
+            self.status.unwrap_or_else(|| StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST));
+        let message = self.message.as_deref().unwrap_or(self.code.message());
+        let mut response = (status, self.code.body_with(message, Some(&self.detail))).into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in self.headers {
+            h.insert(name, value);
         }
+        h.insert(API_VERSION.0, API_VERSION.1);
+        response
     }
 }
 
 impl RegistryError {
+    /// The token service's answer to a failed authentication: 401 with a Basic
+    /// challenge for bad credentials, 400 for a malformed header, else as
+    /// [`from_auth`](RegistryError::from_auth).
+    pub(crate) fn token_refused(e: &wharf_auth::AuthError) -> RegistryError {
+        use wharf_auth::AuthError as A;
+        match e {
+            A::InvalidCredentials | A::TokenExpired | A::TokenRevoked | A::AccountDisabled => {
+                RegistryError::new(ErrorCode::Unauthorized, e.to_string())
+                    .header(header::WWW_AUTHENTICATE, "Basic realm=\"wharf\", charset=\"UTF-8\"")
+            }
+            A::MalformedHeader(_) | A::WeakPassword(_) => {
+                RegistryError::new(ErrorCode::Unsupported, e.to_string()).status(StatusCode::BAD_REQUEST)
+            }
+            A::Busy { .. } | A::Throttled { .. } | A::Db(_) | A::Internal(_) => {
+                RegistryError::from_auth(e).unwrap_or_else(|| RegistryError::internal(e, e.is_unavailable()))
+            }
+        }
+    }
+
     /// The answer to a failed authentication that is not the caller's credentials'
     /// fault: busy or throttled (429 with `Retry-After`), or the backend (500/503).
     pub(crate) fn from_auth(e: &wharf_auth::AuthError) -> Option<RegistryError> {

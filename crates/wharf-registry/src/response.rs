@@ -1,40 +1,12 @@
-//! OCI-style error responses.
+//! Response helpers of the registry: its headers and bodiless responses. Errors
+//! become responses in `error.rs` only.
 
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use wharf_oci::ErrorCode;
 
 /// The header every `/v2/` response carries.
 pub(crate) const API_VERSION: (HeaderName, HeaderValue) =
     (HeaderName::from_static("docker-distribution-api-version"), HeaderValue::from_static("registry/2.0"));
-
-/// An OCI error body with the code's conventional status (or `status`), plus headers.
-pub(crate) fn oci_error(
-    code: ErrorCode,
-    status: Option<StatusCode>,
-    detail: &str,
-    headers: Vec<(HeaderName, HeaderValue)>,
-) -> Response {
-    oci_error_with(code, code.message(), status, detail, headers)
-}
-
-/// An OCI error body with a message of our own.
-pub(crate) fn oci_error_with(
-    code: ErrorCode,
-    message: &str,
-    status: Option<StatusCode>,
-    detail: &str,
-    headers: Vec<(HeaderName, HeaderValue)>,
-) -> Response {
-    let status = status.unwrap_or_else(|| StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST));
-    let mut response = (status, code.body_with(message, Some(detail))).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in headers {
-        h.insert(name, value);
-    }
-    response
-}
 
 /// A header value from text that came from our own settings; falls back to an
 /// empty value rather than panicking on a control character.

@@ -6,12 +6,11 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use wharf_auth::AuthError;
 use wharf_auth::registry::RegistryScope;
 use wharf_oci::ErrorCode;
 
 use crate::RegistryState;
-use crate::response::{header_value, oci_error};
+use crate::error::RegistryError;
 
 /// Issues a registry token for the requested scopes.
 ///
@@ -32,14 +31,7 @@ pub(crate) async fn issue(
                 for s in value.split(' ').filter(|s| !s.is_empty()) {
                     match s.parse::<RegistryScope>() {
                         Ok(scope) => scopes.push(scope),
-                        Err(e) => {
-                            return oci_error(
-                                ErrorCode::Unsupported,
-                                Some(StatusCode::BAD_REQUEST),
-                                &e.to_string(),
-                                vec![],
-                            );
-                        }
+                        Err(e) => return bad_request(e.to_string()),
                     }
                 }
             }
@@ -47,23 +39,18 @@ pub(crate) async fn issue(
         }
     }
     let Some(service) = service else {
-        return oci_error(
-            ErrorCode::Unsupported,
-            Some(StatusCode::BAD_REQUEST),
-            "the service parameter is required",
-            vec![],
-        );
+        return bad_request("the service parameter is required".into());
     };
     if service != state.auth.settings().service {
         let detail =
             format!("unknown service {service:?}; this token service serves {:?}", state.auth.settings().service);
-        return oci_error(ErrorCode::Unsupported, Some(StatusCode::BAD_REQUEST), &detail, vec![]);
+        return bad_request(detail);
     }
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let client = client.map(|Extension(ConnectInfo(a))| a.ip());
     let principal = match state.auth.authenticate_header(authorization, client).await {
         Ok(p) => p,
-        Err(e) => return auth_failure(e),
+        Err(e) => return RegistryError::token_refused(&e).into_response(),
     };
     match state.auth.issue_registry_token(principal.as_ref(), &service, &scopes).await {
         Ok(issued) => {
@@ -77,31 +64,13 @@ pub(crate) async fn issue(
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(e) => auth_failure(e),
+        Err(e) => RegistryError::token_refused(&e).into_response(),
     }
 }
 
-fn auth_failure(e: AuthError) -> Response {
-    match e {
-        AuthError::InvalidCredentials
-        | AuthError::TokenExpired
-        | AuthError::TokenRevoked
-        | AuthError::AccountDisabled => oci_error(
-            ErrorCode::Unauthorized,
-            None,
-            &e.to_string(),
-            vec![(header::WWW_AUTHENTICATE, header_value("Basic realm=\"wharf\", charset=\"UTF-8\""))],
-        ),
-        AuthError::MalformedHeader(_) | AuthError::WeakPassword(_) => {
-            oci_error(ErrorCode::Unsupported, Some(StatusCode::BAD_REQUEST), &e.to_string(), vec![])
-        }
-        // Busy and throttled (429), backend failures (500/503): as on every registry route.
-        AuthError::Busy { .. } | AuthError::Throttled { .. } | AuthError::Db(_) | AuthError::Internal(_) => {
-            crate::error::RegistryError::from_auth(&e)
-                .unwrap_or_else(|| crate::error::RegistryError::internal(&e, e.is_unavailable()))
-                .into_response()
-        }
-    }
+/// A malformed token request (400, `UNSUPPORTED`, as Distribution answers).
+fn bad_request(detail: String) -> Response {
+    RegistryError::new(ErrorCode::Unsupported, detail).status(StatusCode::BAD_REQUEST).into_response()
 }
 
 /// The public keys of the token service, as a JWK set.

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use wharf_oci::ErrorCode;
 
 use crate::RegistryState;
-use crate::response::{API_VERSION, header_value, oci_error};
+use crate::error::RegistryError;
+use crate::response::{API_VERSION, header_value};
 
 /// 200 with a valid registry token; otherwise 401 with the Bearer challenge.
 pub(crate) async fn base(State(state): State<RegistryState>, headers: HeaderMap) -> Response {
@@ -22,24 +23,21 @@ pub(crate) async fn base(State(state): State<RegistryState>, headers: HeaderMap)
     }
     let Some(token) = bearer else {
         let challenge = state.auth.challenge(None, None);
-        return oci_error(
+        return RegistryError::new(
             ErrorCode::Unauthorized,
-            None,
             "authentication required: get a token from the realm in WWW-Authenticate",
-            vec![API_VERSION, (header::WWW_AUTHENTICATE, header_value(&challenge))],
-        );
+        )
+        .header(header::WWW_AUTHENTICATE, &challenge)
+        .into_response();
     };
     match state.auth.verify_registry_token(token.trim()) {
         Ok(_) => (StatusCode::OK, [API_VERSION, (header::CONTENT_TYPE, header_value("application/json"))], "{}")
             .into_response(),
         Err(e) => {
             let challenge = state.auth.challenge(None, Some("invalid_token"));
-            oci_error(
-                ErrorCode::Unauthorized,
-                None,
-                &e.to_string(),
-                vec![API_VERSION, (header::WWW_AUTHENTICATE, header_value(&challenge))],
-            )
+            RegistryError::new(ErrorCode::Unauthorized, e.to_string())
+                .header(header::WWW_AUTHENTICATE, &challenge)
+                .into_response()
         }
     }
 }

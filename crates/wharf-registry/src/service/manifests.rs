@@ -138,7 +138,11 @@ pub(crate) async fn store(
 }
 
 /// Deletes a manifest (by digest, with its tags) or a tag; whether there was one.
-pub(crate) async fn delete(state: &RegistryState, repo: &Repository, reference: &Reference) -> Result<bool, RegistryError> {
+pub(crate) async fn delete(
+    state: &RegistryState,
+    repo: &Repository,
+    reference: &Reference,
+) -> Result<bool, RegistryError> {
     let deleted = match reference {
         Reference::Digest(d) => {
             let deleted = state.db.delete_manifest(repo.id, d, repo.immutable_tags).await;

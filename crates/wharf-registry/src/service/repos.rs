@@ -22,12 +22,14 @@ pub(crate) async fn find(state: &RegistryState, name: &RepositoryName) -> Result
 /// Creates the repository `name` on its first push: its first component must be an
 /// existing organization.
 pub(crate) async fn create(state: &RegistryState, name: &RepositoryName) -> Result<Repository, RegistryError> {
-    let org_name: OrgName = name.namespace().parse().map_err(|_| {
-        RegistryError::new(ErrorCode::NameInvalid, "the first path component must be an organization")
-    })?;
-    let org = state.db.org_by_name(&org_name).await?.ok_or_else(|| {
-        RegistryError::new(ErrorCode::NameUnknown, format!("organization {org_name} does not exist"))
-    })?;
+    let org_name: OrgName = name
+        .namespace()
+        .parse()
+        .map_err(|_| RegistryError::new(ErrorCode::NameInvalid, "the first path component must be an organization"))?;
+    let org =
+        state.db.org_by_name(&org_name).await?.ok_or_else(|| {
+            RegistryError::new(ErrorCode::NameUnknown, format!("organization {org_name} does not exist"))
+        })?;
     Ok(state.db.ensure_repository(org.id, name).await?)
 }
 
