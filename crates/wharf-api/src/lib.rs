@@ -12,6 +12,7 @@
 //! Handlers are thin: parse the request into typed input, call the application layer
 //! (`wharf-app`), render the answer.
 
+mod config;
 mod error;
 mod extract;
 mod openapi;
@@ -24,26 +25,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use wharf_auth::Authenticator;
 
+pub use config::ApiConfig;
 pub use error::ApiError;
 pub use openapi::openapi_json;
 pub use wharf_api_types::{FieldError, PROBLEM_JSON, Problem};
-
-/// Limits of the REST API.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiLimits {
-    /// Largest accepted request body, in bytes.
-    pub max_body_bytes: usize,
-    /// Page size when `limit` is not given.
-    pub default_page_size: u32,
-    /// Largest accepted `limit`.
-    pub max_page_size: u32,
-}
-
-impl Default for ApiLimits {
-    fn default() -> Self {
-        ApiLimits { max_body_bytes: 1024 * 1024, default_page_size: 50, max_page_size: 200 }
-    }
-}
 
 /// What the handlers need.
 #[derive(Debug, Clone)]
@@ -53,13 +38,13 @@ pub struct ApiState {
     /// Credentials of each request.
     pub auth: Authenticator,
     /// Limits.
-    pub limits: ApiLimits,
+    pub limits: ApiConfig,
 }
 
 /// The `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
     use routes::{offers, orgs, tokens, users};
-    let limit = state.limits.max_body_bytes;
+    let limit = state.limits.max_body();
     let api = Router::new()
         .route("/openapi.json", get(openapi::serve))
         .route("/user", get(users::me))

@@ -14,6 +14,7 @@
 
 mod actor;
 pub mod bootstrap;
+mod config;
 mod error;
 pub mod gc;
 mod input;
@@ -26,6 +27,7 @@ mod users;
 mod views;
 
 pub use actor::Actor;
+pub use config::{GcConfig, MarketplaceConfig};
 pub use error::AppError;
 pub use input::{Parsed, field, optional};
 pub use offers::{CompareWith, Document, MediaFile, OfferChange, Saved};

@@ -40,14 +40,7 @@ pub struct PasswordLimits {
 
 impl Default for PasswordLimits {
     fn default() -> Self {
-        PasswordLimits {
-            max_concurrent: 0,
-            queue_timeout: Duration::from_secs(10),
-            remember: Duration::from_secs(120),
-            max_failures_per_user: 20,
-            max_failures_per_address: 100,
-            failure_window: Duration::from_secs(300),
-        }
+        crate::AuthConfig::default().password_limits()
     }
 }
 

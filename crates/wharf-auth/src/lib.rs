@@ -14,6 +14,7 @@
 
 pub mod api_token;
 mod authenticator;
+mod config;
 mod error;
 mod gate;
 pub mod keys;
@@ -22,6 +23,7 @@ mod principal;
 pub mod registry;
 
 pub use authenticator::{AuthSettings, Authenticator, IssuedToken};
+pub use config::AuthConfig;
 pub use error::{AuthError, TokenError};
 pub use gate::PasswordLimits;
 pub use principal::{Credential, Principal};

@@ -18,6 +18,7 @@
 //! readyz                                           never written; probed by readiness checks
 //! ```
 
+mod config;
 mod error;
 mod store;
 #[cfg(feature = "testing")]
@@ -25,6 +26,7 @@ pub mod testing;
 mod upload;
 mod writer;
 
+pub use config::{BlobBackend, BlobConfig, LocalBlobConfig, S3BlobConfig};
 pub use error::BlobError;
 pub use store::{BlobInfo, BlobRead, BlobStore, ByteRange, LocalOptions, S3Options, StoreOptions, StoredBlob};
 pub use upload::{Appended, UploadState};

@@ -22,4 +22,4 @@ pub use names::{NameError, OrgName, UserName};
 pub use offer::{OfferEvent, OfferState, VersionStatus};
 pub use scope::{ScopeError, TokenScope, TokenScopes};
 pub use text::{DisplayName, Email, TokenName};
-pub use time::Timestamp;
+pub use time::{HumanDuration, Timestamp};

@@ -59,6 +59,32 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+/// A duration in configuration files, written as `30s`, `5m`, `1h 30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// `secs` seconds.
+    pub const fn secs(secs: u64) -> HumanDuration {
+        HumanDuration(Duration::from_secs(secs))
+    }
+}
+
+impl serde::Serialize for HumanDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        humantime::parse_duration(&s).map(HumanDuration).map_err(|e| {
+            serde::de::Error::custom(format!("invalid duration {s:?} ({e}): write e.g. \"30s\", \"5m\" or \"1h 30m\""))
+        })
+    }
+}
+
 impl std::str::FromStr for Timestamp {
     type Err = String;
 

@@ -15,6 +15,7 @@
 //! go into the database (manifests are kept beside their rows, see ARCHITECTURE.md).
 
 mod batch;
+mod config;
 mod error;
 pub mod gc;
 pub mod jobs;
@@ -29,5 +30,6 @@ pub mod testing;
 pub mod tokens;
 pub mod users;
 
+pub use config::DatabaseConfig;
 pub use error::DbError;
 pub use pool::{Backend, Db, DbOptions, PoolStats};

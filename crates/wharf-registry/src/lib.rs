@@ -12,6 +12,7 @@
 
 mod access;
 mod cache;
+mod config;
 mod error;
 mod path;
 mod response;
@@ -19,6 +20,8 @@ mod routes;
 mod service;
 mod token;
 mod v2;
+
+pub use config::RegistryConfig;
 
 use std::time::Duration;
 
@@ -49,14 +52,7 @@ pub struct RegistrySettings {
 
 impl Default for RegistrySettings {
     fn default() -> Self {
-        RegistrySettings {
-            max_manifest_bytes: 4 * 1024 * 1024,
-            max_page: 1000,
-            upload_ttl: Duration::from_secs(24 * 3600),
-            open_namespaces: Vec::new(),
-            cache_ttl: Duration::from_secs(2),
-            upload_caps: wharf_db::registry::UploadCaps { per_principal: 256, per_repository: 1024 },
-        }
+        RegistryConfig::default().settings()
     }
 }
 

@@ -25,7 +25,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+pub use wharf_api::ApiConfig;
+pub use wharf_app::{GcConfig, MarketplaceConfig};
+pub use wharf_auth::AuthConfig;
+pub use wharf_blob::{BlobBackend, BlobConfig, LocalBlobConfig, S3BlobConfig};
+pub use wharf_core::HumanDuration;
+pub use wharf_db::DatabaseConfig;
+pub use wharf_registry::RegistryConfig;
 
 /// `WHARF_…` variables of the command line that are not configuration keys, though some
 /// look like one (`WHARF_REGISTRY_CREDS` starts with a section's name).
@@ -78,182 +85,6 @@ pub struct Config {
     pub server: ServerConfig,
     /// Logging.
     pub log: LogConfig,
-}
-
-/// `[database]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DatabaseConfig {
-    /// Empty for SQLite in the data directory, or a `postgres://` URL.
-    pub url: String,
-    /// Maximum pooled connections.
-    pub max_connections: u32,
-    /// How long to wait for a connection.
-    pub connect_timeout: HumanDuration,
-    /// SQLite: how long a writer waits for the write lock.
-    pub sqlite_busy_timeout: HumanDuration,
-}
-
-/// Which blob backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BlobBackend {
-    /// A local directory.
-    Local,
-    /// An S3-compatible service.
-    S3,
-}
-
-/// `[blob]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BlobConfig {
-    /// `local` or `s3`.
-    pub backend: BlobBackend,
-    /// `[blob.local]`
-    pub local: LocalBlobConfig,
-    /// `[blob.s3]`
-    pub s3: S3BlobConfig,
-}
-
-/// `[blob.local]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LocalBlobConfig {
-    /// Empty for `<data_dir>/blobs`.
-    pub path: String,
-    /// fsync committed blobs.
-    pub fsync: bool,
-}
-
-/// `[blob.s3]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct S3BlobConfig {
-    /// Endpoint URL; empty for AWS.
-    pub endpoint: String,
-    /// Bucket (must exist).
-    pub bucket: String,
-    /// Region.
-    pub region: String,
-    /// Key prefix inside the bucket.
-    pub prefix: String,
-    /// Virtual-hosted-style addressing.
-    pub virtual_hosted_style: bool,
-    /// TCP connect timeout.
-    pub connect_timeout: HumanDuration,
-    /// Per-request timeout.
-    pub request_timeout: HumanDuration,
-    /// Retries of a failed request.
-    pub max_retries: u32,
-    /// Stop retrying after this long.
-    pub retry_timeout: HumanDuration,
-}
-
-/// `[auth]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthConfig {
-    /// `iss` of registry tokens.
-    pub issuer: String,
-    /// The registry's service name (`aud` of tokens, `service` of challenges).
-    pub service: String,
-    /// Lifetime of registry tokens.
-    pub token_ttl: HumanDuration,
-    /// Password checks (argon2id, ~19 MiB and ~23 ms each) running at once; 0 is the
-    /// number of cores.
-    pub password_checks: usize,
-    /// How long a password check may wait for its turn before the caller gets 429.
-    pub password_queue_timeout: HumanDuration,
-    /// How long a successful password check is remembered (0s: never).
-    pub password_remember: HumanDuration,
-    /// Failed password attempts per user name within `failure_window` before more are refused.
-    pub max_failures_per_user: u32,
-    /// Failed password attempts per client address within `failure_window` before more are refused.
-    pub max_failures_per_address: u32,
-    /// The window failed attempts are counted over.
-    pub failure_window: HumanDuration,
-}
-
-/// `[registry]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RegistryConfig {
-    /// Largest accepted manifest, in bytes.
-    pub max_manifest_bytes: u64,
-    /// Largest page of tags or catalog entries.
-    pub max_page: u32,
-    /// Upload sessions untouched for this long expire.
-    pub upload_ttl: HumanDuration,
-    /// Organizations open to anyone, without credentials (benchmarks and tests only).
-    pub open_namespaces: Vec<String>,
-    /// How long other nodes' changes may take to show in this node's read caches.
-    pub cache_ttl: HumanDuration,
-    /// Upload sessions one user (or API token) may have open.
-    pub max_uploads_per_principal: u64,
-    /// Upload sessions one repository may have open.
-    pub max_uploads_per_repository: u64,
-}
-
-impl Default for RegistryConfig {
-    fn default() -> Self {
-        RegistryConfig {
-            max_manifest_bytes: 4 * 1024 * 1024,
-            max_page: 1000,
-            upload_ttl: HumanDuration(Duration::from_secs(24 * 3600)),
-            open_namespaces: Vec::new(),
-            cache_ttl: HumanDuration(Duration::from_secs(2)),
-            max_uploads_per_principal: 256,
-            max_uploads_per_repository: 1024,
-        }
-    }
-}
-
-/// `[gc]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GcConfig {
-    /// How often the server collects; `0s` turns periodic collection off.
-    pub interval: HumanDuration,
-    /// Nothing younger than this is collected.
-    pub grace: HumanDuration,
-}
-
-impl Default for GcConfig {
-    fn default() -> Self {
-        GcConfig {
-            interval: HumanDuration(Duration::from_secs(6 * 3600)),
-            grace: HumanDuration(Duration::from_secs(24 * 3600)),
-        }
-    }
-}
-
-/// `[api]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ApiConfig {
-    /// Largest accepted request body.
-    pub max_body_bytes: u64,
-    /// Default page size.
-    pub default_page_size: u32,
-    /// Largest page size.
-    pub max_page_size: u32,
-}
-
-/// `[marketplace]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MarketplaceConfig {
-    /// The categories offers may list (ids: lowercase letters, digits, `-`).
-    pub categories: Vec<String>,
-}
-
-impl Default for MarketplaceConfig {
-    fn default() -> Self {
-        MarketplaceConfig {
-            categories: wharf_offer::template::DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
-        }
-    }
 }
 
 /// `[server]`
@@ -314,67 +145,6 @@ impl Default for Config {
     }
 }
 
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        DatabaseConfig {
-            url: String::new(),
-            max_connections: 16,
-            connect_timeout: HumanDuration(Duration::from_secs(5)),
-            sqlite_busy_timeout: HumanDuration(Duration::from_secs(5)),
-        }
-    }
-}
-
-impl Default for BlobConfig {
-    fn default() -> Self {
-        BlobConfig { backend: BlobBackend::Local, local: LocalBlobConfig::default(), s3: S3BlobConfig::default() }
-    }
-}
-
-impl Default for LocalBlobConfig {
-    fn default() -> Self {
-        LocalBlobConfig { path: String::new(), fsync: true }
-    }
-}
-
-impl Default for S3BlobConfig {
-    fn default() -> Self {
-        S3BlobConfig {
-            endpoint: String::new(),
-            bucket: String::new(),
-            region: "us-east-1".into(),
-            prefix: String::new(),
-            virtual_hosted_style: false,
-            connect_timeout: HumanDuration(Duration::from_secs(5)),
-            request_timeout: HumanDuration(Duration::from_secs(60)),
-            max_retries: 3,
-            retry_timeout: HumanDuration(Duration::from_secs(15)),
-        }
-    }
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        AuthConfig {
-            issuer: "wharf".into(),
-            service: "wharf-registry".into(),
-            token_ttl: HumanDuration(Duration::from_secs(300)),
-            password_checks: 0,
-            password_queue_timeout: HumanDuration(Duration::from_secs(10)),
-            password_remember: HumanDuration(Duration::from_secs(120)),
-            max_failures_per_user: 20,
-            max_failures_per_address: 100,
-            failure_window: HumanDuration(Duration::from_secs(300)),
-        }
-    }
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        ApiConfig { max_body_bytes: 1024 * 1024, default_page_size: 50, max_page_size: 200 }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -391,25 +161,6 @@ impl Default for ServerConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { format: LogFormat::Human, level: "info".into() }
-    }
-}
-
-/// A duration written as `30s`, `5m`, `1h 30m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
-
-impl Serialize for HumanDuration {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_duration(self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map(HumanDuration).map_err(|e| {
-            serde::de::Error::custom(format!("invalid duration {s:?} ({e}): write e.g. \"30s\", \"5m\" or \"1h 30m\""))
-        })
     }
 }
 
@@ -611,74 +362,27 @@ impl Config {
 
     /// Database options for `wharf-db`.
     pub fn db_options(&self) -> wharf_db::DbOptions {
-        wharf_db::DbOptions {
-            url: self.database_url(),
-            max_connections: self.database.max_connections,
-            connect_timeout: self.database.connect_timeout.0,
-            sqlite_busy_timeout: self.database.sqlite_busy_timeout.0,
-        }
+        self.database.options(|| self.database_url())
     }
 
     /// Blob store options for `wharf-blob`.
     pub fn blob_options(&self) -> wharf_blob::StoreOptions {
-        match self.blob.backend {
-            BlobBackend::Local => wharf_blob::StoreOptions::Local(wharf_blob::LocalOptions {
-                root: self.blob_dir(),
-                fsync: self.blob.local.fsync,
-            }),
-            BlobBackend::S3 => {
-                let s3 = &self.blob.s3;
-                wharf_blob::StoreOptions::S3(wharf_blob::S3Options {
-                    endpoint: (!s3.endpoint.is_empty()).then(|| s3.endpoint.clone()),
-                    bucket: s3.bucket.clone(),
-                    region: s3.region.clone(),
-                    prefix: s3.prefix.clone(),
-                    virtual_hosted_style: s3.virtual_hosted_style,
-                    connect_timeout: s3.connect_timeout.0,
-                    request_timeout: s3.request_timeout.0,
-                    max_retries: s3.max_retries as usize,
-                    retry_timeout: s3.retry_timeout.0,
-                })
-            }
-        }
+        self.blob.options(self.blob_dir())
     }
 
     /// Token service settings for `wharf-auth`.
     pub fn auth_settings(&self) -> wharf_auth::AuthSettings {
-        wharf_auth::AuthSettings {
-            issuer: self.auth.issuer.clone(),
-            service: self.auth.service.clone(),
-            token_ttl: self.auth.token_ttl.0,
-            realm: format!("{}/token", self.public_url()),
-            passwords: wharf_auth::PasswordLimits {
-                max_concurrent: self.auth.password_checks,
-                queue_timeout: self.auth.password_queue_timeout.0,
-                remember: self.auth.password_remember.0,
-                max_failures_per_user: self.auth.max_failures_per_user,
-                max_failures_per_address: self.auth.max_failures_per_address,
-                failure_window: self.auth.failure_window.0,
-            },
-        }
+        self.auth.settings(format!("{}/token", self.public_url()))
     }
 
     /// Registry settings for `wharf-registry`.
     pub fn registry_settings(&self) -> wharf_registry::RegistrySettings {
-        wharf_registry::RegistrySettings {
-            max_manifest_bytes: usize::try_from(self.registry.max_manifest_bytes).unwrap_or(usize::MAX),
-            max_page: self.registry.max_page,
-            upload_ttl: self.registry.upload_ttl.0,
-            open_namespaces: self.registry.open_namespaces.clone(),
-            cache_ttl: self.registry.cache_ttl.0,
-            upload_caps: wharf_db::registry::UploadCaps {
-                per_principal: self.registry.max_uploads_per_principal,
-                per_repository: self.registry.max_uploads_per_repository,
-            },
-        }
+        self.registry.settings()
     }
 
     /// Garbage collection options (`dry_run` off).
     pub fn gc_options(&self) -> wharf_app::gc::GcOptions {
-        wharf_app::gc::GcOptions { grace: self.gc.grace.0, upload_ttl: self.registry.upload_ttl.0, dry_run: false }
+        self.gc.options(self.registry.upload_ttl.0)
     }
 
     /// The connection limits of `[server]`.
@@ -703,12 +407,8 @@ impl Config {
     }
 
     /// REST API limits for `wharf-api`.
-    pub fn api_limits(&self) -> wharf_api::ApiLimits {
-        wharf_api::ApiLimits {
-            max_body_bytes: usize::try_from(self.api.max_body_bytes).unwrap_or(usize::MAX),
-            default_page_size: self.api.default_page_size,
-            max_page_size: self.api.max_page_size,
-        }
+    pub fn api_limits(&self) -> wharf_api::ApiConfig {
+        self.api.clone()
     }
 
     /// The data directory, for messages.

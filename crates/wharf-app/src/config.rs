@@ -1,0 +1,44 @@
+//! `[gc]` and `[marketplace]`: this crate's sections of the configuration, with
+//! their defaults.
+
+use serde::{Deserialize, Serialize};
+use wharf_core::HumanDuration;
+
+/// `[gc]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GcConfig {
+    /// How often the server collects; `0s` turns periodic collection off.
+    pub interval: HumanDuration,
+    /// Nothing younger than this is collected.
+    pub grace: HumanDuration,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        GcConfig { interval: HumanDuration::secs(6 * 3600), grace: HumanDuration::secs(24 * 3600) }
+    }
+}
+
+/// `[marketplace]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketplaceConfig {
+    /// The categories offers may list (ids: lowercase letters, digits, `-`).
+    pub categories: Vec<String>,
+}
+
+impl Default for MarketplaceConfig {
+    fn default() -> Self {
+        MarketplaceConfig {
+            categories: wharf_offer::template::DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+}
+
+impl GcConfig {
+    /// A collection's options with sessions untouched for `upload_ttl` purged (`dry_run` off).
+    pub fn options(&self, upload_ttl: std::time::Duration) -> crate::gc::GcOptions {
+        crate::gc::GcOptions { grace: self.grace.0, upload_ttl, dry_run: false }
+    }
+}
