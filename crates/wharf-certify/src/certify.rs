@@ -6,10 +6,11 @@ use std::io::{self, Read};
 
 use serde::Serialize;
 
+use crate::check::Check;
 use crate::finding::{Evidence, Finding, Findings, Severity};
 use crate::image::{ImageError, Layout, PlatformImage};
 use crate::layer::{Budget, LayerStats, read_layer};
-use crate::policy::{Action, Policy};
+use crate::policy::{Action, Policy, Rule};
 use crate::view::{Node, View};
 
 /// Pass or fail.
@@ -171,30 +172,13 @@ pub struct Report {
     pub platforms: Vec<PlatformReport>,
 }
 
+/// Whether a finding blocks (`None`: its check is off).
 fn blocking(f: &Finding, policy: &Policy) -> Option<bool> {
-    let action = match f.check {
-        "policy.run-as-root" => policy.run_as_non_root,
-        "policy.layer-count" => policy.layer_count,
-        "policy.missing-label" => policy.required_labels,
-        "policy.setuid" => policy.setuid_files,
-        "policy.world-writable" => policy.world_writable_files,
-        "policy.architecture-mismatch" => policy.architecture_matches_binaries,
-        "policy.secret" => policy.secrets,
-        "policy.no-license" => policy.license_files,
-        "policy.latest-tag" => policy.latest_tag,
-        "policy.image-size" => policy.image_size,
-        "policy.prohibited-package" => policy.prohibited,
-        "policy.base-image" => policy.base_image,
-        "policy.signature" => policy.signature,
-        "malware" => policy.malware,
-        "malware.not-scanned" => policy.not_scanned,
-        // The layer reader's findings: an image that cannot be read safely fails.
-        _ => return Some(f.severity <= Severity::High),
-    };
-    match action {
-        Action::Block => Some(true),
-        Action::Warn => Some(false),
-        Action::Off => None,
+    match policy.rule(f.check) {
+        Rule::BySeverity => Some(f.severity <= Severity::High),
+        Rule::Policy(Action::Block) => Some(true),
+        Rule::Policy(Action::Warn) => Some(false),
+        Rule::Policy(Action::Off) => None,
     }
 }
 
@@ -223,9 +207,9 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &E
     match layout.images(tag) {
         Err(e) => {
             let check = match &e {
-                ImageError::DigestMismatch { .. } => "image.digest-mismatch",
-                ImageError::Layout(_) | ImageError::Io(_) => "image.unreadable",
-                ImageError::Invalid(_) => "image.invalid",
+                ImageError::DigestMismatch { .. } => Check::ImageDigestMismatch,
+                ImageError::Layout(_) | ImageError::Io(_) => Check::ImageUnreadable,
+                ImageError::Invalid(_) => Check::ImageInvalid,
             };
             out.image_findings.push(Reported {
                 finding: Finding {
@@ -340,7 +324,7 @@ fn certify_platform(
     let mut scanner = match clamd {
         Ok((addr, mode)) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections, mode)),
         Err(message) => {
-            findings.extend(message.map(|m| Finding::about_image("malware.not-scanned", Severity::High, m)));
+            findings.extend(message.map(|m| Finding::about_image(Check::MalwareNotScanned, Severity::High, m)));
             None
         }
     };
@@ -363,7 +347,7 @@ fn certify_platform(
         let mut blob = match layout.blob(&layer.digest) {
             Ok(b) => b,
             Err(e) => {
-                findings.push(Finding::new("layer.unreadable", Severity::Critical, e.to_string(), &layer.digest));
+                findings.push(Finding::new(Check::LayerUnreadable, Severity::Critical, e.to_string(), &layer.digest));
                 continue;
             }
         };
@@ -412,7 +396,7 @@ fn certify_platform(
                     for s in crate::secrets::scan(&content) {
                         secrets_found.push(
                             Finding::new(
-                                "policy.secret",
+                                Check::PolicySecret,
                                 Severity::High,
                                 format!("{} in a file", s.what),
                                 &layer.digest,
@@ -459,7 +443,7 @@ fn certify_platform(
         if stats.complete
             && let Err(e) = io::copy(&mut blob, &mut io::sink())
         {
-            findings.push(Finding::new("layer.digest-mismatch", Severity::Critical, e.to_string(), &layer.digest));
+            findings.push(Finding::new(Check::LayerDigestMismatch, Severity::Critical, e.to_string(), &layer.digest));
         }
         layers.push(LayerReport {
             digest: layer.digest.clone(),
@@ -494,7 +478,7 @@ fn certify_platform(
         if !signed {
             findings.push(
                 Finding::about_image(
-                    "policy.signature",
+                    Check::PolicySignature,
                     Severity::High,
                     "the image has no valid publisher signature: sign it with `cosign sign --key` and push or copy the signature with it".to_owned(),
                 )
@@ -505,7 +489,7 @@ fn certify_platform(
     let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
     if total > policy.max_image_bytes {
         findings.push(Finding::about_image(
-            "policy.image-size",
+            Check::PolicyImageSize,
             Severity::Medium,
             format!(
                 "the image is {total} bytes uncompressed; the limit is {} (max_image_bytes)",
@@ -515,7 +499,7 @@ fn certify_platform(
     }
     if tag == Some("latest") {
         findings.push(Finding::about_image(
-            "policy.latest-tag",
+            Check::PolicyLatestTag,
             Severity::Medium,
             "the image is certified as `latest`: give it a version tag X.Y.Z".to_owned(),
         ));
@@ -536,7 +520,7 @@ fn certify_platform(
             Ok(c) => components.extend(c),
             Err(e) => {
                 let mut f = Finding::about_image(
-                    "sbom.unreadable",
+                    Check::SbomUnreadable,
                     Severity::Medium,
                     format!("a package database cannot be read: {e}; its packages are missing from the SBOM"),
                 )
@@ -556,7 +540,7 @@ fn certify_platform(
         if policy.prohibited_packages.contains(&c.name) {
             findings.push(
                 Finding::about_image(
-                    "policy.prohibited-package",
+                    Check::PolicyProhibitedPackage,
                     Severity::High,
                     format!("the image installs {}, which may not ship", c.name),
                 )
@@ -621,7 +605,7 @@ fn malware_findings(
                 } else {
                     format!("signature {signature}")
                 };
-                let f = Finding::new("malware", Severity::Critical, format!("clamd found {signature}"), &r.layer)
+                let f = Finding::new(Check::Malware, Severity::Critical, format!("clamd found {signature}"), &r.layer)
                     .path(r.path.clone())
                     .detail(detail);
                 found.push((layer_index(&r.layer), f));
@@ -637,7 +621,7 @@ fn malware_findings(
     for (why, (count, first)) in failed {
         findings.push(
             Finding::about_image(
-                "malware.not-scanned",
+                Check::MalwareNotScanned,
                 Severity::High,
                 format!("{count} file(s) not scanned for malware: {why}"),
             )

@@ -1,5 +1,6 @@
 //! Findings: what the engine reports, each with the evidence a publisher can act on.
 
+use crate::check::Check;
 use serde::Serialize;
 
 /// How serious a finding is.
@@ -63,7 +64,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// Stable id of the check, e.g. `layer.path-traversal`.
-    pub check: &'static str,
+    pub check: Check,
     /// How serious.
     pub severity: Severity,
     /// What is wrong, in a sentence.
@@ -74,7 +75,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of `check` in `layer`.
-    pub fn new(check: &'static str, severity: Severity, message: impl Into<String>, layer: &str) -> Finding {
+    pub fn new(check: Check, severity: Severity, message: impl Into<String>, layer: &str) -> Finding {
         Finding {
             check,
             severity,
@@ -84,7 +85,7 @@ impl Finding {
     }
 
     /// A finding about the image as a whole (no layer).
-    pub fn about_image(check: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
+    pub fn about_image(check: Check, severity: Severity, message: impl Into<String>) -> Finding {
         Finding { check, severity, message: message.into(), evidence: Evidence::default() }
     }
 
@@ -111,8 +112,8 @@ impl Finding {
 pub struct Findings {
     list: Vec<Finding>,
     cap: usize,
-    counts: std::collections::HashMap<(&'static str, String), u64>,
-    over: std::collections::BTreeMap<(String, &'static str), (Severity, u64)>,
+    counts: std::collections::HashMap<(Check, String), u64>,
+    over: std::collections::BTreeMap<(String, Check), (Severity, u64)>,
 }
 
 impl Default for Findings {

@@ -7,6 +7,7 @@
 use std::cell::Cell;
 use std::io::{self, Read};
 
+use crate::check::Check;
 use crate::finding::{Finding, Findings, Severity};
 use crate::limits::Limits;
 use crate::tarball::{Ambiguity, Reader, TarError, typeflag};
@@ -176,26 +177,28 @@ pub fn normalize(raw: &[u8], limits: &Limits) -> Result<String, PathProblem> {
 
 fn path_finding(problem: &PathProblem, raw: &[u8], layer: &str, limits: &Limits, what: &str) -> Finding {
     let (check, severity, message) = match problem {
-        PathProblem::Nul => ("layer.path-nul", Severity::High, format!("{what} contains a NUL byte")),
-        PathProblem::NotUtf8 => ("layer.path-encoding", Severity::Medium, format!("{what} is not UTF-8")),
+        PathProblem::Nul => (Check::LayerPathNul, Severity::High, format!("{what} contains a NUL byte")),
+        PathProblem::NotUtf8 => (Check::LayerPathEncoding, Severity::Medium, format!("{what} is not UTF-8")),
         PathProblem::Absolute => (
-            "layer.path-absolute",
+            Check::LayerPathAbsolute,
             Severity::High,
             format!("{what} is absolute: extracted naively it lands outside the root"),
         ),
         PathProblem::Traversal => (
-            "layer.path-traversal",
+            Check::LayerPathTraversal,
             Severity::Critical,
             format!("{what} has a '..' component: it can climb out of the root"),
         ),
         PathProblem::TooDeep(n) => (
-            "layer.path-depth",
+            Check::LayerPathDepth,
             Severity::High,
             format!("{what} is {n} directories deep (limit {})", limits.max_path_depth),
         ),
-        PathProblem::TooLong(n) => {
-            ("layer.path-length", Severity::High, format!("{what} is {n} bytes long (limit {})", limits.max_path_bytes))
-        }
+        PathProblem::TooLong(n) => (
+            Check::LayerPathLength,
+            Severity::High,
+            format!("{what} is {n} bytes long (limit {})", limits.max_path_bytes),
+        ),
     };
     Finding::new(check, severity, message, layer).path(escape(raw))
 }
@@ -222,7 +225,7 @@ pub fn read_layer<R: Read>(
         Ok(h) => h.to_vec(),
         Err(e) => {
             findings.push(Finding::new(
-                "layer.unreadable",
+                Check::LayerUnreadable,
                 Severity::Critical,
                 format!("the layer cannot be read: {e}"),
                 digest,
@@ -236,13 +239,18 @@ pub fn read_layer<R: Read>(
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(source) {
             Ok(mut d) => {
                 if let Err(e) = d.window_log_max(limits.max_zstd_window_log) {
-                    findings.push(Finding::new("layer.unreadable", Severity::Critical, format!("zstd: {e}"), digest));
+                    findings.push(Finding::new(
+                        Check::LayerUnreadable,
+                        Severity::Critical,
+                        format!("zstd: {e}"),
+                        digest,
+                    ));
                     return LayerStats::default();
                 }
                 Box::new(d)
             }
             Err(e) => {
-                findings.push(Finding::new("layer.unreadable", Severity::Critical, format!("zstd: {e}"), digest));
+                findings.push(Finding::new(Check::LayerUnreadable, Severity::Critical, format!("zstd: {e}"), digest));
                 return LayerStats::default();
             }
         },
@@ -267,7 +275,7 @@ pub fn read_layer<R: Read>(
         (Ok(()), _) => stats.complete = true,
         (Err(_), Some(Stop::Total)) => findings.push(
             stopped(
-                "layer.bomb-size",
+                Check::LayerBombSize,
                 format!("the image inflates past {} bytes (max_total_bytes); reading stopped", limits.max_total_bytes),
             )
             .detail(format!(
@@ -278,7 +286,7 @@ pub fn read_layer<R: Read>(
         ),
         (Err(_), Some(Stop::Ratio)) => findings.push(
             stopped(
-                "layer.bomb-ratio",
+                Check::LayerBombRatio,
                 format!(
                     "the layer inflates more than {}× (max_ratio): a compression bomb; reading stopped",
                     limits.max_ratio
@@ -287,12 +295,12 @@ pub fn read_layer<R: Read>(
             .detail(format!("{} compressed bytes had inflated to {}", compressed.get(), inflated.get())),
         ),
         (Err(WalkStop::Entries), None) => findings.push(stopped(
-            "layer.bomb-entries",
+            Check::LayerBombEntries,
             format!("the image has more than {} entries (max_entries); reading stopped", limits.max_entries),
         )),
         (Err(WalkStop::Sparse(size)), None) => findings.push(
             stopped(
-                "layer.bomb-size",
+                Check::LayerBombSize,
                 format!(
                     "sparse files make the image larger than {} bytes (max_total_bytes); reading stopped",
                     limits.max_total_bytes
@@ -302,7 +310,7 @@ pub fn read_layer<R: Read>(
         ),
         (Err(WalkStop::Names), None) => findings.push(
             stopped(
-                "layer.bomb-names",
+                Check::LayerBombNames,
                 format!(
                     "the image's paths take more than {} bytes together (max_names_bytes); reading stopped",
                     limits.max_names_bytes
@@ -314,14 +322,14 @@ pub fn read_layer<R: Read>(
             let text = e.to_string();
             let (check, message) = if text.contains("window") || text.contains("Frame requires too much memory") {
                 (
-                    "layer.bomb-zstd-window",
+                    Check::LayerBombZstdWindow,
                     format!(
                         "a zstd frame asks for a window over 2^{} bytes (max_zstd_window_log): {text}",
                         limits.max_zstd_window_log
                     ),
                 )
             } else {
-                ("layer.corrupt", format!("the layer is truncated or damaged, and runtimes refuse it too: {text}"))
+                (Check::LayerCorrupt, format!("the layer is truncated or damaged, and runtimes refuse it too: {text}"))
             };
             findings.push(stopped(check, message).detail(format!("after {} entries", stats.entries)));
         }
@@ -344,7 +352,7 @@ impl From<TarError> for WalkStop {
 
 fn ambiguous(digest: &str, name: &[u8], a: &Ambiguity) -> Finding {
     Finding::new(
-        "layer.ambiguous",
+        Check::LayerAmbiguous,
         Severity::Critical,
         format!(
             "tar readers disagree on this layer: {}; a runtime built on another reader would unpack other files",
@@ -419,7 +427,7 @@ fn walk<R: Read>(
                     Ok(t) => Node::Hardlink { target: t },
                     Err(problem) => {
                         let mut f = path_finding(&problem, target, digest, limits, "a hardlink's target");
-                        f.check = "layer.hardlink-outside";
+                        f.check = Check::LayerHardlinkOutside;
                         f.severity = Severity::Critical;
                         findings.push(f.path(path.clone()).detail(format!("links to {}", escape(target))));
                         continue;
@@ -429,7 +437,7 @@ fn walk<R: Read>(
             typeflag::CHAR | typeflag::BLOCK | typeflag::FIFO => {
                 findings.push(
                     Finding::new(
-                        "layer.device",
+                        Check::LayerDevice,
                         Severity::Medium,
                         "a device or FIFO: containers get their devices from the runtime, not the image",
                         digest,
@@ -442,7 +450,7 @@ fn walk<R: Read>(
             other => {
                 findings.push(
                     Finding::new(
-                        "layer.entry-type",
+                        Check::LayerEntryType,
                         Severity::Low,
                         "an entry of a type runtimes do not unpack was skipped",
                         digest,

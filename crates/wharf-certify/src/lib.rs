@@ -2,6 +2,7 @@
 //! as streams into an in-memory view of the image's files.
 //!
 //! - [`limits`]: how much an image may ask of the reader (sizes, ratios, counts, depths).
+//! - [`check`]: every check by id, an enum.
 //! - [`finding`]: what the engine reports, each with its evidence.
 //! - [`layer`]: one layer, decompressed (gzip, zstd or none, told by its bytes) and
 //!   walked entry by entry, every unsafe entry a finding.
@@ -18,6 +19,7 @@
 pub mod advisories;
 pub mod binaries;
 pub mod certify;
+pub mod check;
 pub mod clamd;
 pub mod finding;
 pub mod gobuild;
@@ -35,5 +37,6 @@ pub mod versions;
 pub mod view;
 pub mod vulns;
 
+pub use check::Check;
 pub use finding::{Evidence, Finding, Severity};
 pub use limits::Limits;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::Check;
 use crate::finding::{Finding, Findings, Severity};
 use crate::image::PlatformImage;
 use crate::limits::Limits;
@@ -201,6 +202,70 @@ impl Policy {
     }
 }
 
+/// How the findings of a check count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// As the policy says for the check.
+    Policy(Action),
+    /// The reader's findings: an image that cannot be read safely fails (critical and
+    /// high findings block), whatever the policy says.
+    BySeverity,
+}
+
+impl Policy {
+    /// How findings of `check` count. Exhaustive: a new check must be classified here.
+    pub fn rule(&self, check: Check) -> Rule {
+        let action = match check {
+            Check::PolicyRunAsRoot => self.run_as_non_root,
+            Check::PolicyLayerCount => self.layer_count,
+            Check::PolicyMissingLabel => self.required_labels,
+            Check::PolicySetuid => self.setuid_files,
+            Check::PolicyWorldWritable => self.world_writable_files,
+            Check::PolicyArchitectureMismatch => self.architecture_matches_binaries,
+            Check::PolicySecret => self.secrets,
+            Check::PolicyNoLicense => self.license_files,
+            Check::PolicyLatestTag => self.latest_tag,
+            Check::PolicyImageSize => self.image_size,
+            Check::PolicyProhibitedPackage => self.prohibited,
+            Check::PolicyBaseImage => self.base_image,
+            Check::PolicySignature => self.signature,
+            Check::Malware => self.malware,
+            Check::MalwareNotScanned => self.not_scanned,
+            Check::Vulnerability => self.vulnerabilities,
+            Check::VulnerabilityNotEvaluated => self.not_evaluated,
+            Check::LayerPathTraversal
+            | Check::LayerPathNul
+            | Check::LayerPathLength
+            | Check::LayerPathEncoding
+            | Check::LayerPathDepth
+            | Check::LayerPathAbsolute
+            | Check::LayerParentNotDirectory
+            | Check::LayerHardlinkOutside
+            | Check::LayerHardlinkDangling
+            | Check::LayerLinkOutside
+            | Check::LayerThroughSymlink
+            | Check::LayerDuplicateEntry
+            | Check::LayerEntryType
+            | Check::LayerDevice
+            | Check::LayerDigestMismatch
+            | Check::LayerCorrupt
+            | Check::LayerUnreadable
+            | Check::LayerAmbiguous
+            | Check::LayerWhiteoutInvalid
+            | Check::LayerBombSize
+            | Check::LayerBombRatio
+            | Check::LayerBombEntries
+            | Check::LayerBombNames
+            | Check::LayerBombZstdWindow
+            | Check::ImageUnreadable
+            | Check::ImageInvalid
+            | Check::ImageDigestMismatch
+            | Check::SbomUnreadable => return Rule::BySeverity,
+        };
+        Rule::Policy(action)
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -282,7 +347,7 @@ pub(crate) fn image_checks(
     let n = image.manifest.layers.len();
     if n >= policy.max_layers {
         findings.push(Finding::about_image(
-            "policy.layer-count",
+            Check::PolicyLayerCount,
             Severity::Medium,
             format!("the image has {n} layers; fewer than {} are allowed (squash some)", policy.max_layers),
         ));
@@ -292,7 +357,7 @@ pub(crate) fn image_checks(
     if name.is_empty() || name == "root" || name == "0" {
         findings.push(
             Finding::about_image(
-                "policy.run-as-root",
+                Check::PolicyRunAsRoot,
                 Severity::High,
                 "the image runs as root: set USER to a non-root user in its Dockerfile".to_owned(),
             )
@@ -303,7 +368,7 @@ pub(crate) fn image_checks(
         for s in crate::secrets::scan(env.as_bytes()) {
             let var = env.split('=').next().unwrap_or("");
             findings.push(
-                Finding::about_image("policy.secret", Severity::High, format!("{} in the environment", s.what))
+                Finding::about_image(Check::PolicySecret, Severity::High, format!("{} in the environment", s.what))
                     .detail(format!("Env[{i}] {var}: {}", s.redacted)),
             );
         }
@@ -320,7 +385,7 @@ pub(crate) fn image_checks(
     for (where_, text) in texts {
         for s in crate::secrets::scan(text.as_bytes()) {
             findings.push(
-                Finding::about_image("policy.secret", Severity::High, format!("{} in the image config", s.what))
+                Finding::about_image(Check::PolicySecret, Severity::High, format!("{} in the image config", s.what))
                     .detail(format!("{where_}: {}", s.redacted)),
             );
         }
@@ -335,7 +400,7 @@ pub(crate) fn image_checks(
         if on.is_none() {
             let names: Vec<&str> = policy.allowed_base_images.iter().map(|b| b.name.as_str()).collect();
             let mut f = Finding::about_image(
-                "policy.base-image",
+                Check::PolicyBaseImage,
                 Severity::High,
                 format!("the image is not built on an allowed base image ({})", names.join(", ")),
             )
@@ -357,7 +422,7 @@ pub(crate) fn image_checks(
     });
     if !has_license {
         findings.push(Finding::about_image(
-            "policy.no-license",
+            Check::PolicyNoLicense,
             Severity::Low,
             "no license files: put the product's license terms under /licenses".to_owned(),
         ));
@@ -366,7 +431,7 @@ pub(crate) fn image_checks(
     for l in &policy.labels {
         if !labels.contains_key(l) {
             findings.push(Finding::about_image(
-                "policy.missing-label",
+                Check::PolicyMissingLabel,
                 Severity::Low,
                 format!("the image has no label {l}"),
             ));
@@ -377,8 +442,8 @@ pub(crate) fn image_checks(
             Node::File { mode, .. } => (
                 *mode,
                 [
-                    (mode & 0o6000 != 0).then_some(("policy.setuid", "a setuid or setgid file")),
-                    (mode & 0o002 != 0).then_some(("policy.world-writable", "a file anyone may write")),
+                    (mode & 0o6000 != 0).then_some((Check::PolicySetuid, "a setuid or setgid file")),
+                    (mode & 0o002 != 0).then_some((Check::PolicyWorldWritable, "a file anyone may write")),
                 ],
             ),
             // /tmp-like directories need the sticky bit: only owners may delete files.
@@ -386,8 +451,10 @@ pub(crate) fn image_checks(
                 *mode,
                 [
                     None,
-                    (mode & 0o002 != 0 && mode & 0o1000 == 0)
-                        .then_some(("policy.world-writable", "a directory anyone may write, without the sticky bit")),
+                    (mode & 0o002 != 0 && mode & 0o1000 == 0).then_some((
+                        Check::PolicyWorldWritable,
+                        "a directory anyone may write, without the sticky bit",
+                    )),
                 ],
             ),
             _ => continue,
@@ -408,7 +475,7 @@ pub(crate) fn image_checks(
     if most != declared && most != "unknown" {
         findings.push(
             Finding::about_image(
-                "policy.architecture-mismatch",
+                Check::PolicyArchitectureMismatch,
                 Severity::High,
                 format!("the config declares {declared} but {count} executable(s) are {most}"),
             )
@@ -421,7 +488,7 @@ pub(crate) fn image_checks(
         let total: usize = binaries.values().map(|(c, _)| c).sum();
         findings.push(
             Finding::about_image(
-                "policy.architecture-mismatch",
+                Check::PolicyArchitectureMismatch,
                 Severity::High,
                 format!("the config declares the OS {os:?} but {total} executable(s) are Linux (ELF) programs"),
             )

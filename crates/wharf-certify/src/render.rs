@@ -174,7 +174,7 @@ fn all(report: &Report) -> impl Iterator<Item = (Option<&str>, &Reported)> {
 
 /// SARIF 2.1.0: one run, one rule per check, one result per finding.
 pub fn sarif(report: &Report) -> serde_json::Value {
-    let mut rules: Vec<&str> = all(report).map(|(_, r)| r.finding.check).collect();
+    let mut rules: Vec<&str> = all(report).map(|(_, r)| r.finding.check.id()).collect();
     rules.sort_unstable();
     rules.dedup();
     let results: Vec<serde_json::Value> = all(report)
@@ -246,7 +246,7 @@ pub fn junit(report: &Report) -> String {
         for r in findings {
             let f = &r.finding;
             let name = f.evidence.path.clone().unwrap_or_else(|| f.message.clone());
-            let _ = write!(cases, r#"    <testcase classname="{}" name="{}">"#, xml(f.check), xml(&name));
+            let _ = write!(cases, r#"    <testcase classname="{}" name="{}">"#, xml(f.check.id()), xml(&name));
             let mut body = format!("{}\nseverity: {}", f.message, severity(f.severity));
             for l in evidence_lines(r) {
                 body.push('\n');

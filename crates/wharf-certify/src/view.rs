@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::Check;
 use crate::finding::{Finding, Findings, Severity};
 
 /// One file of the view.
@@ -99,7 +100,7 @@ impl View {
         self.nodes.is_empty()
     }
 
-    fn finding(&self, check: &'static str, severity: Severity, message: impl Into<String>, path: &str) -> Finding {
+    fn finding(&self, check: Check, severity: Severity, message: impl Into<String>, path: &str) -> Finding {
         Finding::new(check, severity, message, &self.digest).path(path)
     }
 
@@ -142,7 +143,7 @@ impl View {
                 Some(Node::Symlink { target }) => {
                     findings.push(
                         self.finding(
-                            "layer.through-symlink",
+                            Check::LayerThroughSymlink,
                             Severity::Critical,
                             format!(
                                 "the entry's parent {prefix} is a symlink: extracted, it would be written to {target}"
@@ -156,7 +157,7 @@ impl View {
                 Some(Node::Dir { .. }) | None => {}
                 Some(_) => {
                     findings.push(self.finding(
-                        "layer.parent-not-directory",
+                        Check::LayerParentNotDirectory,
                         Severity::Medium,
                         format!("the entry's parent {prefix} is not a directory; the entry was skipped"),
                         path,
@@ -183,7 +184,7 @@ impl View {
             if matches!(hidden, "" | "." | "..") {
                 findings.push(
                     self.finding(
-                        "layer.whiteout-invalid",
+                        Check::LayerWhiteoutInvalid,
                         Severity::High,
                         "a whiteout that names no file: runtimes refuse it, or delete the directory or its parent",
                         path,
@@ -198,7 +199,7 @@ impl View {
         }
         if self.nodes.get(path).is_some_and(|p| p.layer == self.layer) {
             findings.push(self.finding(
-                "layer.duplicate-entry",
+                Check::LayerDuplicateEntry,
                 Severity::Medium,
                 "the layer has more than one entry for this path; the last one wins",
                 path,
@@ -207,7 +208,7 @@ impl View {
         match &node {
             Node::Symlink { target } if escapes_root(path, target) => findings.push(
                 self.finding(
-                    "layer.link-outside",
+                    Check::LayerLinkOutside,
                     Severity::High,
                     "a symlink whose relative target climbs above the image's root",
                     path,
@@ -219,7 +220,7 @@ impl View {
                 _ => {
                     findings.push(
                         self.finding(
-                            "layer.hardlink-dangling",
+                            Check::LayerHardlinkDangling,
                             Severity::High,
                             "a hardlink to a file the image does not have",
                             path,
@@ -307,17 +308,17 @@ mod tests {
             assert!(!v.apply(bad, file(), &mut f));
         }
         let f = f.into_vec();
-        let checks: Vec<&str> = f.iter().map(|x| x.check).collect();
+        let checks: Vec<&str> = f.iter().map(|x| x.check.id()).collect();
         assert_eq!(
             checks,
             [
-                "layer.through-symlink",
-                "layer.link-outside",
-                "layer.hardlink-dangling",
-                "layer.duplicate-entry",
-                "layer.whiteout-invalid",
-                "layer.whiteout-invalid",
-                "layer.whiteout-invalid"
+                Check::LayerThroughSymlink,
+                Check::LayerLinkOutside,
+                Check::LayerHardlinkDangling,
+                Check::LayerDuplicateEntry,
+                Check::LayerWhiteoutInvalid,
+                Check::LayerWhiteoutInvalid,
+                Check::LayerWhiteoutInvalid
             ]
         );
         assert_eq!(f[0].evidence.detail.as_deref(), Some("root -> /"));

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::advisories::{Store, Target};
 use crate::certify::Reported;
+use crate::check::Check;
 use crate::finding::{Evidence, Finding, Severity};
 use crate::policy::{Action, Exception, Policy};
 use crate::sbom::Component;
@@ -64,7 +65,7 @@ fn not_evaluated(policy: &Policy, message: String, evidence: Evidence) -> Option
         Action::Block => true,
     };
     Some(Reported {
-        finding: Finding { check: "vulnerability.not-evaluated", severity: Severity::High, message, evidence },
+        finding: Finding { check: Check::VulnerabilityNotEvaluated, severity: Severity::High, message, evidence },
         blocking,
         exception: None,
     })
@@ -147,7 +148,7 @@ pub fn check(
                 (None, _) => "no CVSS score".to_owned(),
             };
             let finding = Finding {
-                check: "vulnerability",
+                check: Check::Vulnerability,
                 severity,
                 message: format!(
                     "{} {}: {} ({scored}){}",

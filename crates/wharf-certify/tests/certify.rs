@@ -14,7 +14,7 @@ mod common;
 use common::*;
 
 fn checks(r: &Report, platform: usize) -> Vec<&'static str> {
-    r.platforms[platform].findings.iter().map(|f| f.finding.check).collect()
+    r.platforms[platform].findings.iter().map(|f| f.finding.check.id()).collect()
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn hostile_and_damaged_layouts_are_findings() {
     let l = layout(dir.path(), vec![json!({"mediaType": INDEX, "digest": outer_d, "size": outer_s})]);
     let r = certify_layout(&l, "x", None, &Engine::new(unscanned()));
     assert_eq!(r.verdict, Verdict::Fail);
-    assert_eq!(r.image_findings[0].finding.check, "image.digest-mismatch");
+    assert_eq!(r.image_findings[0].finding.check.id(), "image.digest-mismatch");
 
     // Indexes nested deeper than allowed (each one valid).
     let dir = tempfile::tempdir().unwrap();
@@ -119,7 +119,7 @@ fn hostile_and_damaged_layouts_are_findings() {
     }
     let l = layout(dir.path(), vec![d]);
     let r = certify_layout(&l, "x", None, &Engine::new(unscanned()));
-    assert_eq!(r.image_findings[0].finding.check, "image.invalid");
+    assert_eq!(r.image_findings[0].finding.check.id(), "image.invalid");
     assert!(r.image_findings[0].finding.message.contains("nests more than 4 indexes deep"), "{r:#?}");
 
     // A layer whose bytes were changed after the manifest was written.
@@ -176,7 +176,7 @@ fn secrets_latest_tags_prohibited_packages_and_size_are_policy_findings() {
         .findings
         .iter()
         .map(|f| {
-            (f.finding.check, f.finding.evidence.path.as_deref(), f.finding.evidence.detail.as_deref(), f.blocking)
+            (f.finding.check.id(), f.finding.evidence.path.as_deref(), f.finding.evidence.detail.as_deref(), f.blocking)
         })
         .collect();
     assert_eq!(
@@ -402,7 +402,7 @@ fn base_images_are_checked_by_layer_digest_and_config_secrets_are_found() {
     let secrets: Vec<(&str, &str)> = r.platforms[0]
         .findings
         .iter()
-        .filter(|f| f.finding.check == "policy.secret")
+        .filter(|f| f.finding.check.id() == "policy.secret")
         .map(|f| (f.finding.message.as_str(), f.finding.evidence.detail.as_deref().unwrap()))
         .collect();
     assert_eq!(secrets.len(), 3, "{secrets:?}");
@@ -512,7 +512,7 @@ fn layers_the_runtime_reads_differently_fail_certification() {
         let r = certify_layout(&l, "app", None, &Engine::new(unscanned()));
         assert_eq!(r.verdict, Verdict::Fail, "attack {i}: {r:#?}");
         let ambiguous: Vec<_> =
-            r.platforms[0].findings.iter().filter(|f| f.finding.check == "layer.ambiguous").collect();
+            r.platforms[0].findings.iter().filter(|f| f.finding.check.id() == "layer.ambiguous").collect();
         assert!(!ambiguous.is_empty() && ambiguous.iter().all(|f| f.blocking), "attack {i}: {:?}", checks(&r, 0));
         assert!(ambiguous[0].finding.evidence.detail.as_deref().unwrap().starts_with("at offset "));
     }

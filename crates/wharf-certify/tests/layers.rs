@@ -59,7 +59,7 @@ fn read(layers: &[Vec<u8>]) -> Outcome {
 }
 
 fn checks(o: &Outcome) -> Vec<&'static str> {
-    o.findings.iter().map(|f| f.check).collect()
+    o.findings.iter().map(|f| f.check.id()).collect()
 }
 
 #[test]
@@ -218,14 +218,14 @@ fn findings_about_entries_are_capped_per_check_and_layer() {
     let few: Vec<Vec<u8>> = (0..5).map(|i| entry(format!("/abs{i}").as_bytes(), b'0', b"", b"")).collect();
     let o = read(&[end(many.concat()), end([few.concat(), many[..150].concat()].concat())]);
     let count = |check: &str, layer: &str| {
-        o.findings.iter().filter(|f| f.check == check && f.evidence.layer.as_deref() == Some(layer)).count()
+        o.findings.iter().filter(|f| f.check.id() == check && f.evidence.layer.as_deref() == Some(layer)).count()
     };
     // 100 samples and one summary per check and layer; other checks and layers apart.
     assert_eq!(count("layer.path-traversal", "sha256:layer0"), 101);
     assert_eq!(count("layer.path-traversal", "sha256:layer1"), 101);
     assert_eq!(count("layer.path-absolute", "sha256:layer1"), 5);
     let summary = o.findings.iter().find(|f| f.evidence.path.is_none()).unwrap();
-    assert_eq!(summary.check, "layer.path-traversal");
+    assert_eq!(summary.check.id(), "layer.path-traversal");
     assert_eq!(summary.evidence.layer.as_deref(), Some("sha256:layer0"));
     assert_eq!(
         summary.message,

@@ -176,7 +176,7 @@ fn rpm_databases_executables_java_archives_and_lock_files_are_components() {
     let r = certify_layout(&l, "broken", None, &Engine::new(unscanned()));
     let f = &r.platforms[0].findings[0];
     assert_eq!(
-        (f.finding.check, f.finding.evidence.path.as_deref()),
+        (f.finding.check.id(), f.finding.evidence.path.as_deref()),
         ("sbom.unreadable", Some("var/lib/rpm/rpmdb.sqlite"))
     );
     assert!(

@@ -205,7 +205,7 @@ fn rows(r: &wharf_certify::certify::Report) -> Vec<Row<'_>> {
         .iter()
         .map(|f| {
             let e = &f.finding.evidence;
-            (f.finding.check, e.package.as_deref(), e.advisory.as_deref(), e.cvss, e.fixed.as_deref(), f.blocking)
+            (f.finding.check.id(), e.package.as_deref(), e.advisory.as_deref(), e.cvss, e.fixed.as_deref(), f.blocking)
         })
         .collect()
 }
