@@ -18,7 +18,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sbom::Component;
+use crate::package::Component;
 use crate::versions::Scheme;
 
 /// One advisory file may be at most this large.
@@ -512,9 +512,9 @@ impl Store {
                     continue;
                 }
                 match affects(aff, target) {
-                    Some(Some(fixed)) => out.hits.push(Hit { advisory, affected: aff, fixed }),
-                    Some(None) => {}
-                    None => out.unordered.push(advisory),
+                    Affects::Yes { fixed } => out.hits.push(Hit { advisory, affected: aff, fixed }),
+                    Affects::No => {}
+                    Affects::Unordered => out.unordered.push(advisory),
                 }
             }
         }
@@ -624,10 +624,21 @@ pub struct Hit<'a> {
     pub fixed: Option<String>,
 }
 
-/// `Some(Some(fixed))` when affected (with the fix, if any), `Some(None)` when not,
-/// `None` when the versions cannot be ordered.
-#[allow(clippy::option_option)]
-fn affects(aff: &Affected, target: &Target) -> Option<Option<Option<String>>> {
+/// Whether an affected entry covers a package's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Affects {
+    /// Affected; `fixed` is the version that fixes it, if the entry names one.
+    Yes {
+        /// The fixing version.
+        fixed: Option<String>,
+    },
+    /// Not affected.
+    No,
+    /// The entry's versions cannot be ordered against the package's.
+    Unordered,
+}
+
+fn affects(aff: &Affected, target: &Target) -> Affects {
     let v = target.version.as_str();
     if aff.versions.iter().any(|x| x == v) {
         // Listed versions carry no fix; a range may still name one.
@@ -635,7 +646,7 @@ fn affects(aff: &Affected, target: &Target) -> Option<Option<Option<String>>> {
             Event::Fixed(f) => Some(f.clone()),
             _ => None,
         });
-        return Some(Some(fixed));
+        return Affects::Yes { fixed };
     }
     let mut ordered_any = aff.ranges.is_empty();
     for range in &aff.ranges {
@@ -680,10 +691,10 @@ fn affects(aff: &Affected, target: &Target) -> Option<Option<Option<String>>> {
             }
         }
         if affected {
-            return Some(Some(fixed));
+            return Affects::Yes { fixed };
         }
     }
-    if ordered_any { Some(None) } else { None }
+    if ordered_any { Affects::No } else { Affects::Unordered }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::sbom::{Component, encode};
+use crate::package::{Component, encode};
 
 /// Archives larger than this are not opened.
 pub const MAX_ARCHIVE_BYTES: u64 = 128 << 20;

@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use serde::Serialize;
 
 use crate::check::Check;
+pub use crate::finding::Reported;
 use crate::finding::{Evidence, Finding, Findings, Severity};
 use crate::image::{ImageError, Layout, PlatformImage};
 use crate::layer::{Budget, LayerStats, read_layer};
@@ -21,19 +22,6 @@ pub enum Verdict {
     Pass,
     /// At least one blocking finding.
     Fail,
-}
-
-/// A finding as the report shows it: with whether it blocks.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reported {
-    /// The finding.
-    #[serde(flatten)]
-    pub finding: Finding,
-    /// Whether it fails the platform.
-    pub blocking: bool,
-    /// The policy's exception for it (a vulnerability), in force or expired.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exception: Option<crate::vulns::AppliedException>,
 }
 
 /// What certifying needs besides the image: the policy, the advisories, today's date.
@@ -121,7 +109,7 @@ pub struct PlatformReport {
     /// Every finding, never truncated.
     pub findings: Vec<Reported>,
     /// The packages found (the SBOM), each with its purl and path.
-    pub components: Vec<crate::sbom::Component>,
+    pub components: Vec<crate::package::Component>,
     /// `ID-VERSION_ID` of `/etc/os-release`, when the image has one.
     pub distro: Option<String>,
     /// Where the time went, in milliseconds (for benchmarks; not part of the verdict).
@@ -341,7 +329,7 @@ fn certify_platform(
     let mut sbom_time = std::time::Duration::ZERO;
     // Packages recorded in files (Go and cargo-auditable executables, Java archives):
     // path -> (layer index, components).
-    let mut go_modules: BTreeMap<String, (usize, Vec<crate::sbom::Component>)> = BTreeMap::new();
+    let mut go_modules: BTreeMap<String, (usize, Vec<crate::package::Component>)> = BTreeMap::new();
     let mut content = Vec::new();
     for (index, layer) in image.manifest.layers.iter().enumerate() {
         let mut blob = match layout.blob(&layer.digest) {
@@ -514,7 +502,7 @@ fn certify_platform(
         Some(format!("{}-{}", get("ID=")?, get("VERSION_ID=").unwrap_or_default()))
     });
     let t = std::time::Instant::now();
-    let mut components: Vec<crate::sbom::Component> = Vec::new();
+    let mut components: Vec<crate::package::Component> = Vec::new();
     for (path, (layer, content)) in &captured {
         match crate::sbom::parse(path, content, distro.as_deref()) {
             Ok(c) => components.extend(c),

@@ -179,3 +179,29 @@ impl Extend<Finding> for Findings {
         }
     }
 }
+
+/// A finding as the report shows it: with whether it blocks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Whether it fails the platform.
+    pub blocking: bool,
+    /// The policy's exception for it (a vulnerability), in force or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<AppliedException>,
+}
+
+/// An exception as it applied (or no longer applies) to a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppliedException {
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub author: String,
+    /// Its last day.
+    pub expires: String,
+    /// Past its last day: it no longer applies.
+    pub expired: bool,
+}

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use crate::sbom::Component;
+use crate::package::Component;
 
 const MAGIC: &[u8] = b"\xff Go buildinf:";
 /// How much follows the magic that the parser looks at.

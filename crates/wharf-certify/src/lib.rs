@@ -11,6 +11,7 @@
 //!   checked against their digests as they stream.
 //! - [`policy`]: which checks block, warn or are off; the reader's limits.
 //! - [`certify`]: the driver and the report (a verdict per platform and overall).
+//! - [`package`]: a package found in an image, the SBOM's unit.
 //! - [`sbom`]: packages found in the file view, as CycloneDX 1.5 and SPDX 2.3.
 //! - [`secrets`]: private keys and token formats, reported redacted.
 //! - [`gobuild`]: Go binaries' embedded module list, for the SBOM.
@@ -26,6 +27,7 @@ pub mod gobuild;
 pub mod image;
 pub mod layer;
 pub mod limits;
+pub mod package;
 pub mod policy;
 pub mod render;
 pub mod rpmdb;

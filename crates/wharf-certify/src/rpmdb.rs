@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use crate::sbom::{Component, encode};
+use crate::package::{Component, encode};
 
 /// Where rpm keeps its SQLite database.
 pub const PATHS: [&str; 2] = ["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"];

@@ -3,28 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::json;
 
 use crate::advisories::{Store, Target};
-use crate::certify::Reported;
 use crate::check::Check;
-use crate::finding::{Evidence, Finding, Severity};
+pub use crate::finding::AppliedException;
+use crate::finding::{Evidence, Finding, Reported, Severity};
+use crate::package::Component;
 use crate::policy::{Action, Exception, Policy};
-use crate::sbom::Component;
-
-/// An exception as it applied (or no longer applies) to a finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AppliedException {
-    /// Why the risk is accepted.
-    pub reason: String,
-    /// Who accepted it.
-    pub author: String,
-    /// Its last day.
-    pub expires: String,
-    /// Past its last day: it no longer applies.
-    pub expired: bool,
-}
 
 /// A CVSS score's severity band.
 pub fn severity_of(score: Option<f64>) -> Severity {
