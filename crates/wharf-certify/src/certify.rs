@@ -2,7 +2,7 @@
 //! file view, the policy's checks applied, a verdict per platform and overall.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io;
 
 use serde::Serialize;
 
@@ -11,7 +11,9 @@ pub use crate::finding::Reported;
 use crate::finding::{Evidence, Finding, Findings, Severity};
 use crate::image::{ImageError, Layout, PlatformImage};
 use crate::layer::{Budget, LayerStats, read_layer};
+use crate::package::Component;
 use crate::policy::{Action, Policy, Rule};
+use crate::scan::Scan;
 use crate::view::{Node, View};
 
 /// Pass or fail.
@@ -263,43 +265,6 @@ pub fn certify_layout(layout: &Layout, name: &str, tag: Option<&str>, engine: &E
     out
 }
 
-/// The architecture an ELF header names, in OCI's words.
-fn elf_architecture(head: &[u8]) -> Option<&'static str> {
-    if head.len() < 20 || &head[..4] != b"\x7fELF" {
-        return None;
-    }
-    let little = head[5] == 1;
-    let machine =
-        if little { u16::from_le_bytes([head[18], head[19]]) } else { u16::from_be_bytes([head[18], head[19]]) };
-    Some(match machine {
-        3 => "386",
-        40 => "arm",
-        62 => "amd64",
-        183 => "arm64",
-        21 if little => "ppc64le",
-        21 => "ppc64",
-        22 => "s390x",
-        243 => "riscv64",
-        _ => "unknown",
-    })
-}
-
-/// A `Read` that copies what is read into a malware scan upload.
-struct Tee<'a> {
-    inner: &'a mut dyn Read,
-    out: Option<crate::clamd::Upload>,
-}
-
-impl Read for Tee<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(o) = &mut self.out {
-            io::Write::write_all(o, &buf[..n])?;
-        }
-        Ok(n)
-    }
-}
-
 fn certify_platform(
     layout: &Layout,
     image: &PlatformImage,
@@ -309,28 +274,18 @@ fn certify_platform(
 ) -> PlatformReport {
     let policy = &engine.policy;
     let mut findings = Findings::new(policy.limits.max_findings_per_check);
-    let mut scanner = match clamd {
+    let scanner = match clamd {
         Ok((addr, mode)) => Some(crate::clamd::Scanner::start(addr.clone(), engine.clamd_connections, mode)),
         Err(message) => {
             findings.extend(message.map(|m| Finding::about_image(Check::MalwareNotScanned, Severity::High, m)));
             None
         }
     };
+    let started = std::time::Instant::now();
+    let mut scan = Scan::new(policy, scanner);
     let mut view = View::new();
     let mut budget = Budget::default();
     let mut layers = Vec::new();
-    // Executables by architecture, with one example path each.
-    let mut binaries: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
-    // Files the SBOM reads: path -> (layer index, content); later layers replace.
-    let mut captured: BTreeMap<String, (usize, Vec<u8>)> = BTreeMap::new();
-    let mut secrets_found = Findings::new(policy.limits.max_findings_per_check);
-    let started = std::time::Instant::now();
-    let mut secrets_time = std::time::Duration::ZERO;
-    let mut sbom_time = std::time::Duration::ZERO;
-    // Packages recorded in files (Go and cargo-auditable executables, Java archives):
-    // path -> (layer index, components).
-    let mut go_modules: BTreeMap<String, (usize, Vec<crate::package::Component>)> = BTreeMap::new();
-    let mut content = Vec::new();
     for (index, layer) in image.manifest.layers.iter().enumerate() {
         let mut blob = match layout.blob(&layer.digest) {
             Ok(b) => b,
@@ -346,86 +301,7 @@ fn certify_platform(
             &mut budget,
             &mut view,
             &mut findings,
-            &mut |path, r| {
-                let upload = scanner.as_mut().and_then(|s| s.file(&layer.digest, path));
-                let mut tee = Tee { inner: r, out: upload };
-                let r: &mut dyn Read = &mut tee;
-                let mut head = [0u8; 20];
-                let mut got = 0;
-                while got < head.len() {
-                    let n = r.read(&mut head[got..])?;
-                    if n == 0 {
-                        break;
-                    }
-                    got += n;
-                }
-                let elf = elf_architecture(&head[..got]);
-                if let Some(arch) = elf {
-                    let e = binaries.entry(arch).or_insert((0, path.to_owned()));
-                    e.0 += 1;
-                }
-                let java = crate::binaries::is_java_archive(path);
-                // The file, up to what its readers need: the secrets scan, the SBOM's
-                // databases, executables and Java archives.
-                let limit = [
-                    crate::secrets::MAX_SCANNED_BYTES,
-                    crate::sbom::capture_limit(path).unwrap_or(0),
-                    if elf.is_some() || java { crate::binaries::MAX_ARCHIVE_BYTES } else { 0 },
-                ]
-                .into_iter()
-                .max()
-                .unwrap_or(0);
-                content.clear();
-                content.extend_from_slice(&head[..got]);
-                r.take(limit + 1 - got as u64).read_to_end(&mut content)?;
-                let whole = content.len() as u64 <= limit;
-                let t = std::time::Instant::now();
-                if policy.secrets != Action::Off && content.len() as u64 <= crate::secrets::MAX_SCANNED_BYTES {
-                    for s in crate::secrets::scan(&content) {
-                        secrets_found.push(
-                            Finding::new(
-                                Check::PolicySecret,
-                                Severity::High,
-                                format!("{} in a file", s.what),
-                                &layer.digest,
-                            )
-                            .path(path)
-                            .detail(format!("line {}: {}", s.line, s.redacted)),
-                        );
-                    }
-                }
-                let t = {
-                    secrets_time += t.elapsed();
-                    std::time::Instant::now()
-                };
-                if crate::sbom::capture_limit(path).is_some_and(|l| content.len() as u64 <= l) {
-                    captured.insert(path.to_owned(), (index, content.clone()));
-                }
-                let mut recorded = Vec::new();
-                if java && whole {
-                    recorded.extend(crate::binaries::java_archive(path, &content));
-                }
-                if elf.is_some() {
-                    if whole {
-                        recorded.extend(crate::binaries::cargo_auditable(path, &content));
-                    }
-                    if let Some(info) = crate::gobuild::find(&content, r)? {
-                        recorded.extend(crate::gobuild::parse(&info, path));
-                    }
-                }
-                if !recorded.is_empty() {
-                    go_modules.insert(path.to_owned(), (index, recorded));
-                }
-                sbom_time += t.elapsed();
-                // The rest of the file, for the malware scan.
-                if tee.out.is_some() {
-                    io::copy(&mut tee, &mut io::sink())?;
-                }
-                if let Some(u) = tee.out.take() {
-                    u.finish();
-                }
-                Ok(())
-            },
+            &mut |path, r| scan.file(index, &layer.digest, path, r),
         );
         // Read what the tar reader left, so the blob's digest is checked.
         if stats.complete
@@ -441,7 +317,8 @@ fn certify_platform(
         });
     }
     let read = started.elapsed();
-    findings.extend(secrets_found.into_vec());
+    let Scan { scanner, binaries, captured, recorded, secrets, secrets_time, mut sbom_time, .. } = scan;
+    findings.extend(secrets.into_vec());
     let t = std::time::Instant::now();
     if let Some(scanner) = scanner {
         malware_findings(scanner.finish(), &view, image, &mut findings);
@@ -449,94 +326,14 @@ fn certify_platform(
     let malware_time = t.elapsed();
     let t = std::time::Instant::now();
     crate::policy::image_checks(image, &view, &binaries, policy, &mut findings);
-    let policy_time = t.elapsed();
-    if policy.signature != Action::Off {
-        let keys = policy.keys();
-        let mut why = Vec::new();
-        // The platform manifest's signature, or the whole image's (its index).
-        let signed = std::iter::once(&image.manifest_digest).chain(layout.top_digests(tag).iter()).any(|d| {
-            match crate::signature::check(layout, d, &keys) {
-                crate::signature::Outcome::Valid(_) => true,
-                crate::signature::Outcome::Invalid(w) => {
-                    why.push(format!("{d}: {w}"));
-                    false
-                }
-            }
-        });
-        if !signed {
-            findings.push(
-                Finding::about_image(
-                    Check::PolicySignature,
-                    Severity::High,
-                    "the image has no valid publisher signature: sign it with `cosign sign --key` and push or copy the signature with it".to_owned(),
-                )
-                .detail(why.join("; ")),
-            );
-        }
-    }
+    findings.extend(signature_finding(layout, image, tag, policy));
     let total: u64 = layers.iter().map(|l| l.uncompressed_bytes).sum();
-    if total > policy.max_image_bytes {
-        findings.push(Finding::about_image(
-            Check::PolicyImageSize,
-            Severity::Medium,
-            format!(
-                "the image is {total} bytes uncompressed; the limit is {} (max_image_bytes)",
-                policy.max_image_bytes
-            ),
-        ));
-    }
-    if tag == Some("latest") {
-        findings.push(Finding::about_image(
-            Check::PolicyLatestTag,
-            Severity::Medium,
-            "the image is certified as `latest`: give it a version tag X.Y.Z".to_owned(),
-        ));
-    }
-    // Only what the final view still has, from the layer that put it there.
-    captured.retain(|path, (layer, _)| {
-        matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if l == layer)
-    });
-    let distro = ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| captured.get(*p)).and_then(|(_, c)| {
-        let text = String::from_utf8_lossy(c);
-        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim_matches('"').to_owned());
-        Some(format!("{}-{}", get("ID=")?, get("VERSION_ID=").unwrap_or_default()))
-    });
+    findings.extend(size_and_tag_findings(total, tag, policy));
+    let policy_time = t.elapsed();
     let t = std::time::Instant::now();
-    let mut components: Vec<crate::package::Component> = Vec::new();
-    for (path, (layer, content)) in &captured {
-        match crate::sbom::parse(path, content, distro.as_deref()) {
-            Ok(c) => components.extend(c),
-            Err(e) => {
-                let mut f = Finding::about_image(
-                    Check::SbomUnreadable,
-                    Severity::Medium,
-                    format!("a package database cannot be read: {e}; its packages are missing from the SBOM"),
-                )
-                .path(path.clone());
-                f.evidence.layer = image.manifest.layers.get(*layer).map(|l| l.digest.clone());
-                findings.push(f);
-            }
-        }
-    }
-    go_modules.retain(|path, (layer, _)| {
-        matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if l == layer)
-    });
-    components.extend(go_modules.into_values().flat_map(|(_, c)| c));
-    components.sort();
+    let (components, distro) = packages(captured, recorded, &view, image, &mut findings);
     sbom_time += t.elapsed();
-    for c in &components {
-        if policy.prohibited_packages.contains(&c.name) {
-            findings.push(
-                Finding::about_image(
-                    Check::PolicyProhibitedPackage,
-                    Severity::High,
-                    format!("the image installs {}, which may not ship", c.name),
-                )
-                .path(c.path.clone())
-                .detail(format!("{} {}", c.name, c.version)),
-            );
-        }
-    }
+    findings.extend(prohibited_packages(&components, policy));
     let mut findings = report(findings.into_vec(), policy);
     let t = std::time::Instant::now();
     findings.extend(crate::vulns::check(
@@ -568,6 +365,112 @@ fn certify_platform(
             total: ms(started.elapsed()),
         },
     }
+}
+
+/// The missing publisher signature, when the policy asks for one: the platform
+/// manifest's signature, or the whole image's (its index), must verify.
+fn signature_finding(layout: &Layout, image: &PlatformImage, tag: Option<&str>, policy: &Policy) -> Option<Finding> {
+    if policy.signature == Action::Off {
+        return None;
+    }
+    let keys = policy.keys();
+    let mut why = Vec::new();
+    let signed = std::iter::once(&image.manifest_digest).chain(layout.top_digests(tag).iter()).any(|d| {
+        match crate::signature::check(layout, d, &keys) {
+            crate::signature::Outcome::Valid(_) => true,
+            crate::signature::Outcome::Invalid(w) => {
+                why.push(format!("{d}: {w}"));
+                false
+            }
+        }
+    });
+    (!signed).then(|| {
+        Finding::about_image(
+            Check::PolicySignature,
+            Severity::High,
+            "the image has no valid publisher signature: sign it with `cosign sign --key` and push or copy the signature with it".to_owned(),
+        )
+        .detail(why.join("; "))
+    })
+}
+
+/// An image over the size limit, and an image certified as `latest`.
+fn size_and_tag_findings(total: u64, tag: Option<&str>, policy: &Policy) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if total > policy.max_image_bytes {
+        out.push(Finding::about_image(
+            Check::PolicyImageSize,
+            Severity::Medium,
+            format!(
+                "the image is {total} bytes uncompressed; the limit is {} (max_image_bytes)",
+                policy.max_image_bytes
+            ),
+        ));
+    }
+    if tag == Some("latest") {
+        out.push(Finding::about_image(
+            Check::PolicyLatestTag,
+            Severity::Medium,
+            "the image is certified as `latest`: give it a version tag X.Y.Z".to_owned(),
+        ));
+    }
+    out
+}
+
+/// The image's packages, sorted, from the files that made it to the final view (a
+/// database that cannot be read is a finding), and its distribution (`debian-12`).
+fn packages(
+    mut captured: BTreeMap<String, (usize, Vec<u8>)>,
+    mut recorded: BTreeMap<String, (usize, Vec<Component>)>,
+    view: &View,
+    image: &PlatformImage,
+    findings: &mut Findings,
+) -> (Vec<Component>, Option<String>) {
+    // Only what the final view still has, from the layer that put it there.
+    let in_view = |path: &String, layer: usize| matches!(view.get(path), Some(crate::view::Placed { node: Node::File { .. }, layer: l }) if *l == layer);
+    captured.retain(|path, (layer, _)| in_view(path, *layer));
+    recorded.retain(|path, (layer, _)| in_view(path, *layer));
+    let distro = ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| captured.get(*p)).and_then(|(_, c)| {
+        let text = String::from_utf8_lossy(c);
+        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim_matches('"').to_owned());
+        Some(format!("{}-{}", get("ID=")?, get("VERSION_ID=").unwrap_or_default()))
+    });
+    let mut components: Vec<Component> = Vec::new();
+    for (path, (layer, content)) in &captured {
+        match crate::sbom::parse(path, content, distro.as_deref()) {
+            Ok(c) => components.extend(c),
+            Err(e) => {
+                let mut f = Finding::about_image(
+                    Check::SbomUnreadable,
+                    Severity::Medium,
+                    format!("a package database cannot be read: {e}; its packages are missing from the SBOM"),
+                )
+                .path(path.clone());
+                f.evidence.layer = image.manifest.layers.get(*layer).map(|l| l.digest.clone());
+                findings.push(f);
+            }
+        }
+    }
+    components.extend(recorded.into_values().flat_map(|(_, c)| c));
+    components.sort();
+    (components, distro)
+}
+
+/// Packages the policy says may not ship.
+fn prohibited_packages(components: &[Component], policy: &Policy) -> Vec<Finding> {
+    components
+        .iter()
+        .filter(|c| policy.prohibited_packages.contains(&c.name))
+        .map(|c| {
+            Finding::about_image(
+                Check::PolicyProhibitedPackage,
+                Severity::High,
+                format!("the image installs {}, which may not ship", c.name),
+            )
+            .path(c.path.clone())
+            .detail(format!("{} {}", c.name, c.version))
+        })
+        .collect()
 }
 
 /// clamd's results as findings: each detection with its layer and path; files not

@@ -32,6 +32,7 @@ pub mod policy;
 pub mod render;
 pub mod rpmdb;
 pub mod sbom;
+mod scan;
 pub mod secrets;
 pub mod signature;
 pub mod tarball;
