@@ -30,3 +30,7 @@ decl_id!(
     /// An API token's id (public: shown in listings and used to revoke).
     TokenId
 );
+decl_id!(
+    /// A registry repository's id.
+    RepositoryId
+);

@@ -17,7 +17,7 @@ pub mod text;
 pub mod time;
 
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
-pub use ids::{OrgId, TokenId, UserId};
+pub use ids::{OrgId, RepositoryId, TokenId, UserId};
 pub use names::{NameError, OrgName, UserName};
 pub use offer::{OfferEvent, OfferState, VersionStatus};
 pub use scope::{ScopeError, TokenScope, TokenScopes};

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use wharf_core::Timestamp;
+use wharf_core::{RepositoryId, Timestamp};
 use wharf_oci::Digest;
 
 use crate::error::parse_stored;
@@ -23,7 +23,11 @@ const UNREFERENCED_LINK: &str = "repository_blobs.created_at < $1 \
 impl Db {
     /// Up to `limit` links of blobs no manifest of their repository references,
     /// made before `cutoff` (layers pushed but never used by a manifest).
-    pub async fn unreferenced_links(&self, cutoff: Timestamp, limit: u32) -> Result<Vec<(i64, Digest)>, DbError> {
+    pub async fn unreferenced_links(
+        &self,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(RepositoryId, Digest)>, DbError> {
         let sql = format!(
             "SELECT repository_blobs.repository_id, repository_blobs.digest FROM repository_blobs \
              WHERE {UNREFERENCED_LINK} LIMIT $2"
@@ -35,7 +39,8 @@ impl Db {
             .await?;
         rows.iter()
             .map(|r| {
-                Ok((col(r, "repository_id")?, parse_stored("repository_blobs.digest", &col::<String>(r, "digest")?)?))
+                let digest = parse_stored("repository_blobs.digest", &col::<String>(r, "digest")?)?;
+                Ok((RepositoryId(col(r, "repository_id")?), digest))
             })
             .collect()
     }
@@ -43,7 +48,7 @@ impl Db {
     /// Removes one such link if it still qualifies. Returns whether it did.
     pub async fn remove_unreferenced_link(
         &self,
-        repository: i64,
+        repository: RepositoryId,
         digest: &Digest,
         cutoff: Timestamp,
     ) -> Result<bool, DbError> {
@@ -53,7 +58,7 @@ impl Db {
         );
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(cutoff.as_millis())
-            .bind(repository)
+            .bind(repository.0)
             .bind(digest.as_str())
             .execute(self.writes())
             .await?;

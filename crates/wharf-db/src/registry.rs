@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use sqlx::any::AnyRow;
-use wharf_core::{OrgId, Timestamp};
+use wharf_core::{OrgId, RepositoryId, Timestamp};
 use wharf_oci::{Digest, RepositoryName};
 
 use crate::batch::{Arg, Batch, BatchError, placeholders};
@@ -17,7 +17,7 @@ use crate::{Db, DbError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repository {
     /// Database id.
-    pub id: i64,
+    pub id: RepositoryId,
     /// Owning organization.
     pub org_id: OrgId,
     /// Full name, e.g. `acme/tools/builder`.
@@ -45,6 +45,16 @@ pub struct ManifestRow {
     pub subject: Option<Digest>,
     /// Its annotations, as JSON text (for the referrers API).
     pub annotations: Option<String>,
+}
+
+/// The tag a manifest push sets, and whether the repository's tags are immutable
+/// (then an existing tag may not move to another manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagWrite<'a> {
+    /// The tag.
+    pub name: &'a str,
+    /// Tags of the repository never move once set.
+    pub immutable: bool,
 }
 
 /// A manifest to store.
@@ -94,7 +104,7 @@ pub struct Upload {
     /// Session id (a UUID).
     pub id: String,
     /// Repository it uploads into.
-    pub repository_id: i64,
+    pub repository_id: RepositoryId,
     /// The user name that started it (empty: anonymous); only they may continue it.
     pub principal: String,
     /// Bytes received so far.
@@ -145,7 +155,7 @@ const MANIFEST_COLUMNS: &str = "digest, media_type, size, artifact_type, subject
 
 fn repository_from_row(r: &AnyRow) -> Result<Repository, DbError> {
     Ok(Repository {
-        id: col(r, "id")?,
+        id: RepositoryId(col(r, "id")?),
         org_id: OrgId(col(r, "org_id")?),
         name: parse_stored("repositories.name", &col::<String>(r, "name")?)?,
         anonymous_pull: col::<i64>(r, "anonymous_pull")? != 0,
@@ -168,7 +178,7 @@ fn manifest_from_row(r: &AnyRow) -> Result<ManifestRow, DbError> {
 fn upload_from_row(r: &AnyRow) -> Result<Upload, DbError> {
     Ok(Upload {
         id: col(r, "id")?,
-        repository_id: col(r, "repository_id")?,
+        repository_id: RepositoryId(col(r, "repository_id")?),
         principal: col(r, "principal")?,
         size: u64::try_from(col::<i64>(r, "size")?).unwrap_or(0),
         parts: col(r, "parts")?,
@@ -208,14 +218,14 @@ impl Db {
     /// Sets a repository's anonymous-pull and immutable-tags flags.
     pub async fn set_repository_flags(
         &self,
-        id: i64,
+        id: RepositoryId,
         anonymous_pull: bool,
         immutable_tags: bool,
     ) -> Result<(), DbError> {
         sqlx::query("UPDATE repositories SET anonymous_pull = $1, immutable_tags = $2 WHERE id = $3")
             .bind(i64::from(anonymous_pull))
             .bind(i64::from(immutable_tags))
-            .bind(id)
+            .bind(id.0)
             .execute(self.writes())
             .await?;
         Ok(())
@@ -231,7 +241,7 @@ impl Db {
     }
 
     /// Records a blob now present in the store and links it to a repository.
-    pub async fn link_blob(&self, repository: i64, digest: &Digest, size: u64) -> Result<(), DbError> {
+    pub async fn link_blob(&self, repository: RepositoryId, digest: &Digest, size: u64) -> Result<(), DbError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -247,7 +257,7 @@ impl Db {
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
         )
-        .bind(repository)
+        .bind(repository.0)
         .bind(digest.as_str())
         .bind(now)
         .execute(&mut *tx)
@@ -275,12 +285,12 @@ impl Db {
     }
 
     /// Size of a blob readable through `repository`, if it is linked there.
-    pub async fn blob_in_repository(&self, repository: i64, digest: &Digest) -> Result<Option<u64>, DbError> {
+    pub async fn blob_in_repository(&self, repository: RepositoryId, digest: &Digest) -> Result<Option<u64>, DbError> {
         let size: Option<i64> = sqlx::query_scalar(
             "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
              WHERE rb.repository_id = $1 AND rb.digest = $2",
         )
-        .bind(repository)
+        .bind(repository.0)
         .bind(digest.as_str())
         .fetch_optional(self.pool())
         .await?;
@@ -313,17 +323,17 @@ impl Db {
     /// Removes a blob from a repository (the bytes stay until garbage collection).
     /// Refused while a manifest of the repository references it. Returns whether it
     /// was linked.
-    pub async fn unlink_blob(&self, repository: i64, digest: &Digest) -> Result<bool, RegistryWriteError> {
+    pub async fn unlink_blob(&self, repository: RepositoryId, digest: &Digest) -> Result<bool, RegistryWriteError> {
         let mut tx = self.begin_write().await?;
         let referenced: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM manifest_references WHERE repository_id = $1 AND digest = $2")
-                .bind(repository)
+                .bind(repository.0)
                 .bind(digest.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
         let is_manifest: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM manifests WHERE repository_id = $1 AND digest = $2")
-                .bind(repository)
+                .bind(repository.0)
                 .bind(digest.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
@@ -331,7 +341,7 @@ impl Db {
             return Err(RegistryWriteError::BlobReferenced(digest.clone()));
         }
         let done = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
-            .bind(repository)
+            .bind(repository.0)
             .bind(digest.as_str())
             .execute(&mut *tx)
             .await?;
@@ -346,9 +356,9 @@ impl Db {
     /// reasons looked up.
     pub async fn put_manifest(
         &self,
-        repository: i64,
+        repository: RepositoryId,
         manifest: NewManifest<'_>,
-        tag: Option<(&str, bool)>,
+        tag: Option<TagWrite<'_>>,
     ) -> Result<(), RegistryWriteError> {
         let row = manifest.row;
         let now = Timestamp::now().as_millis();
@@ -359,7 +369,7 @@ impl Db {
         for (table, digests) in [("repository_blobs", manifest.blobs), ("manifests", manifest.manifests)] {
             for chunk in digests.chunks(REFERENCE_CHUNK) {
                 let distinct = chunk.iter().collect::<HashSet<_>>().len();
-                let mut args = vec![Arg::Int(repository)];
+                let mut args = vec![Arg::Int(repository.0)];
                 args.extend(chunk.iter().map(|d| Arg::Text(d.as_str())));
                 batch.abort_if(
                     format!(
@@ -370,10 +380,10 @@ impl Db {
                 );
             }
         }
-        if let Some((tag, true)) = tag {
+        if let Some(TagWrite { name: tag, immutable: true }) = tag {
             batch.abort_if(
                 "EXISTS (SELECT 1 FROM tags WHERE repository_id = $1 AND name = $2 AND digest <> $3)",
-                vec![Arg::Int(repository), Arg::Text(tag), Arg::Text(digest)],
+                vec![Arg::Int(repository.0), Arg::Text(tag), Arg::Text(digest)],
             );
         }
         batch.push(
@@ -388,13 +398,13 @@ impl Db {
         batch.push(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
-            vec![Arg::Int(repository), Arg::Text(digest), Arg::Int(now)],
+            vec![Arg::Int(repository.0), Arg::Text(digest), Arg::Int(now)],
         );
         batch.push(
             "INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, subject, annotations, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository_id, digest) DO NOTHING",
             vec![
-                Arg::Int(repository),
+                Arg::Int(repository.0),
                 Arg::Text(digest),
                 Arg::Text(&row.media_type),
                 Arg::Int(size_i64(row.size)),
@@ -415,7 +425,7 @@ impl Db {
         for chunk in refs.chunks(REFERENCE_CHUNK / 2) {
             let values: Vec<String> =
                 (0..chunk.len()).map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i)).collect();
-            let mut args = vec![Arg::Int(repository), Arg::Text(digest)];
+            let mut args = vec![Arg::Int(repository.0), Arg::Text(digest)];
             for (d, kind) in chunk {
                 args.push(Arg::Text(d.as_str()));
                 args.push(Arg::Text(kind));
@@ -429,11 +439,11 @@ impl Db {
                 args,
             );
         }
-        if let Some((tag, _)) = tag {
+        if let Some(TagWrite { name: tag, .. }) = tag {
             batch.push(
                 "INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at",
-                vec![Arg::Int(repository), Arg::Text(tag), Arg::Text(digest), Arg::Int(now)],
+                vec![Arg::Int(repository.0), Arg::Text(tag), Arg::Text(digest), Arg::Int(now)],
             );
         }
 
@@ -451,7 +461,7 @@ impl Db {
                     return Err(RegistryWriteError::MissingReference(missing.clone()));
                 }
             }
-            if let Some((tag, true)) = tag
+            if let Some(TagWrite { name: tag, immutable: true }) = tag
                 && let Some(current) = self.manifest_by_tag(repository, tag).await?
                 && current.digest != row.digest
             {
@@ -462,14 +472,19 @@ impl Db {
     }
 
     /// Which of `digests` are in `table` (`repository_blobs` or `manifests`) for the repository.
-    async fn present(&self, table: &str, repository: i64, digests: &[Digest]) -> Result<HashSet<String>, DbError> {
+    async fn present(
+        &self,
+        table: &str,
+        repository: RepositoryId,
+        digests: &[Digest],
+    ) -> Result<HashSet<String>, DbError> {
         let mut found = HashSet::new();
         for chunk in digests.chunks(REFERENCE_CHUNK) {
             let sql = format!(
                 "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(repository);
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(repository.0);
             for d in chunk {
                 q = q.bind(d.as_str());
             }
@@ -479,10 +494,10 @@ impl Db {
     }
 
     /// A manifest by digest.
-    pub async fn manifest(&self, repository: i64, digest: &Digest) -> Result<Option<ManifestRow>, DbError> {
+    pub async fn manifest(&self, repository: RepositoryId, digest: &Digest) -> Result<Option<ManifestRow>, DbError> {
         let sql = format!("SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = $1 AND digest = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(repository)
+            .bind(repository.0)
             .bind(digest.as_str())
             .fetch_optional(self.pool())
             .await?;
@@ -499,11 +514,11 @@ impl Db {
     }
 
     /// The manifest a tag points to.
-    pub async fn manifest_by_tag(&self, repository: i64, tag: &str) -> Result<Option<ManifestRow>, DbError> {
+    pub async fn manifest_by_tag(&self, repository: RepositoryId, tag: &str) -> Result<Option<ManifestRow>, DbError> {
         let sql = "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations FROM tags t \
              JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest \
              WHERE t.repository_id = $1 AND t.name = $2";
-        let row = sqlx::query(sql).bind(repository).bind(tag).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(repository.0).bind(tag).fetch_optional(self.pool()).await?;
         row.as_ref().map(manifest_from_row).transpose()
     }
 
@@ -511,14 +526,14 @@ impl Db {
     /// is immutable. Returns whether it existed.
     pub async fn delete_manifest(
         &self,
-        repository: i64,
+        repository: RepositoryId,
         digest: &Digest,
         immutable: bool,
     ) -> Result<bool, RegistryWriteError> {
         // The manifest, its tags, its references and its own bytes' link, as one batch
         // (stopped while an immutable tag points to the manifest); the manifest's row
         // comes back when there was one.
-        let args = || vec![Arg::Int(repository), Arg::Text(digest.as_str())];
+        let args = || vec![Arg::Int(repository.0), Arg::Text(digest.as_str())];
         let mut batch = Batch::default();
         if immutable {
             batch.abort_if("EXISTS (SELECT 1 FROM tags WHERE repository_id = $1 AND digest = $2)", args());
@@ -539,7 +554,7 @@ impl Db {
             }
             let tag: Option<String> =
                 sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 LIMIT 1")
-                    .bind(repository)
+                    .bind(repository.0)
                     .bind(digest.as_str())
                     .fetch_optional(self.pool())
                     .await?;
@@ -551,7 +566,12 @@ impl Db {
     }
 
     /// Deletes a tag. Refused when tags are immutable. Returns whether it existed.
-    pub async fn delete_tag(&self, repository: i64, tag: &str, immutable: bool) -> Result<bool, RegistryWriteError> {
+    pub async fn delete_tag(
+        &self,
+        repository: RepositoryId,
+        tag: &str,
+        immutable: bool,
+    ) -> Result<bool, RegistryWriteError> {
         if immutable {
             if let Some(current) = self.manifest_by_tag(repository, tag).await? {
                 return Err(RegistryWriteError::TagImmutable { tag: tag.to_owned(), current: current.digest });
@@ -559,7 +579,7 @@ impl Db {
             return Ok(false);
         }
         let done = sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
-            .bind(repository)
+            .bind(repository.0)
             .bind(tag)
             .execute(self.writes())
             .await?;
@@ -567,9 +587,14 @@ impl Db {
     }
 
     /// Tag names in lexical order, after `last`, at most `limit`.
-    pub async fn list_tags(&self, repository: i64, last: Option<&str>, limit: u32) -> Result<Vec<String>, DbError> {
+    pub async fn list_tags(
+        &self,
+        repository: RepositoryId,
+        last: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, DbError> {
         Ok(sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3")
-            .bind(repository)
+            .bind(repository.0)
             .bind(last.unwrap_or(""))
             .bind(i64::from(limit))
             .fetch_all(self.pool())
@@ -579,7 +604,7 @@ impl Db {
     /// Manifests whose `subject` is `subject`, optionally with one artifact type.
     pub async fn referrers(
         &self,
-        repository: i64,
+        repository: RepositoryId,
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<ManifestRow>, DbError> {
@@ -588,7 +613,7 @@ impl Db {
              AND ($3 = '' OR artifact_type = $3) ORDER BY created_at, digest"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(repository)
+            .bind(repository.0)
             .bind(subject.as_str())
             .bind(artifact_type.unwrap_or(""))
             .fetch_all(self.pool())
@@ -647,7 +672,7 @@ impl Db {
         let mut tx = self.begin_write().await?;
         if self.backend() == crate::Backend::Postgres {
             sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR UPDATE")
-                .bind(upload.repository_id)
+                .bind(upload.repository_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
         }
@@ -662,7 +687,7 @@ impl Db {
         }
         let by_repository: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE repository_id = $1 AND updated_at >= $2")
-                .bind(upload.repository_id)
+                .bind(upload.repository_id.0)
                 .bind(live_since.as_millis())
                 .fetch_one(&mut *tx)
                 .await?;
@@ -765,7 +790,7 @@ fn insert_upload(upload: &Upload) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&upload.id)
-    .bind(upload.repository_id)
+    .bind(upload.repository_id.0)
     .bind(&upload.principal)
     .bind(size_i64(upload.size))
     .bind(&upload.parts)

@@ -1,7 +1,7 @@
 //! The registry's metadata, identical on SQLite and PostgreSQL.
 
 use wharf_core::{OrgKind, Timestamp};
-use wharf_db::registry::{ManifestRow, NewManifest, RegistryWriteError, Upload};
+use wharf_db::registry::{ManifestRow, NewManifest, RegistryWriteError, TagWrite, Upload};
 use wharf_db::testing::fresh;
 use wharf_db::{Backend, Db};
 use wharf_oci::{Algorithm, Digest, RepositoryName};
@@ -37,7 +37,7 @@ fn repo_name(s: &str) -> RepositoryName {
     s.parse().unwrap()
 }
 
-async fn setup(db: &Db) -> (wharf_core::OrgId, i64) {
+async fn setup(db: &Db) -> (wharf_core::OrgId, wharf_core::RepositoryId) {
     let org = db.create_org(&"acme".parse().unwrap(), OrgKind::Publisher, None, None).await.unwrap();
     let repo = db.ensure_repository(org.id, &repo_name("acme/app")).await.unwrap();
     (org.id, repo.id)
@@ -88,9 +88,12 @@ async fn manifests_need_their_references(backend: Backend) {
     let (_, repo) = setup(&t.db).await;
     let m = manifest("m1");
     let blobs = [d("config"), d("layer")];
-    let err = t
-        .db
-        .put_manifest(repo, NewManifest { row: &m, blobs: &blobs, manifests: &[], content: b"{}" }, Some(("v1", false)))
+    let err =
+        t.db.put_manifest(
+            repo,
+            NewManifest { row: &m, blobs: &blobs, manifests: &[], content: b"{}" },
+            Some(TagWrite { name: "v1", immutable: false }),
+        )
         .await
         .unwrap_err();
     assert!(matches!(&err, RegistryWriteError::MissingReference(x) if *x == d("config")), "{err:?}");
@@ -103,7 +106,7 @@ async fn manifests_need_their_references(backend: Backend) {
     t.db.put_manifest(
         repo,
         NewManifest { row: &m, blobs: &blobs, manifests: &[], content: b"{}" },
-        Some(("v1", false)),
+        Some(TagWrite { name: "v1", immutable: false }),
     )
     .await
     .unwrap();
@@ -125,7 +128,7 @@ async fn manifests_need_their_references(backend: Backend) {
     t.db.put_manifest(
         repo,
         NewManifest { row: &index, blobs: &[], manifests: &children[..1], content: b"{}" },
-        Some(("latest", false)),
+        Some(TagWrite { name: "latest", immutable: false }),
     )
     .await
     .unwrap();
@@ -144,17 +147,28 @@ async fn tags_move_unless_immutable(backend: Backend) {
             .await
             .unwrap();
     }
-    t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", false)))
-        .await
-        .unwrap();
-    t.db.put_manifest(repo, NewManifest { row: &b, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", false)))
-        .await
-        .unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" },
+        Some(TagWrite { name: "v1", immutable: false }),
+    )
+    .await
+    .unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &b, blobs: &[], manifests: &[], content: b"{}" },
+        Some(TagWrite { name: "v1", immutable: false }),
+    )
+    .await
+    .unwrap();
     assert_eq!(t.db.manifest_by_tag(repo, "v1").await.unwrap().unwrap().digest, b.digest);
 
-    let err = t
-        .db
-        .put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", true)))
+    let err =
+        t.db.put_manifest(
+            repo,
+            NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" },
+            Some(TagWrite { name: "v1", immutable: true }),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -163,17 +177,25 @@ async fn tags_move_unless_immutable(backend: Backend) {
     );
     assert_eq!(t.db.manifest_by_tag(repo, "v1").await.unwrap().unwrap().digest, b.digest, "unchanged");
     // Re-tagging the same digest and new tags are fine.
-    t.db.put_manifest(repo, NewManifest { row: &b, blobs: &[], manifests: &[], content: b"{}" }, Some(("v1", true)))
-        .await
-        .unwrap();
-    t.db.put_manifest(repo, NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" }, Some(("v2", true)))
-        .await
-        .unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &b, blobs: &[], manifests: &[], content: b"{}" },
+        Some(TagWrite { name: "v1", immutable: true }),
+    )
+    .await
+    .unwrap();
+    t.db.put_manifest(
+        repo,
+        NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" },
+        Some(TagWrite { name: "v2", immutable: true }),
+    )
+    .await
+    .unwrap();
     for tag in ["a", "b", "c", "d"] {
         t.db.put_manifest(
             repo,
             NewManifest { row: &a, blobs: &[], manifests: &[], content: b"{}" },
-            Some((tag, false)),
+            Some(TagWrite { name: tag, immutable: false }),
         )
         .await
         .unwrap();
@@ -191,7 +213,7 @@ async fn deleting_respects_references_and_immutability(backend: Backend) {
     t.db.put_manifest(
         repo,
         NewManifest { row: &m, blobs: &[d("layer")], manifests: &[], content: b"{}" },
-        Some(("v1", false)),
+        Some(TagWrite { name: "v1", immutable: false }),
     )
     .await
     .unwrap();
@@ -209,7 +231,7 @@ async fn deleting_respects_references_and_immutability(backend: Backend) {
     t.db.put_manifest(
         repo,
         NewManifest { row: &m, blobs: &[d("layer")], manifests: &[], content: b"{}" },
-        Some(("v1", false)),
+        Some(TagWrite { name: "v1", immutable: false }),
     )
     .await
     .unwrap();
@@ -312,7 +334,7 @@ async fn cancelled_writes_leave_nothing_behind(backend: Backend) {
         let write = t.db.put_manifest(
             repo,
             NewManifest { row: &m, blobs: &layers, manifests: &[], content: b"{}" },
-            Some((&tag, false)),
+            Some(TagWrite { name: &tag, immutable: false }),
         );
         // From cancelled before it starts to done, across the runs.
         if let Ok(done) = tokio::time::timeout(std::time::Duration::from_micros(i * i * i / 2), write).await {
@@ -326,7 +348,7 @@ async fn cancelled_writes_leave_nothing_behind(backend: Backend) {
     t.db.put_manifest(
         repo,
         NewManifest { row: &m, blobs: &layers, manifests: &[], content: b"{}" },
-        Some(("v1", false)),
+        Some(TagWrite { name: "v1", immutable: false }),
     )
     .await
     .expect("the writer is usable after cancelled writes");

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use wharf_core::{OrgId, RepositoryId};
 use wharf_db::registry::{ManifestRow, Repository};
 use wharf_oci::Digest;
 
@@ -69,12 +70,12 @@ struct ByteCache {
 pub(crate) struct Cache {
     ttl: Duration,
     repositories: Ttl<String, Repository>,
-    tags: Ttl<(i64, String), ManifestRow>,
-    manifests: Ttl<(i64, Digest), ManifestRow>,
-    links: Ttl<(i64, Digest), u64>,
-    tag_lists: Ttl<i64, Arc<Vec<String>>>,
-    quotas: Ttl<i64, Option<u64>>,
-    tag_pages: Ttl<(i64, u32, Option<String>), TagPage>,
+    tags: Ttl<(RepositoryId, String), ManifestRow>,
+    manifests: Ttl<(RepositoryId, Digest), ManifestRow>,
+    links: Ttl<(RepositoryId, Digest), u64>,
+    tag_lists: Ttl<RepositoryId, Arc<Vec<String>>>,
+    quotas: Ttl<OrgId, Option<u64>>,
+    tag_pages: Ttl<(RepositoryId, u32, Option<String>), TagPage>,
     bytes: Mutex<ByteCache>,
 }
 
@@ -116,63 +117,63 @@ impl Cache {
         }
     }
 
-    pub(crate) fn tag(&self, repo: i64, tag: &str) -> Option<ManifestRow> {
+    pub(crate) fn tag(&self, repo: RepositoryId, tag: &str) -> Option<ManifestRow> {
         self.tags.get(&(repo, tag.to_owned()), self.ttl)
     }
 
-    pub(crate) fn put_tag(&self, repo: i64, tag: &str, row: &ManifestRow) {
+    pub(crate) fn put_tag(&self, repo: RepositoryId, tag: &str, row: &ManifestRow) {
         if self.on() {
             self.tags.put((repo, tag.to_owned()), row.clone());
         }
     }
 
-    pub(crate) fn manifest(&self, repo: i64, digest: &Digest) -> Option<ManifestRow> {
+    pub(crate) fn manifest(&self, repo: RepositoryId, digest: &Digest) -> Option<ManifestRow> {
         self.manifests.get(&(repo, digest.clone()), self.ttl)
     }
 
-    pub(crate) fn put_manifest(&self, repo: i64, row: &ManifestRow) {
+    pub(crate) fn put_manifest(&self, repo: RepositoryId, row: &ManifestRow) {
         if self.on() {
             self.manifests.put((repo, row.digest.clone()), row.clone());
         }
     }
 
-    pub(crate) fn link(&self, repo: i64, digest: &Digest) -> Option<u64> {
+    pub(crate) fn link(&self, repo: RepositoryId, digest: &Digest) -> Option<u64> {
         self.links.get(&(repo, digest.clone()), self.ttl)
     }
 
-    pub(crate) fn put_link(&self, repo: i64, digest: &Digest, size: u64) {
+    pub(crate) fn put_link(&self, repo: RepositoryId, digest: &Digest, size: u64) {
         if self.on() {
             self.links.put((repo, digest.clone()), size);
         }
     }
 
-    pub(crate) fn tag_list(&self, repo: i64) -> Option<Arc<Vec<String>>> {
+    pub(crate) fn tag_list(&self, repo: RepositoryId) -> Option<Arc<Vec<String>>> {
         self.tag_lists.get(&repo, self.ttl)
     }
 
-    pub(crate) fn put_tag_list(&self, repo: i64, tags: Arc<Vec<String>>) {
+    pub(crate) fn put_tag_list(&self, repo: RepositoryId, tags: Arc<Vec<String>>) {
         if self.on() {
             self.tag_lists.put(repo, tags);
         }
     }
 
     /// A rendered page of a repository's tag list.
-    pub(crate) fn tag_page(&self, repo: i64, n: u32, last: Option<&str>) -> Option<TagPage> {
+    pub(crate) fn tag_page(&self, repo: RepositoryId, n: u32, last: Option<&str>) -> Option<TagPage> {
         self.tag_pages.get(&(repo, n, last.map(str::to_owned)), self.ttl)
     }
 
-    pub(crate) fn put_tag_page(&self, repo: i64, n: u32, last: Option<&str>, page: TagPage) {
+    pub(crate) fn put_tag_page(&self, repo: RepositoryId, n: u32, last: Option<&str>, page: TagPage) {
         if self.on() {
             self.tag_pages.put((repo, n, last.map(str::to_owned)), page);
         }
     }
 
     /// An organization's storage quota, as last read.
-    pub(crate) fn quota(&self, org: i64) -> Option<Option<u64>> {
+    pub(crate) fn quota(&self, org: OrgId) -> Option<Option<u64>> {
         self.quotas.get(&org, self.ttl)
     }
 
-    pub(crate) fn put_quota(&self, org: i64, quota: Option<u64>) {
+    pub(crate) fn put_quota(&self, org: OrgId, quota: Option<u64>) {
         if self.on() {
             self.quotas.put(org, quota);
         }
@@ -204,14 +205,14 @@ impl Cache {
     }
 
     /// A tag was set or deleted in `repo`.
-    pub(crate) fn tag_changed(&self, repo: i64, tag: &str) {
+    pub(crate) fn tag_changed(&self, repo: RepositoryId, tag: &str) {
         self.tags.remove(&(repo, tag.to_owned()));
         self.tag_lists.remove(&repo);
         self.tag_pages.retain(|(r, _, _)| *r != repo);
     }
 
     /// A manifest (and the tags pointing to it) was deleted from `repo`.
-    pub(crate) fn manifest_deleted(&self, repo: i64, digest: &Digest) {
+    pub(crate) fn manifest_deleted(&self, repo: RepositoryId, digest: &Digest) {
         self.manifests.remove(&(repo, digest.clone()));
         self.links.remove(&(repo, digest.clone()));
         self.tags.retain(|(r, _)| *r != repo);
@@ -220,7 +221,7 @@ impl Cache {
     }
 
     /// A blob was removed from `repo`.
-    pub(crate) fn link_removed(&self, repo: i64, digest: &Digest) {
+    pub(crate) fn link_removed(&self, repo: RepositoryId, digest: &Digest) {
         self.links.remove(&(repo, digest.clone()));
     }
 }

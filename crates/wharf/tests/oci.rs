@@ -782,7 +782,7 @@ async fn read_caches_honour_their_ttl() {
         .put_manifest(
             repo.id,
             wharf_db::registry::NewManifest { row: &row, blobs: &[], manifests: &[], content: a.as_bytes() },
-            Some(("v1", false)),
+            Some(wharf_db::registry::TagWrite { name: "v1", immutable: false }),
         )
         .await
         .unwrap();

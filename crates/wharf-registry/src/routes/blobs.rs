@@ -83,7 +83,7 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
 /// The answer for a linked blob whose bytes are gone: a cached link to a blob
 /// collected meanwhile answers as the blob is now (and leaves the cache); a link the
 /// database still has to bytes that are gone is storage damage.
-async fn collected(ctx: &Ctx, repo: i64, d: &wharf_oci::Digest) -> RegistryError {
+async fn collected(ctx: &Ctx, repo: wharf_core::RepositoryId, d: &wharf_oci::Digest) -> RegistryError {
     ctx.state.cache.link_removed(repo, d);
     match ctx.state.db.blob_in_repository(repo, d).await {
         Ok(None) => RegistryError::new(ErrorCode::BlobUnknown, format!("blob {d} is not in repository {}", ctx.name)),

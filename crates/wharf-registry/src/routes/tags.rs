@@ -30,7 +30,7 @@ pub(crate) async fn list(ctx: &Ctx) -> Result<Response, RegistryError> {
 /// One page: the JSON body and the `Link` to the next page, if there is one.
 async fn render(
     ctx: &Ctx,
-    repo: i64,
+    repo: wharf_core::RepositoryId,
     n: u32,
     last: Option<&str>,
 ) -> Result<(bytes::Bytes, Option<String>), RegistryError> {
@@ -54,7 +54,10 @@ async fn render(
 const CACHED_TAG_LIST_MAX: u32 = 10_000;
 
 /// Every tag of a repository, sorted, through the cache; `None` when there are too many.
-async fn all_tags(ctx: &Ctx, repo: i64) -> Result<Option<std::sync::Arc<Vec<String>>>, RegistryError> {
+async fn all_tags(
+    ctx: &Ctx,
+    repo: wharf_core::RepositoryId,
+) -> Result<Option<std::sync::Arc<Vec<String>>>, RegistryError> {
     if let Some(list) = ctx.state.cache.tag_list(repo) {
         return Ok(Some(list));
     }

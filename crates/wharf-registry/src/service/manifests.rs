@@ -4,7 +4,8 @@
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use wharf_db::registry::{ManifestRow, NewManifest, Repository};
+use wharf_core::RepositoryId;
+use wharf_db::registry::{ManifestRow, NewManifest, Repository, TagWrite};
 use wharf_oci::manifest::{self, ManifestError};
 use wharf_oci::{Algorithm, Digest, ErrorCode, Reference};
 
@@ -38,7 +39,7 @@ pub(crate) async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError
 /// A manifest by digest.
 pub(crate) async fn by_digest(
     state: &RegistryState,
-    repo: i64,
+    repo: RepositoryId,
     digest: &Digest,
 ) -> Result<Option<ManifestRow>, RegistryError> {
     if let Some(row) = state.cache.manifest(repo, digest) {
@@ -52,7 +53,11 @@ pub(crate) async fn by_digest(
 }
 
 /// The manifest a tag points to.
-pub(crate) async fn by_tag(state: &RegistryState, repo: i64, tag: &str) -> Result<Option<ManifestRow>, RegistryError> {
+pub(crate) async fn by_tag(
+    state: &RegistryState,
+    repo: RepositoryId,
+    tag: &str,
+) -> Result<Option<ManifestRow>, RegistryError> {
     if let Some(row) = state.cache.tag(repo, tag) {
         return Ok(Some(row));
     }
@@ -124,15 +129,15 @@ pub(crate) async fn store(
         annotations: parsed.annotations,
     };
     let tag = match reference {
-        Reference::Tag(t) => Some((t.as_str(), repo.immutable_tags)),
+        Reference::Tag(t) => Some(TagWrite { name: t.as_str(), immutable: repo.immutable_tags }),
         Reference::Digest(_) => None,
     };
     let new = NewManifest { row: &row, blobs: &parsed.blobs, manifests: &parsed.manifests, content: &bytes };
     state.db.put_manifest(repo.id, new, tag).await?;
     state.cache.put_manifest(repo.id, &row);
     state.cache.put_bytes(&digest, bytes);
-    if let Some((t, _)) = tag {
-        state.cache.tag_changed(repo.id, t);
+    if let Some(t) = tag {
+        state.cache.tag_changed(repo.id, t.name);
     }
     Ok(Stored { digest, subject: parsed.subject })
 }

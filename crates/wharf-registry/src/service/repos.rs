@@ -42,11 +42,11 @@ pub(crate) async fn check_quota(
     digest: Option<&Digest>,
 ) -> Result<(), RegistryError> {
     let db = &state.db;
-    let quota = match state.cache.quota(repo.org_id.0) {
+    let quota = match state.cache.quota(repo.org_id) {
         Some(q) => q,
         None => {
             let q = db.org_quota(repo.org_id).await?;
-            state.cache.put_quota(repo.org_id.0, q);
+            state.cache.put_quota(repo.org_id, q);
             q
         }
     };
