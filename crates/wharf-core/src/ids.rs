@@ -34,3 +34,7 @@ decl_id!(
     /// A registry repository's id.
     RepositoryId
 );
+decl_id!(
+    /// An offer's database key (its public name is its publisher and `OfferId`).
+    OfferKey
+);

@@ -4,7 +4,7 @@
 //! - [`access`]: organization kinds, membership roles and the permission matrix.
 //! - [`scope`]: API token scopes.
 //! - [`ids`]: typed database ids.
-//! - [`offer`]: offer states, version statuses and history events.
+//! - [`offer`]: offer and plan ids, offer states, version statuses and history events.
 //! - [`time`]: the timestamp type stored in the database and shown in the API.
 //! - [`text`]: e-mail addresses and labels people type, parsed at the boundary.
 
@@ -17,9 +17,9 @@ pub mod text;
 pub mod time;
 
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
-pub use ids::{OrgId, RepositoryId, TokenId, UserId};
+pub use ids::{OfferKey, OrgId, RepositoryId, TokenId, UserId};
 pub use names::{NameError, OrgName, UserName};
-pub use offer::{OfferEvent, OfferState, VersionStatus};
+pub use offer::{OfferEvent, OfferId, OfferState, PlanId, VersionStatus};
 pub use scope::{ScopeError, TokenScope, TokenScopes};
 pub use text::{DisplayName, Email, TokenName};
 pub use time::{HumanDuration, Timestamp};

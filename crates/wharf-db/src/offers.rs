@@ -7,7 +7,7 @@
 //! caller saw its current revision.
 
 use sqlx::any::AnyRow;
-use wharf_core::{OfferEvent, OfferState, OrgId, Timestamp, VersionStatus};
+use wharf_core::{OfferEvent, OfferId, OfferKey, OfferState, OrgId, PlanId, Timestamp, VersionStatus};
 use wharf_oci::Digest;
 
 use crate::error::{conflict, parse_stored};
@@ -18,11 +18,11 @@ use crate::{Backend, Db, DbError};
 #[derive(Debug, Clone)]
 pub struct OfferRow {
     /// Database key.
-    pub pk: i64,
+    pub pk: OfferKey,
     /// The owning publisher organization.
     pub org_id: OrgId,
     /// The offer id, unique within the organization.
-    pub offer_id: String,
+    pub offer_id: OfferId,
     /// Lifecycle state.
     pub state: OfferState,
     /// The draft document (JSON).
@@ -30,7 +30,7 @@ pub struct OfferRow {
     /// The draft's revision: its ETag.
     pub revision: i64,
     /// Plans stop-sold while the offer sells others.
-    pub stopped_plans: Vec<String>,
+    pub stopped_plans: Vec<PlanId>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.
@@ -118,9 +118,9 @@ const VERSION_COLUMNS: &str = "version, document, status, submitted_by, submitte
 fn offer_from_row(r: &AnyRow) -> Result<OfferRow, DbError> {
     let stopped: String = col(r, "stopped_plans")?;
     Ok(OfferRow {
-        pk: col(r, "id")?,
+        pk: OfferKey(col(r, "id")?),
         org_id: OrgId(col(r, "org_id")?),
-        offer_id: col(r, "offer_id")?,
+        offer_id: parse_stored("offers.offer_id", &col::<String>(r, "offer_id")?)?,
         state: parse_stored("offers.state", &col::<String>(r, "state")?)?,
         draft: col(r, "draft")?,
         revision: col(r, "revision")?,
@@ -146,14 +146,14 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 async fn record(
     tx: &mut Tx,
-    offer: i64,
+    offer: OfferKey,
     kind: OfferEvent,
     detail: Option<&str>,
     actor: &str,
     at: i64,
 ) -> Result<(), DbError> {
     sqlx::query("INSERT INTO offer_events (offer, kind, detail, actor, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(offer)
+        .bind(offer.0)
         .bind(kind.as_str())
         .bind(detail)
         .bind(actor)
@@ -169,9 +169,9 @@ impl Db {
     pub async fn create_offer(
         &self,
         org: OrgId,
-        offer_id: &str,
+        offer_id: &OfferId,
         draft: &str,
-        plans: &[&str],
+        plans: &[PlanId],
         actor: &str,
     ) -> Result<OfferRow, DbError> {
         let now = Timestamp::now().as_millis();
@@ -182,25 +182,29 @@ impl Db {
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
-            .bind(offer_id)
+            .bind(offer_id.as_str())
             .bind(draft)
             .bind(now)
             .fetch_one(&mut *tx)
             .await
-            .map_err(conflict(|| format!("offer {offer_id:?}")))?;
+            .map_err(conflict(|| format!("offer \"{offer_id}\"")))?;
         let offer = offer_from_row(&row)?;
         record(&mut tx, offer.pk, OfferEvent::OfferCreated, None, actor, now).await?;
         for plan in plans {
-            record(&mut tx, offer.pk, OfferEvent::PlanCreated, Some(plan), actor, now).await?;
+            record(&mut tx, offer.pk, OfferEvent::PlanCreated, Some(plan.as_str()), actor, now).await?;
         }
         tx.commit().await?;
         Ok(offer)
     }
 
     /// The offer `offer_id` of an organization.
-    pub async fn offer(&self, org: OrgId, offer_id: &str) -> Result<Option<OfferRow>, DbError> {
+    pub async fn offer(&self, org: OrgId, offer_id: &OfferId) -> Result<Option<OfferRow>, DbError> {
         let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE org_id = $1 AND offer_id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(offer_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(offer_id.as_str())
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(offer_from_row).transpose()
     }
 
@@ -220,17 +224,17 @@ impl Db {
 
     /// Locks the offer row for the rest of the transaction (PostgreSQL; SQLite's
     /// write transaction already excludes other writers) and reads it.
-    async fn lock_offer(&self, tx: &mut Tx, pk: i64) -> Result<OfferRow, OfferWriteError> {
+    async fn lock_offer(&self, tx: &mut Tx, pk: OfferKey) -> Result<OfferRow, OfferWriteError> {
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
         let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1{lock}");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk).fetch_optional(&mut **tx).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk.0).fetch_optional(&mut **tx).await?;
         Ok(offer_from_row(&row.ok_or(OfferWriteError::NotFound)?)?)
     }
 
     /// Replaces the draft if it is still at `expected` revision, recording `events`.
     pub async fn update_draft(
         &self,
-        pk: i64,
+        pk: OfferKey,
         expected: i64,
         draft: &str,
         events: &[(OfferEvent, Option<String>)],
@@ -245,7 +249,7 @@ impl Db {
         let sql = format!(
             "UPDATE offers SET draft = $1, revision = revision + 1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(draft).bind(now).bind(pk).fetch_one(&mut *tx).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(draft).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
         for (kind, detail) in events {
             record(&mut tx, pk, *kind, detail.as_deref(), actor, now).await?;
         }
@@ -258,7 +262,7 @@ impl Db {
     /// revision (when given) and no other version is in progress.
     pub async fn submit_version(
         &self,
-        pk: i64,
+        pk: OfferKey,
         expected: Option<i64>,
         document: &str,
         actor: &str,
@@ -274,7 +278,7 @@ impl Db {
         let in_progress: Option<i64> = sqlx::query_scalar(
             "SELECT version FROM offer_versions WHERE offer = $1 AND status IN ('submitted', 'attention_needed', 'preview')",
         )
-        .bind(pk)
+        .bind(pk.0)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(v) = in_progress {
@@ -283,7 +287,7 @@ impl Db {
             )));
         }
         let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM offer_versions WHERE offer = $1")
-            .bind(pk)
+            .bind(pk.0)
             .fetch_one(&mut *tx)
             .await?;
         let sql = format!(
@@ -291,7 +295,7 @@ impl Db {
              VALUES ($1, $2, $3, 'submitted', $4, $5, $5) RETURNING {VERSION_COLUMNS}"
         );
         let version = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(pk)
+            .bind(pk.0)
             .bind(next)
             .bind(document)
             .bind(actor)
@@ -301,21 +305,21 @@ impl Db {
         let sql = format!(
             "UPDATE offers SET state = 'publish_in_progress', updated_at = $1 WHERE id = $2 RETURNING {OFFER_COLUMNS}"
         );
-        let offer = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(pk).fetch_one(&mut *tx).await?;
+        let offer = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
         record(&mut tx, pk, OfferEvent::Submitted, Some(&next.to_string()), actor, now).await?;
         tx.commit().await?;
         Ok((offer_from_row(&offer)?, version_from_row(&version)?))
     }
 
     /// Every version of an offer, newest first.
-    pub async fn offer_versions(&self, pk: i64) -> Result<Vec<VersionRow>, DbError> {
+    pub async fn offer_versions(&self, pk: OfferKey) -> Result<Vec<VersionRow>, DbError> {
         let sql = format!("SELECT {VERSION_COLUMNS} FROM offer_versions WHERE offer = $1 ORDER BY version DESC");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk.0).fetch_all(self.pool()).await?;
         rows.iter().map(version_from_row).collect()
     }
 
     /// The versions of several offers in one query, newest first per offer.
-    pub async fn versions_of_offers(&self, pks: &[i64]) -> Result<Vec<(i64, VersionRow)>, DbError> {
+    pub async fn versions_of_offers(&self, pks: &[OfferKey]) -> Result<Vec<(OfferKey, VersionRow)>, DbError> {
         let mut out = Vec::new();
         for chunk in pks.chunks(500) {
             let sql = format!(
@@ -324,28 +328,28 @@ impl Db {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for pk in chunk {
-                q = q.bind(*pk);
+                q = q.bind(pk.0);
             }
             for r in q.fetch_all(self.pool()).await? {
-                out.push((col(&r, "offer")?, version_from_row(&r)?));
+                out.push((OfferKey(col(&r, "offer")?), version_from_row(&r)?));
             }
         }
         Ok(out)
     }
 
     /// One version.
-    pub async fn offer_version(&self, pk: i64, version: i64) -> Result<Option<VersionRow>, DbError> {
+    pub async fn offer_version(&self, pk: OfferKey, version: i64) -> Result<Option<VersionRow>, DbError> {
         let sql = format!("SELECT {VERSION_COLUMNS} FROM offer_versions WHERE offer = $1 AND version = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk).bind(version).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk.0).bind(version).fetch_optional(self.pool()).await?;
         row.as_ref().map(version_from_row).transpose()
     }
 
     /// History events after event `after`, oldest first, at most `limit`.
-    pub async fn offer_events(&self, pk: i64, after: i64, limit: u32) -> Result<Vec<EventRow>, DbError> {
+    pub async fn offer_events(&self, pk: OfferKey, after: i64, limit: u32) -> Result<Vec<EventRow>, DbError> {
         let rows = sqlx::query(
             "SELECT id, kind, detail, actor, at FROM offer_events WHERE offer = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
-        .bind(pk)
+        .bind(pk.0)
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
@@ -366,14 +370,14 @@ impl Db {
     /// Cancels the version being published (before the publisher's sign-off): the
     /// version becomes `cancelled` and the offer returns to `live` (or `stop_sold`)
     /// when an earlier version is live, else to `draft`.
-    pub async fn cancel_submission(&self, pk: i64, actor: &str) -> Result<(OfferRow, i64), OfferWriteError> {
+    pub async fn cancel_submission(&self, pk: OfferKey, actor: &str) -> Result<(OfferRow, i64), OfferWriteError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         self.lock_offer(&mut tx, pk).await?;
         let pending: Option<(i64, String)> = sqlx::query_as(
             "SELECT version, status FROM offer_versions WHERE offer = $1 AND status IN ('submitted', 'attention_needed', 'preview')",
         )
-        .bind(pk)
+        .bind(pk.0)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((version, status)) = pending else {
@@ -388,13 +392,13 @@ impl Db {
             "UPDATE offer_versions SET status = 'cancelled', updated_at = $1 WHERE offer = $2 AND version = $3",
         )
         .bind(now)
-        .bind(pk)
+        .bind(pk.0)
         .bind(version)
         .execute(&mut *tx)
         .await?;
         let live: Option<i64> =
             sqlx::query_scalar("SELECT version FROM offer_versions WHERE offer = $1 AND status = 'live'")
-                .bind(pk)
+                .bind(pk.0)
                 .fetch_optional(&mut *tx)
                 .await?;
         // Back to where the live version stands: stop-sold if the latest of the
@@ -402,7 +406,7 @@ impl Db {
         let last_selling_event: Option<String> = sqlx::query_scalar(
             "SELECT kind FROM offer_events WHERE offer = $1 AND kind IN ('stop_sold', 'resumed') ORDER BY id DESC LIMIT 1",
         )
-        .bind(pk)
+        .bind(pk.0)
         .fetch_optional(&mut *tx)
         .await?;
         let back = match live {
@@ -412,7 +416,7 @@ impl Db {
         };
         let sql = format!("UPDATE offers SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}");
         let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(back.as_str()).bind(now).bind(pk).fetch_one(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(back.as_str()).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
         record(&mut tx, pk, OfferEvent::Cancelled, Some(&version.to_string()), actor, now).await?;
         tx.commit().await?;
         Ok((offer_from_row(&row)?, version))
@@ -420,7 +424,7 @@ impl Db {
 
     /// Stop-sells (`stop == true`) or resumes the offer: from `live` to `stop_sold`
     /// and back.
-    pub async fn set_offer_selling(&self, pk: i64, stop: bool, actor: &str) -> Result<OfferRow, OfferWriteError> {
+    pub async fn set_offer_selling(&self, pk: OfferKey, stop: bool, actor: &str) -> Result<OfferRow, OfferWriteError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         let current = self.lock_offer(&mut tx, pk).await?;
@@ -439,7 +443,7 @@ impl Db {
         }
         let sql = format!("UPDATE offers SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}");
         let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.as_str()).bind(now).bind(pk).fetch_one(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.as_str()).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
         record(&mut tx, pk, event, None, actor, now).await?;
         tx.commit().await?;
         Ok(offer_from_row(&row)?)
@@ -450,9 +454,9 @@ impl Db {
     /// are the plan ids of the live version.
     pub async fn set_plan_selling(
         &self,
-        pk: i64,
-        plan: &str,
-        live_plans: &[String],
+        pk: OfferKey,
+        plan: &PlanId,
+        live_plans: &[PlanId],
         stop: bool,
         actor: &str,
     ) -> Result<OfferRow, OfferWriteError> {
@@ -470,24 +474,24 @@ impl Db {
             )));
         }
         if !live_plans.iter().any(|p| p == plan) {
-            return Err(OfferWriteError::WrongState(format!("the live version has no plan {plan:?}")));
+            return Err(OfferWriteError::WrongState(format!("the live version has no plan \"{plan}\"")));
         }
         let mut stopped = current.stopped_plans.clone();
         let event = if stop {
             if stopped.iter().any(|p| p == plan) {
-                return Err(OfferWriteError::WrongState(format!("plan {plan:?} is stop-sold already")));
+                return Err(OfferWriteError::WrongState(format!("plan \"{plan}\" is stop-sold already")));
             }
-            let selling = live_plans.iter().filter(|p| **p != plan && !stopped.contains(p)).count();
+            let selling = live_plans.iter().filter(|p| *p != plan && !stopped.contains(p)).count();
             if selling == 0 {
                 return Err(OfferWriteError::WrongState(format!(
-                    "plan {plan:?} is the last plan selling: stop-sell the offer instead"
+                    "plan \"{plan}\" is the last plan selling: stop-sell the offer instead"
                 )));
             }
-            stopped.push(plan.to_owned());
+            stopped.push(plan.clone());
             OfferEvent::PlanStopSold
         } else {
             if !stopped.iter().any(|p| p == plan) {
-                return Err(OfferWriteError::WrongState(format!("plan {plan:?} is not stop-sold")));
+                return Err(OfferWriteError::WrongState(format!("plan \"{plan}\" is not stop-sold")));
             }
             stopped.retain(|p| p != plan);
             OfferEvent::PlanResumed
@@ -495,8 +499,8 @@ impl Db {
         let json = serde_json::to_string(&stopped).map_err(|e| DbError::Corrupt(e.to_string()))?;
         let sql =
             format!("UPDATE offers SET stopped_plans = $1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json).bind(now).bind(pk).fetch_one(&mut *tx).await?;
-        record(&mut tx, pk, event, Some(plan), actor, now).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
+        record(&mut tx, pk, event, Some(plan.as_str()), actor, now).await?;
         tx.commit().await?;
         Ok(offer_from_row(&row)?)
     }

@@ -3,65 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The longest offer or plan id, in characters.
-pub const MAX_ID_LEN: usize = 50;
-
-fn check_id(s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("must not be empty".into());
-    }
-    let len = s.chars().count();
-    if len > MAX_ID_LEN {
-        return Err(format!("must be at most {MAX_ID_LEN} characters long (got {len})"));
-    }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_')) {
-        return Err(format!("may contain only lowercase letters a-z, digits, '-' and '_' (found {c:?})"));
-    }
-    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err("must start with a letter or digit".into());
-    }
-    Ok(())
-}
-
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The id as a string slice.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                check_id(s)?;
-                Ok($name(s.to_owned()))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-id_type!(
-    /// An offer id: lowercase letters, digits, `-` and `_`, at most 50 characters,
-    /// starting with a letter or digit. Unique within its publisher; never changes.
-    OfferId
-);
-id_type!(
-    /// A plan id: the same rule as [`OfferId`], unique within its offer.
-    PlanId
-);
+pub use wharf_core::offer::{MAX_ID_LEN, OfferId, PlanId};
 
 /// A BCP 47 language tag (`en-US`, `nl-NL`, `zh-Hant-TW`), well-formed per RFC 5646.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

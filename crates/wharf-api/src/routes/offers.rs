@@ -16,6 +16,7 @@ use wharf_api_types::{
     VersionView,
 };
 use wharf_app::{CompareWith, Document, OfferChange};
+use wharf_core::PlanId;
 use wharf_offer::OfferSpec;
 use wharf_offer::parse::Format;
 
@@ -56,6 +57,11 @@ fn document<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Document<'a>, Api
         ));
     };
     Ok(Document { bytes: body, format })
+}
+
+/// A plan named in the path: not found when the name cannot be a plan id.
+fn plan_id(offer: &str, plan: &str) -> Result<PlanId, ApiError> {
+    plan.parse().map_err(|_| ApiError::NotFound(format!("offer {offer:?} has no plan {plan:?}")))
 }
 
 fn with_etag(mut response: Response, revision: i64) -> Response {
@@ -246,6 +252,7 @@ pub(crate) async fn stop_sell_plan(
     caller: Caller,
     Path((org, offer, plan)): Path<(String, String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
+    let plan = plan_id(&offer, &plan)?;
     change(state, caller, org, offer, OfferChange::StopSellPlan(plan)).await
 }
 
@@ -258,6 +265,7 @@ pub(crate) async fn resume_plan(
     caller: Caller,
     Path((org, offer, plan)): Path<(String, String, String)>,
 ) -> Result<Json<OfferView>, ApiError> {
+    let plan = plan_id(&offer, &plan)?;
     change(state, caller, org, offer, OfferChange::ResumePlan(plan)).await
 }
 

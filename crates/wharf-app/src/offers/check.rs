@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use wharf_api_types::FieldError;
-use wharf_core::{OrgKind, OrgName};
+use wharf_core::{OrgKind, OrgName, PlanId};
 use wharf_db::orgs::Org;
 use wharf_oci::{Digest, RepositoryName};
 use wharf_offer::media::ImageSlot;
@@ -187,6 +187,7 @@ pub(crate) fn keep_secret(new: &mut OfferSpec, stored: &OfferSpec) {
 }
 
 /// Plan ids of a document, in order.
-pub(crate) fn plan_ids(spec: &OfferSpec) -> Vec<String> {
-    spec.plans.iter().filter_map(|p| p.id.clone()).collect()
+pub(crate) fn plan_ids(spec: &OfferSpec) -> Vec<PlanId> {
+    // The rules refuse a document with an invalid plan id before anything is stored.
+    spec.plans.iter().filter_map(|p| p.id.as_deref()?.parse().ok()).collect()
 }

@@ -14,12 +14,12 @@ use std::str::FromStr;
 use wharf_api_types::{
     Comparison, EventView, FieldError, OfferView, SaveResult, SubmitResult, VersionSummary, VersionView,
 };
-use wharf_core::{OfferEvent, OrgAction, TokenScope, VersionStatus};
+use wharf_core::{OfferEvent, OfferId, OfferKey, OrgAction, PlanId, TokenScope, VersionStatus};
 use wharf_db::offers::{OfferRow, OfferWriteError, VersionRow};
 use wharf_db::orgs::Org;
 use wharf_offer::parse::{Format, parse};
 use wharf_offer::rules::Stage;
-use wharf_offer::{OfferId, OfferSpec, Problems};
+use wharf_offer::{OfferSpec, Problems};
 
 use crate::{Actor, App, AppError, Listed, Paging, views};
 
@@ -33,9 +33,9 @@ pub enum OfferChange {
     /// Sell a stop-sold offer again.
     Resume,
     /// Stop-sell one plan of the live version while the offer sells others.
-    StopSellPlan(String),
+    StopSellPlan(PlanId),
     /// Sell a stop-sold plan again.
-    ResumePlan(String),
+    ResumePlan(PlanId),
 }
 
 /// What to compare the draft with.
@@ -128,12 +128,12 @@ fn field_errors(problems: &Problems) -> Vec<FieldError> {
 
 fn view_of(org: &Org, row: &OfferRow, versions: &[VersionRow]) -> OfferView {
     OfferView {
-        id: row.offer_id.clone(),
+        id: row.offer_id.to_string(),
         publisher: org.name.to_string(),
         state: row.state,
         state_label: row.state.label().to_owned(),
         revision: row.revision,
-        stopped_plans: row.stopped_plans.clone(),
+        stopped_plans: row.stopped_plans.iter().map(ToString::to_string).collect(),
         live_version: versions.iter().find(|v| v.status == VersionStatus::Live).map(|v| v.version),
         versions: versions.iter().map(views::version).collect(),
         created_at: row.created_at,
@@ -151,17 +151,15 @@ impl App {
         action: OrgAction,
     ) -> Result<(Org, OfferRow), AppError> {
         let (org, _) = self.org_for(actor, org, action).await?;
-        let row = self
-            .db
-            .offer(org.id, offer)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("organization {} has no offer {offer:?}", org.name)))?;
+        let missing = || AppError::NotFound(format!("organization {} has no offer {offer:?}", org.name));
+        let id: OfferId = offer.parse().map_err(|_| missing())?;
+        let row = self.db.offer(org.id, &id).await?.ok_or_else(missing)?;
         Ok((org, row))
     }
 
     /// The documents of the versions that count as earlier for the rules between
     /// versions: every submitted one but the cancelled, oldest first.
-    async fn earlier_versions(&self, pk: i64) -> Result<Vec<(i64, OfferSpec)>, AppError> {
+    async fn earlier_versions(&self, pk: OfferKey) -> Result<Vec<(i64, OfferSpec)>, AppError> {
         let mut out = Vec::new();
         for v in self.db.offer_versions(pk).await?.iter().rev() {
             if v.status != VersionStatus::Cancelled {
@@ -186,7 +184,7 @@ impl App {
         actor.require(TokenScope::ApiRead)?;
         let (org, _) = self.org_for(actor, org, OrgAction::ReadOffers).await?;
         let rows = self.db.list_offers(org.id, paging.after.as_deref(), paging.fetch()).await?;
-        let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
+        let pks: Vec<OfferKey> = rows.iter().map(|r| r.pk).collect();
         let versions = self.db.versions_of_offers(&pks).await?;
         let views = rows
             .iter()
@@ -205,20 +203,17 @@ impl App {
         actor.require(TokenScope::ApiWrite)?;
         let (org, _) = self.org_for(actor, org, OrgAction::EditOffers).await?;
         let (mut spec, problems) = document.parse()?;
-        let Some(offer_id) = spec.id.clone() else {
+        let Some(id) = spec.id.clone() else {
             return Err(AppError::field("/id", "is required to create an offer"));
         };
-        if let Err(e) = offer_id.parse::<OfferId>() {
-            return Err(AppError::field("/id", e));
-        }
+        let offer_id: OfferId = id.parse().map_err(|e| AppError::field("/id", e))?;
         let warnings =
-            check::check(self, &org, &offer_id, &mut spec, Stage::Draft, &[], problems).await?.into_result()?;
+            check::check(self, &org, offer_id.as_str(), &mut spec, Stage::Draft, &[], problems).await?.into_result()?;
         let plans = check::plan_ids(&spec);
-        let plan_refs: Vec<&str> = plans.iter().map(String::as_str).collect();
-        let row = self.db.create_offer(org.id, &offer_id, &to_json(&spec)?, &plan_refs, &actor.name()).await?;
+        let row = self.db.create_offer(org.id, &offer_id, &to_json(&spec)?, &plans, &actor.name()).await?;
         tracing::info!(org.name = %org.name, offer.id = %offer_id, by = %actor.name(), "offer created");
         Ok(Saved {
-            offer: offer_id,
+            offer: offer_id.to_string(),
             publisher: org.name.to_string(),
             result: SaveResult { revision: row.revision, changed: true, warnings },
         })
@@ -265,7 +260,7 @@ impl App {
         let current = stored(&row.draft, "draft")?;
         check::keep_secret(&mut spec, &current);
         let earlier = self.earlier_versions(row.pk).await?;
-        let warnings = check::check(self, &org, &row.offer_id, &mut spec, Stage::Draft, &earlier, problems)
+        let warnings = check::check(self, &org, row.offer_id.as_str(), &mut spec, Stage::Draft, &earlier, problems)
             .await?
             .into_result()?;
         if spec == current {
@@ -273,8 +268,12 @@ impl App {
         }
         let (before, after) = (check::plan_ids(&current), check::plan_ids(&spec));
         let mut events: Vec<(OfferEvent, Option<String>)> = Vec::new();
-        events.extend(after.iter().filter(|p| !before.contains(p)).map(|p| (OfferEvent::PlanCreated, Some(p.clone()))));
-        events.extend(before.iter().filter(|p| !after.contains(p)).map(|p| (OfferEvent::PlanDeleted, Some(p.clone()))));
+        events.extend(
+            after.iter().filter(|p| !before.contains(p)).map(|p| (OfferEvent::PlanCreated, Some(p.to_string()))),
+        );
+        events.extend(
+            before.iter().filter(|p| !after.contains(p)).map(|p| (OfferEvent::PlanDeleted, Some(p.to_string()))),
+        );
         let saved = self
             .db
             .update_draft(row.pk, expected, &to_json(&spec)?, &events, &actor.name())
@@ -305,9 +304,10 @@ impl App {
         }
         let mut spec = stored(&row.draft, "draft")?;
         let earlier = self.earlier_versions(row.pk).await?;
-        let warnings = check::check(self, &org, &row.offer_id, &mut spec, Stage::Submit, &earlier, Problems::new())
-            .await?
-            .into_result()?;
+        let warnings =
+            check::check(self, &org, row.offer_id.as_str(), &mut spec, Stage::Submit, &earlier, Problems::new())
+                .await?
+                .into_result()?;
         let (offer_row, version) = self
             .db
             .submit_version(row.pk, Some(expected.unwrap_or(row.revision)), &to_json(&spec)?, &actor.name())
@@ -345,7 +345,7 @@ impl App {
     }
 
     /// The plan ids of the live version (none without one).
-    async fn live_plans(&self, row: &OfferRow) -> Result<Vec<String>, AppError> {
+    async fn live_plans(&self, row: &OfferRow) -> Result<Vec<PlanId>, AppError> {
         for v in self.db.offer_versions(row.pk).await? {
             if v.status == VersionStatus::Live {
                 return Ok(check::plan_ids(&stored(&v.document, "version")?));
