@@ -8,6 +8,66 @@
 //! - [`time`]: the timestamp type stored in the database and shown in the API.
 //! - [`text`]: e-mail addresses and labels people type, parsed at the boundary.
 
+/// A text newtype that only holds text keeping `$rule` (a `fn(&str) -> Result<(), $err>`):
+/// `as_str`, `FromStr` (the rule), `Display`, `AsRef<str>`, comparison with `str`, and
+/// serde as a string that must keep the rule. Names, ids, e-mail addresses and labels
+/// are all made by it.
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident, $err:ty, $rule:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $err;
+
+            fn from_str(s: &str) -> Result<Self, $err> {
+                let rule: fn(&str) -> Result<(), $err> = $rule;
+                rule(s)?;
+                Ok($name(s.to_owned()))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod ids;
 pub mod names;

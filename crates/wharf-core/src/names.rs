@@ -5,9 +5,6 @@
 //! (`<org>/<repo>`): 1 to 39 characters, lowercase ASCII letters and digits, with
 //! single hyphens between them (no leading, trailing or doubled hyphen).
 
-use std::fmt;
-use std::str::FromStr;
-
 /// The longest accepted name, in characters.
 pub const MAX_NAME_LEN: usize = 39;
 
@@ -58,49 +55,9 @@ fn check_name(s: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $extra:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The name as a string slice.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = NameError;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                check_name(s)?;
-                let extra: fn(&str) -> Result<(), NameError> = $extra;
-                extra(s)?;
-                Ok($name(s.to_owned()))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(deserializer)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-
+/// The OpenAPI schema of user and organization names.
+macro_rules! name_schema {
+    ($name:ident) => {
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
@@ -116,23 +73,24 @@ macro_rules! name_type {
     };
 }
 
-name_type!(
+text_newtype!(
     /// A user's login name.
     UserName,
-    |_| Ok(())
+    NameError,
+    check_name
 );
+name_schema!(UserName);
 
-name_type!(
+text_newtype!(
     /// An organization's name; also the first component of its repositories' names.
     OrgName,
+    NameError,
     |s| {
-        if RESERVED_ORG_NAMES.contains(&s) {
-            Err(NameError::Reserved(s.to_owned()))
-        } else {
-            Ok(())
-        }
+        check_name(s)?;
+        if RESERVED_ORG_NAMES.contains(&s) { Err(NameError::Reserved(s.to_owned())) } else { Ok(()) }
     }
 );
+name_schema!(OrgName);
 
 #[cfg(test)]
 mod tests {

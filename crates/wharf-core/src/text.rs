@@ -2,9 +2,6 @@
 //! (display names, token names). Each type only holds text that keeps its rule, so a
 //! surface that has one has checked it, and every surface checks it the same way.
 
-use std::fmt;
-use std::str::FromStr;
-
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME: usize = 100;
 /// Longest API token name, in characters.
@@ -48,58 +45,24 @@ pub fn label_rule(s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
-macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $rule:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                let rule: fn(&str) -> Result<(), String> = $rule;
-                rule(s)?;
-                Ok($name(s.to_owned()))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-text_type!(
+text_newtype!(
     /// A plausible e-mail address ([`email_rule`]).
     Email,
+    String,
     email_rule
 );
 
-text_type!(
+text_newtype!(
     /// An organization's human-friendly name: 1 to 100 characters.
     DisplayName,
+    String,
     |s| label_rule(s, MAX_DISPLAY_NAME)
 );
 
-text_type!(
+text_newtype!(
     /// An API token's label: 1 to 64 characters.
     TokenName,
+    String,
     |s| label_rule(s, MAX_TOKEN_NAME)
 );
 

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use wharf_api_types::{CreateOrgRequest, CreateTokenRequest, MemberView, OrgView, SetMemberRequest};
 use wharf_core::TokenId;
 
-use super::{Failure, OutputArgs};
+use super::{Failure, MemberArgs, NewOrgArgs, NewTokenArgs, OrgRefArgs, OutputArgs, SetMemberArgs};
 use crate::output::{self, Format};
 
 /// Where the server is: `--server`, `WHARF_URL`, or the stored login's.
@@ -27,54 +27,17 @@ pub(super) struct OrgArgs {
 #[derive(Debug, Subcommand)]
 enum OrgCommand {
     /// Create an organization (operators).
-    Create {
-        /// Name (1-39 lowercase letters, digits, single hyphens).
-        name: String,
-        /// publisher, customer or operator.
-        #[arg(long)]
-        kind: String,
-        /// Human-friendly name.
-        #[arg(long)]
-        display_name: Option<String>,
-        /// Its first owner (default: you).
-        #[arg(long)]
-        owner: Option<String>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Create(NewOrgArgs),
     /// List your organizations (operators: all of them).
     List(OutputArgs),
     /// Show an organization and your role in it.
-    Show {
-        /// The organization.
-        org: String,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Show(OrgRefArgs),
     /// List an organization's members.
-    Members {
-        /// The organization.
-        org: String,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Members(OrgRefArgs),
     /// Add a member or change their role (admins; owner needs an owner).
-    SetMember {
-        /// The organization.
-        org: String,
-        /// The user.
-        user: String,
-        /// viewer, developer, admin or owner.
-        #[arg(long)]
-        role: String,
-    },
+    SetMember(SetMemberArgs),
     /// Remove a member (admins), or leave an organization (yourself).
-    RemoveMember {
-        /// The organization.
-        org: String,
-        /// The user.
-        user: String,
-    },
+    RemoveMember(MemberArgs),
 }
 
 #[derive(Debug, Args)]
@@ -90,16 +53,8 @@ enum TokenCommand {
     /// Create an API token (asks for your password: a token cannot mint tokens); the
     /// secret is printed once.
     Create {
-        /// A label, unique among your active tokens.
-        #[arg(long)]
-        name: String,
-        /// Scopes (repeat or separate with commas): api:read, api:write, registry:pull,
-        /// registry:push, registry:delete, admin.
-        #[arg(long = "scope", required = true, value_delimiter = ',')]
-        scopes: Vec<String>,
-        /// Lifetime in days.
-        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
-        expires_in_days: u32,
+        #[command(flatten)]
+        token: NewTokenArgs,
         /// Your user name (default: the stored login's).
         #[arg(long, short = 'u', env = "WHARF_USERNAME")]
         username: Option<String>,
@@ -133,32 +88,29 @@ fn print_orgs(orgs: &[OrgView], format: Format) {
 pub(super) async fn org(args: OrgArgs) -> Result<(), Failure> {
     let client = super::client::connect(args.server.server.as_deref())?;
     match args.command {
-        OrgCommand::Create { name, kind, display_name, owner, output: o } => {
+        OrgCommand::Create(NewOrgArgs { name, kind, display_name, owner, output: o }) => {
             let org = client.create_org(&CreateOrgRequest { name, kind, display_name, owner }).await?;
-            match o.output {
-                Format::Json => output::json(&org),
-                Format::Human => output::line(format!("created {} organization {}", org.kind, org.name)),
-            }
+            super::print_created_org(&org, o.output);
         }
         OrgCommand::List(o) => print_orgs(&client.orgs().await?, o.output),
-        OrgCommand::Show { org, output: o } => {
+        OrgCommand::Show(OrgRefArgs { org, output: o }) => {
             let org = client.org(&org).await?;
             match o.output {
                 Format::Json => output::json(&org),
                 Format::Human => print_orgs(std::slice::from_ref(&org), Format::Human),
             }
         }
-        OrgCommand::Members { org, output: o } => {
+        OrgCommand::Members(OrgRefArgs { org, output: o }) => {
             let members: Vec<MemberView> = client.members(&org).await?;
             output::rows(o.output, &members, &["user", "role", "since"], |m| {
                 vec![m.user.clone(), m.role.to_string(), m.since.to_string()]
             });
         }
-        OrgCommand::SetMember { org, user, role } => {
+        OrgCommand::SetMember(SetMemberArgs { member: MemberArgs { org, user }, role }) => {
             let member = client.set_member(&org, &user, &SetMemberRequest { role }).await?;
             output::line(format!("{} is now {} of {org}", member.user, member.role));
         }
-        OrgCommand::RemoveMember { org, user } => {
+        OrgCommand::RemoveMember(MemberArgs { org, user }) => {
             client.remove_member(&org, &user).await?;
             output::line(format!("removed {user} from {org}"));
         }
@@ -169,7 +121,12 @@ pub(super) async fn org(args: OrgArgs) -> Result<(), Failure> {
 pub(super) async fn token(args: TokenArgs) -> Result<(), Failure> {
     let server = args.server.server.as_deref();
     match args.command {
-        TokenCommand::Create { name, scopes, expires_in_days, username, password_stdin, output: o } => {
+        TokenCommand::Create {
+            token: NewTokenArgs { name, scopes, expires_in_days },
+            username,
+            password_stdin,
+            output: o,
+        } => {
             let client = super::client::with_password(server, username, password_stdin)?;
             let request = CreateTokenRequest { name, scopes, expires_in_days: Some(expires_in_days) };
             let created = client.create_token(&request).await?;

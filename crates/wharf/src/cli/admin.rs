@@ -12,7 +12,9 @@ use wharf_core::{DisplayName, Email, OrgKind, OrgName, Role, TokenId, TokenName,
 use wharf_db::Db;
 
 use super::serve::open_database;
-use super::{EXIT_FAILED, Failure, OutputArgs, ServerArgs};
+use super::{
+    EXIT_FAILED, Failure, MemberArgs, NewOrgArgs, NewTokenArgs, OrgRefArgs, OutputArgs, ServerArgs, SetMemberArgs,
+};
 use crate::config::Config;
 use crate::output;
 use crate::telemetry;
@@ -108,38 +110,13 @@ enum UserCommand {
 #[derive(Debug, Subcommand)]
 enum OrgCommand {
     /// Create an organization.
-    Create {
-        /// Name (1-39 lowercase letters, digits, single hyphens).
-        name: String,
-        /// publisher, customer or operator.
-        #[arg(long)]
-        kind: String,
-        /// Its first owner.
-        #[arg(long)]
-        owner: Option<String>,
-        /// Human-friendly name.
-        #[arg(long)]
-        display_name: Option<String>,
-    },
+    Create(NewOrgArgs),
     /// List organizations.
     List(OutputArgs),
     /// List an organization's members.
-    Members {
-        /// The organization.
-        org: String,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Members(OrgRefArgs),
     /// Add a member or change their role.
-    SetMember {
-        /// The organization.
-        org: String,
-        /// The user.
-        user: String,
-        /// viewer, developer, admin or owner.
-        #[arg(long)]
-        role: String,
-    },
+    SetMember(SetMemberArgs),
     /// Set (or with `none`, remove) an organization's registry storage quota.
     SetQuota {
         /// The organization.
@@ -148,12 +125,7 @@ enum OrgCommand {
         quota: String,
     },
     /// Remove a member.
-    RemoveMember {
-        /// The organization.
-        org: String,
-        /// The user.
-        user: String,
-    },
+    RemoveMember(MemberArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,16 +134,8 @@ enum TokenCommand {
     Create {
         /// The owner.
         user: String,
-        /// A label, unique among the user's active tokens.
-        #[arg(long)]
-        name: String,
-        /// Scopes (repeat or separate with commas): api:read, api:write, registry:pull,
-        /// registry:push, registry:delete, admin.
-        #[arg(long = "scope", required = true, value_delimiter = ',')]
-        scopes: Vec<String>,
-        /// Lifetime in days.
-        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
-        expires_in_days: u32,
+        #[command(flatten)]
+        token: NewTokenArgs,
     },
     /// List a user's tokens.
     List {
@@ -380,15 +344,14 @@ fn user_named(name: &str) -> Result<UserName, Failure> {
 async fn org(app: &App, command: OrgCommand) -> Result<(), Failure> {
     let console = &Actor::Console;
     match command {
-        OrgCommand::Create { name, kind, owner, display_name } => {
+        OrgCommand::Create(NewOrgArgs { name, kind, owner, display_name, output: o }) => {
             let name: OrgName = parse("organization name", &name)?;
             let kind: OrgKind = kind.parse().map_err(fail)?;
             let display_name: Option<DisplayName> = display_name.map(|d| parse("display name", &d)).transpose()?;
             let owner = owner.map(|o| user_named(&o)).transpose()?;
             let new =
                 NewOrg { name: Ok(name.clone()), kind: Ok(kind), display_name: Ok(display_name), owner: Ok(owner) };
-            app.create_org(console, new).await?;
-            output::line(format!("created {kind} organization {name}"));
+            super::print_created_org(&app.create_org(console, new).await?, o.output);
         }
         OrgCommand::List(o) => {
             let orgs = Listed::all(async |paging| app.list_orgs(console, &paging).await).await?;
@@ -401,13 +364,13 @@ async fn org(app: &App, command: OrgCommand) -> Result<(), Failure> {
                 ]
             });
         }
-        OrgCommand::Members { org, output: o } => {
+        OrgCommand::Members(OrgRefArgs { org, output: o }) => {
             let members = Listed::all(async |paging| app.members(console, &org, &paging).await).await?;
             output::rows(o.output, &members, &["user", "role", "since"], |m| {
                 vec![m.user.clone(), m.role.to_string(), m.since.to_string()]
             });
         }
-        OrgCommand::SetMember { org, user, role } => {
+        OrgCommand::SetMember(SetMemberArgs { member: MemberArgs { org, user }, role }) => {
             let role: Role = role.parse().map_err(fail)?;
             app.set_member(console, &org, &user, role).await?;
             output::line(format!("{user} is now {role} of {org}"));
@@ -420,7 +383,7 @@ async fn org(app: &App, command: OrgCommand) -> Result<(), Failure> {
                 None => output::line(format!("{org}: no storage quota ({used} bytes used)")),
             }
         }
-        OrgCommand::RemoveMember { org, user } => {
+        OrgCommand::RemoveMember(MemberArgs { org, user }) => {
             app.remove_member(console, &org, &user).await?;
             output::line(format!("removed {user} from {org}"));
         }
@@ -431,7 +394,7 @@ async fn org(app: &App, command: OrgCommand) -> Result<(), Failure> {
 async fn token(app: &App, command: TokenCommand) -> Result<(), Failure> {
     let console = &Actor::Console;
     match command {
-        TokenCommand::Create { user, name, scopes, expires_in_days } => {
+        TokenCommand::Create { user, token: NewTokenArgs { name, scopes, expires_in_days } } => {
             let owner = user_named(&user)?;
             let name: TokenName = parse("token name", &name)?;
             let scopes: TokenScopes = scopes.join(" ").parse().map_err(|e| fail(format!("{e}")))?;

@@ -80,6 +80,75 @@ pub struct OutputArgs {
     output: Format,
 }
 
+/// An organization to create (`wharf org create`, `wharf admin org create`).
+#[derive(Debug, Clone, Args)]
+pub struct NewOrgArgs {
+    /// Name (1-39 lowercase letters, digits, single hyphens).
+    name: String,
+    /// publisher, customer or operator.
+    #[arg(long)]
+    kind: String,
+    /// Human-friendly name.
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Its first owner (default: you; with `wharf admin`, no one).
+    #[arg(long)]
+    owner: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// An organization, for commands that print it or its members.
+#[derive(Debug, Clone, Args)]
+pub struct OrgRefArgs {
+    /// The organization.
+    org: String,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// A member of an organization, and (to set) their role.
+#[derive(Debug, Clone, Args)]
+pub struct MemberArgs {
+    /// The organization.
+    org: String,
+    /// The user.
+    user: String,
+}
+
+/// A member's new role.
+#[derive(Debug, Clone, Args)]
+pub struct SetMemberArgs {
+    #[command(flatten)]
+    member: MemberArgs,
+    /// viewer, developer, admin or owner.
+    #[arg(long)]
+    role: String,
+}
+
+/// An API token to create (`wharf token create`, `wharf admin token create`).
+#[derive(Debug, Clone, Args)]
+pub struct NewTokenArgs {
+    /// A label, unique among the owner's active tokens.
+    #[arg(long)]
+    name: String,
+    /// Scopes (repeat or separate with commas): api:read, api:write, registry:pull,
+    /// registry:push, registry:delete, admin.
+    #[arg(long = "scope", required = true, value_delimiter = ',')]
+    scopes: Vec<String>,
+    /// Lifetime in days.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    expires_in_days: u32,
+}
+
+/// What was created, as the command's output.
+fn print_created_org(org: &wharf_api_types::OrgView, format: Format) {
+    match format {
+        Format::Json => crate::output::json(org),
+        Format::Human => crate::output::line(format!("created {} organization {}", org.kind, org.name)),
+    }
+}
+
 /// A failure with its exit code.
 #[derive(Debug)]
 pub struct Failure {
