@@ -11,22 +11,13 @@ use super::{Ctx, digest};
 use crate::access::Action;
 use crate::error::RegistryError;
 use crate::response::{CONTENT_DIGEST, empty};
+use crate::service::blobs;
 
 /// A blob, or a byte range of it (`Range: bytes=…`).
 pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Response, RegistryError> {
     let digest = digest(digest_text)?;
     let repo = ctx.existing(Action::Pull).await?;
-    let size = match ctx.state.cache.link(repo.id, &digest) {
-        Some(size) => Some(size),
-        None => {
-            let size = ctx.state.db.blob_in_repository(repo.id, &digest).await?;
-            if let Some(s) = size {
-                ctx.state.cache.put_link(repo.id, &digest, s);
-            }
-            size
-        }
-    };
-    let size = size.ok_or_else(|| {
+    let size = blobs::linked(&ctx.state, repo.id, &digest).await?.ok_or_else(|| {
         RegistryError::new(ErrorCode::BlobUnknown, format!("blob {digest} is not in repository {}", ctx.name))
     })?;
     let range = match ctx.header(header::RANGE) {
@@ -43,7 +34,7 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
     if head {
         // HEAD answers what GET would: the bytes must still be there (a collection by
         // another node or `wharf admin gc` may have taken them since the link was cached).
-        if ctx.state.blobs.stat(&digest).await?.is_none() && ctx.state.db.manifest_content(&digest).await?.is_none() {
+        if !blobs::bytes_exist(&ctx.state, &digest).await? {
             return Err(collected(ctx, repo.id, &digest).await);
         }
         let mut headers = common;
@@ -60,7 +51,7 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
         }
         Err(wharf_blob::BlobError::NotFound(d)) => {
             // A manifest's bytes are kept in the database, not the store.
-            if let Some(content) = ctx.state.db.manifest_content(&d).await? {
+            if let Some(content) = blobs::manifest_bytes(&ctx.state, &d).await? {
                 slice(content, range)
             } else {
                 return Err(collected(ctx, repo.id, &d).await);
@@ -84,11 +75,10 @@ pub(crate) async fn get(ctx: &Ctx, digest_text: &str, head: bool) -> Result<Resp
 /// collected meanwhile answers as the blob is now (and leaves the cache); a link the
 /// database still has to bytes that are gone is storage damage.
 async fn collected(ctx: &Ctx, repo: wharf_core::RepositoryId, d: &wharf_oci::Digest) -> RegistryError {
-    ctx.state.cache.link_removed(repo, d);
-    match ctx.state.db.blob_in_repository(repo, d).await {
+    match blobs::link_gone(&ctx.state, repo, d).await {
         Ok(None) => RegistryError::new(ErrorCode::BlobUnknown, format!("blob {d} is not in repository {}", ctx.name)),
         Ok(Some(_)) => RegistryError::internal(format!("blob {d} is recorded but missing from the store"), false),
-        Err(e) => e.into(),
+        Err(e) => e,
     }
 }
 
@@ -147,9 +137,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>, RegistryErro
 pub(crate) async fn delete(ctx: &Ctx, digest_text: &str) -> Result<Response, RegistryError> {
     let digest = digest(digest_text)?;
     let repo = ctx.existing(Action::Delete).await?;
-    let unlinked = ctx.state.db.unlink_blob(repo.id, &digest).await;
-    ctx.state.cache.link_removed(repo.id, &digest);
-    if unlinked? {
+    if blobs::unlink(&ctx.state, repo.id, &digest).await? {
         tracing::info!(repo.name = %ctx.name, blob.digest = %digest, by = ctx.caller.subject(), "blob deleted");
         Ok(empty(StatusCode::ACCEPTED, vec![(CONTENT_DIGEST, digest.to_string())]))
     } else {

@@ -11,6 +11,7 @@ use crate::RegistryState;
 use crate::access::{Caller, unauthorized};
 use crate::error::RegistryError;
 use crate::response::{API_VERSION, header_value};
+use crate::service::repos;
 
 pub(crate) async fn list(
     State(state): State<RegistryState>,
@@ -45,7 +46,7 @@ async fn catalog(
         |key: &str| url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned());
     let n = page_size(param("n"), state.settings.max_page)?;
     let last = param("last");
-    let mut names = if n == 0 { Vec::new() } else { state.db.list_repositories(last.as_deref(), n + 1).await? };
+    let mut names = repos::names(state, n, last.as_deref()).await?;
     let more = names.len() > n as usize;
     names.truncate(n as usize);
     let mut response = (StatusCode::OK, Json(serde_json::json!({"repositories": names}))).into_response();

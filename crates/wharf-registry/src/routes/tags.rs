@@ -7,6 +7,7 @@ use super::{Ctx, next_link, page_size};
 use crate::access::Action;
 use crate::error::RegistryError;
 use crate::response::header_value;
+use crate::service::tags;
 
 pub(crate) async fn list(ctx: &Ctx) -> Result<Response, RegistryError> {
     let repo = ctx.existing(Action::Pull).await?;
@@ -34,38 +35,10 @@ async fn render(
     n: u32,
     last: Option<&str>,
 ) -> Result<(bytes::Bytes, Option<String>), RegistryError> {
-    let mut tags = match (n, all_tags(ctx, repo).await?) {
-        (0, _) => Vec::new(),
-        // Served from the cached list of all tags, when the repository has few enough.
-        (_, Some(all)) => {
-            let from = last.map_or(0, |l| all.partition_point(|t| t.as_str() <= l));
-            all.iter().skip(from).take(n as usize + 1).cloned().collect()
-        }
-        (_, None) => ctx.state.db.list_tags(repo, last, n + 1).await?,
-    };
+    let mut tags = tags::page(&ctx.state, repo, n, last).await?;
     let more = tags.len() > n as usize;
     tags.truncate(n as usize);
     let link = if more { tags.last().map(|l| next_link(&format!("/v2/{}/tags/list", ctx.name), n, l)) } else { None };
     let body = serde_json::to_vec(&serde_json::json!({"name": ctx.name.as_str(), "tags": tags})).unwrap_or_default();
     Ok((bytes::Bytes::from(body), link))
-}
-
-/// Repositories with more tags than this are listed from the database page by page.
-const CACHED_TAG_LIST_MAX: u32 = 10_000;
-
-/// Every tag of a repository, sorted, through the cache; `None` when there are too many.
-async fn all_tags(
-    ctx: &Ctx,
-    repo: wharf_core::RepositoryId,
-) -> Result<Option<std::sync::Arc<Vec<String>>>, RegistryError> {
-    if let Some(list) = ctx.state.cache.tag_list(repo) {
-        return Ok(Some(list));
-    }
-    let tags = ctx.state.db.list_tags(repo, None, CACHED_TAG_LIST_MAX + 1).await?;
-    if tags.len() > CACHED_TAG_LIST_MAX as usize {
-        return Ok(None);
-    }
-    let list = std::sync::Arc::new(tags);
-    ctx.state.cache.put_tag_list(repo, list.clone());
-    Ok(Some(list))
 }

@@ -33,6 +33,15 @@ pub(crate) async fn create(state: &RegistryState, name: &RepositoryName) -> Resu
     Ok(state.db.ensure_repository(org.id, name).await?)
 }
 
+/// Up to `n + 1` repository names after `last`, in order (the catalog; the extra one
+/// says a next page exists).
+pub(crate) async fn names(state: &RegistryState, n: u32, last: Option<&str>) -> Result<Vec<String>, RegistryError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(state.db.list_repositories(last, n + 1).await?)
+}
+
 /// Refuses a blob that would take the organization over its storage quota. A blob
 /// the organization already stores costs nothing.
 pub(crate) async fn check_quota(
