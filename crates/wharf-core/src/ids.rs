@@ -38,3 +38,7 @@ decl_id!(
     /// An offer's database key (its public name is its publisher and `OfferId`).
     OfferKey
 );
+decl_id!(
+    /// A durable job's id.
+    JobId
+);

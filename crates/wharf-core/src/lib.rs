@@ -77,7 +77,7 @@ pub mod text;
 pub mod time;
 
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
-pub use ids::{OfferKey, OrgId, RepositoryId, TokenId, UserId};
+pub use ids::{JobId, OfferKey, OrgId, RepositoryId, TokenId, UserId};
 pub use names::{NameError, OrgName, UserName};
 pub use offer::{OfferEvent, OfferId, OfferState, PlanId, VersionStatus};
 pub use scope::{ScopeError, TokenScope, TokenScopes};

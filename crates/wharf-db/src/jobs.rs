@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use sqlx::any::AnyRow;
-use wharf_core::Timestamp;
+use wharf_core::{JobId, Timestamp};
 
 use crate::pool::col;
 use crate::{Backend, Db, DbError};
@@ -18,7 +18,7 @@ use crate::{Backend, Db, DbError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRow {
     /// Id.
-    pub id: i64,
+    pub id: JobId,
     /// What kind of job (its runner's name for it).
     pub kind: String,
     /// Its parameters, JSON.
@@ -42,7 +42,7 @@ pub struct JobCount {
 
 fn job_from_row(r: &AnyRow) -> Result<JobRow, DbError> {
     Ok(JobRow {
-        id: col(r, "id")?,
+        id: JobId(col(r, "id")?),
         kind: col(r, "kind")?,
         payload: col(r, "payload")?,
         attempts: u32::try_from(col::<i64>(r, "attempts")?).unwrap_or(u32::MAX),
@@ -60,7 +60,7 @@ impl Db {
         dedup_key: Option<&str>,
         max_attempts: u32,
         run_after: Timestamp,
-    ) -> Result<Option<i64>, DbError> {
+    ) -> Result<Option<JobId>, DbError> {
         let now = Timestamp::now().as_millis();
         let result = sqlx::query_scalar(
             "INSERT INTO jobs (kind, payload, state, dedup_key, max_attempts, run_after, created_at, updated_at) \
@@ -75,7 +75,7 @@ impl Db {
         .fetch_one(self.writes())
         .await;
         match result {
-            Ok(id) => Ok(Some(id)),
+            Ok(id) => Ok(Some(JobId(id))),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -116,29 +116,29 @@ impl Db {
     }
 
     /// Extends a running job's lease.
-    pub async fn extend_job(&self, id: i64, lease: Duration) -> Result<(), DbError> {
+    pub async fn extend_job(&self, id: JobId, lease: Duration) -> Result<(), DbError> {
         sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running'")
             .bind(Timestamp::now().plus(lease).as_millis())
-            .bind(id)
+            .bind(id.0)
             .execute(self.writes())
             .await?;
         Ok(())
     }
 
     /// Marks a job done.
-    pub async fn finish_job(&self, id: i64) -> Result<(), DbError> {
+    pub async fn finish_job(&self, id: JobId) -> Result<(), DbError> {
         sqlx::query(
             "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2",
         )
         .bind(Timestamp::now().as_millis())
-        .bind(id)
+        .bind(id.0)
         .execute(self.writes())
         .await?;
         Ok(())
     }
 
     /// Records a failure: the job runs again at `retry_at`, or is given up (`None`).
-    pub async fn fail_job(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<(), DbError> {
+    pub async fn fail_job(&self, id: JobId, error: &str, retry_at: Option<Timestamp>) -> Result<(), DbError> {
         let (state, run_after) = match retry_at {
             Some(t) => ("queued", t.as_millis()),
             None => ("failed", Timestamp::now().as_millis()),
@@ -151,7 +151,7 @@ impl Db {
         .bind(run_after)
         .bind(error)
         .bind(Timestamp::now().as_millis())
-        .bind(id)
+        .bind(id.0)
         .execute(self.writes())
         .await?;
         Ok(())
@@ -177,9 +177,9 @@ impl Db {
     }
 
     /// A job's state and last error, for tests and operators.
-    pub async fn job_state(&self, id: i64) -> Result<Option<(String, Option<String>)>, DbError> {
+    pub async fn job_state(&self, id: JobId) -> Result<Option<(String, Option<String>)>, DbError> {
         let row = sqlx::query("SELECT state, last_error FROM jobs WHERE id = $1")
-            .bind(id)
+            .bind(id.0)
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(|r| Ok((col(r, "state")?, col(r, "last_error")?))).transpose()

@@ -510,15 +510,12 @@ impl Db {
     pub async fn put_media(&self, org: OrgId, media: &MediaRow) -> Result<(), DbError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
-        )
-        .bind(media.digest.as_str())
-        .bind(i64::try_from(media.size).unwrap_or(i64::MAX))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(crate::registry::TOUCH_BLOB)
+            .bind(media.digest.as_str())
+            .bind(i64::try_from(media.size).unwrap_or(i64::MAX))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO offer_media (org_id, digest, media_type, width, height, size, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, digest) DO NOTHING",

@@ -191,6 +191,11 @@ fn size_i64(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
 }
 
+/// Records a blob's row (`$1` digest, `$2` size, `$3` now), or marks an existing one
+/// in use now: garbage collection keeps blobs touched within its grace period.
+pub(crate) const TOUCH_BLOB: &str = "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
+     ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at";
+
 impl Db {
     /// A repository by name.
     pub async fn repository(&self, name: &RepositoryName) -> Result<Option<Repository>, DbError> {
@@ -244,15 +249,7 @@ impl Db {
     pub async fn link_blob(&self, repository: RepositoryId, digest: &Digest, size: u64) -> Result<(), DbError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
-        )
-        .bind(digest.as_str())
-        .bind(size_i64(size))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(TOUCH_BLOB).bind(digest.as_str()).bind(size_i64(size)).bind(now).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
@@ -272,15 +269,7 @@ impl Db {
     /// collection in progress finishes first and the push then writes the bytes anew.
     pub async fn touch_blob(&self, digest: &Digest, size: u64) -> Result<(), DbError> {
         let now = Timestamp::now().as_millis();
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
-        )
-        .bind(digest.as_str())
-        .bind(size_i64(size))
-        .bind(now)
-        .execute(self.writes())
-        .await?;
+        sqlx::query(TOUCH_BLOB).bind(digest.as_str()).bind(size_i64(size)).bind(now).execute(self.writes()).await?;
         Ok(())
     }
 
@@ -386,11 +375,7 @@ impl Db {
                 vec![Arg::Int(repository.0), Arg::Text(tag), Arg::Text(digest)],
             );
         }
-        batch.push(
-            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at",
-            vec![Arg::Text(digest), Arg::Int(size_i64(row.size)), Arg::Int(now)],
-        );
+        batch.push(TOUCH_BLOB, vec![Arg::Text(digest), Arg::Int(size_i64(row.size)), Arg::Int(now)]);
         batch.push(
             "INSERT INTO manifest_contents (digest, content) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
             vec![Arg::Text(digest), Arg::Bytes(manifest.content)],

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wharf_core::Timestamp;
+use wharf_core::{JobId, Timestamp};
 use wharf_db::Db;
 
 /// A kind of background work.
@@ -31,7 +31,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
 
 /// Queues `job`. With a `dedup_key`, nothing is queued (and `None` returned) while a
 /// job with that key is queued or running.
-pub async fn enqueue<J: Job>(db: &Db, job: &J, dedup_key: Option<&str>) -> anyhow::Result<Option<i64>> {
+pub async fn enqueue<J: Job>(db: &Db, job: &J, dedup_key: Option<&str>) -> anyhow::Result<Option<JobId>> {
     let payload = serde_json::to_string(job)?;
     Ok(db.enqueue_job(J::KIND, &payload, dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?)
 }
@@ -61,11 +61,11 @@ pub enum Ran {
     /// No job was ready.
     Idle,
     /// A job ran and succeeded.
-    Succeeded(i64),
+    Succeeded(JobId),
     /// A job failed; it will be retried.
-    WillRetry(i64),
+    WillRetry(JobId),
     /// A job failed for the last time.
-    GaveUp(i64),
+    GaveUp(JobId),
 }
 
 impl Runner {
@@ -120,7 +120,7 @@ impl Runner {
             return Ok(Ran::Idle);
         };
         let handler = self.handlers.get(job.kind.as_str()).cloned().ok_or_else(|| anyhow::anyhow!("no handler"))?;
-        tracing::info!(job.id = job.id, job.kind = %job.kind, attempt = job.attempts, "job started");
+        tracing::info!(job.id = job.id.0, job.kind = %job.kind, attempt = job.attempts, "job started");
         let started = std::time::Instant::now();
         // Renew the lease while the job runs, so a long job is not taken over.
         let renew = {
@@ -129,7 +129,7 @@ impl Runner {
                 loop {
                     tokio::time::sleep(lease / 3).await;
                     if let Err(e) = db.extend_job(id, lease).await {
-                        tracing::warn!(job.id = id, error = %e, "could not renew a job lease");
+                        tracing::warn!(job.id = id.0, error = %e, "could not renew a job lease");
                     }
                 }
             })
@@ -145,20 +145,20 @@ impl Runner {
             Ok(()) => {
                 self.db.finish_job(job.id).await?;
                 metrics::counter!("wharf_jobs_total", "kind" => kind, "result" => "succeeded").increment(1);
-                tracing::info!(job.id = job.id, job.kind = %job.kind, duration_ms = started.elapsed().as_millis() as u64, "job succeeded");
+                tracing::info!(job.id = job.id.0, job.kind = %job.kind, duration_ms = started.elapsed().as_millis() as u64, "job succeeded");
                 Ok(Ran::Succeeded(job.id))
             }
             Err(e) if job.attempts < job.max_attempts => {
                 let delay = self.backoff.saturating_mul(1 << job.attempts.saturating_sub(1).min(16));
                 self.db.fail_job(job.id, &format!("{e:#}"), Some(Timestamp::now().plus(delay))).await?;
                 metrics::counter!("wharf_jobs_total", "kind" => kind, "result" => "retried").increment(1);
-                tracing::warn!(job.id = job.id, job.kind = %job.kind, attempt = job.attempts, retry_in_s = delay.as_secs(), error = %format!("{e:#}"), "job failed; will retry");
+                tracing::warn!(job.id = job.id.0, job.kind = %job.kind, attempt = job.attempts, retry_in_s = delay.as_secs(), error = %format!("{e:#}"), "job failed; will retry");
                 Ok(Ran::WillRetry(job.id))
             }
             Err(e) => {
                 self.db.fail_job(job.id, &format!("{e:#}"), None).await?;
                 metrics::counter!("wharf_jobs_total", "kind" => kind, "result" => "failed").increment(1);
-                tracing::error!(job.id = job.id, job.kind = %job.kind, attempts = job.attempts, error = %format!("{e:#}"), "job failed for good");
+                tracing::error!(job.id = job.id.0, job.kind = %job.kind, attempts = job.attempts, error = %format!("{e:#}"), "job failed for good");
                 Ok(Ran::GaveUp(job.id))
             }
         }

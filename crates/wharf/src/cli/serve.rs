@@ -122,7 +122,7 @@ fn background(
             let db = db.clone();
             async move {
                 match wharf_jobs::enqueue(&db, &GcJob { dry_run: false }, Some("registry.gc")).await {
-                    Ok(Some(id)) => tracing::info!(job.id = id, "garbage collection scheduled"),
+                    Ok(Some(id)) => tracing::info!(job.id = id.0, "garbage collection scheduled"),
                     Ok(None) => tracing::info!("garbage collection already queued or running"),
                     Err(e) => tracing::error!(error = %format!("{e:#}"), "could not schedule garbage collection"),
                 }
