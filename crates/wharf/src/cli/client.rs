@@ -56,6 +56,13 @@ pub(super) struct WhoamiArgs {
     output: OutputArgs,
 }
 
+/// What `wharf whoami -o json` prints.
+#[derive(Serialize)]
+struct Whoami<'a> {
+    server: &'a str,
+    user: &'a wharf_api_types::CurrentUserView,
+}
+
 /// The stored credentials of one server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,7 +331,7 @@ pub(super) async fn whoami(args: WhoamiArgs) -> Result<(), Failure> {
         _ => Failure::from(e),
     })?;
     match args.output.output {
-        Format::Json => output::json(&serde_json::json!({"server": server, "user": me})),
+        Format::Json => output::json(&Whoami { server: &server, user: &me }),
         Format::Human => {
             output::line(format!("{} on {server}", me.user.name));
             let scopes: Vec<String> = me.scopes.iter().map(ToString::to_string).collect();

@@ -357,6 +357,26 @@ fn print_problems(file: &Path, problems: &Problems, format: Format) {
     }
 }
 
+/// What `wharf offer plan -o json` prints.
+#[derive(Serialize)]
+struct PlanView<'a> {
+    offer: &'a str,
+    exists: bool,
+    changes: &'a [wharf_offer::diff::Change],
+}
+
+/// What `wharf offer apply -o json` prints.
+#[derive(Serialize)]
+struct ApplyView<'a> {
+    offer: &'a str,
+    changed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<i64>,
+    changes: &'a [wharf_offer::diff::Change],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<&'a [wharf_api_types::FieldError]>,
+}
+
 /// The document as the server shows it: the lead secret as its SHA-256.
 fn redacted(spec: &OfferSpec) -> serde_json::Value {
     as_json(&spec.clone().redacted())
@@ -395,9 +415,7 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
     let name = format!("{org}/{id}");
     if !apply {
         match format {
-            Format::Json => {
-                output::json(&serde_json::json!({"offer": name, "exists": existing.is_some(), "changes": changes}))
-            }
+            Format::Json => output::json(&PlanView { offer: &name, exists: existing.is_some(), changes: &changes }),
             Format::Human => {
                 match (&existing, changes.len()) {
                     (None, _) => output::line(format!("offer {name} does not exist: apply creates it")),
@@ -415,7 +433,9 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
     }
     if existing.is_some() && changes.is_empty() {
         match format {
-            Format::Json => output::json(&serde_json::json!({"offer": name, "changed": false, "changes": []})),
+            Format::Json => {
+                output::json(&ApplyView { offer: &name, changed: false, revision: None, changes: &[], warnings: None })
+            }
             Format::Human => output::line(format!("offer {name}: no changes")),
         }
         return Ok(());
@@ -442,9 +462,13 @@ async fn plan(args: FileArgs, apply: bool) -> Result<(), Failure> {
         Some((_, etag)) => client.put_offer_draft(&org, &id, &spec, etag).await?,
     };
     match format {
-        Format::Json => output::json(
-            &serde_json::json!({"offer": name, "changed": saved.changed, "revision": saved.revision, "changes": changes, "warnings": saved.warnings}),
-        ),
+        Format::Json => output::json(&ApplyView {
+            offer: &name,
+            changed: saved.changed,
+            revision: Some(saved.revision),
+            changes: &changes,
+            warnings: Some(&saved.warnings),
+        }),
         Format::Human => {
             let verb = if existing.is_none() { "created" } else { "updated" };
             output::line(format!(
