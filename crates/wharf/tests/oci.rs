@@ -285,6 +285,17 @@ async fn manifests_are_validated_and_served_byte_for_byte() {
     // Over the limit (4 MiB by default).
     let big = format!(r#"{{"schemaVersion":2,"annotations":{{"x":"{}"}}}}"#, "y".repeat(4 * 1024 * 1024));
     assert_eq!(code(reg.put_manifest("big", OCI_MANIFEST, &big).await).await, (413, "MANIFEST_INVALID".into()));
+    // The same without Content-Length (chunked): the bounded read stops at the limit.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        big.as_bytes().chunks(64 * 1024).map(|c| Ok(String::from_utf8_lossy(c).into_owned())).collect();
+    let r = reg
+        .req(Method::PUT, "/manifests/big")
+        .header("content-type", OCI_MANIFEST)
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await, (413, "MANIFEST_INVALID".into()));
     // By digest: the digest must be the body's.
     let r = reg.put_manifest(missing.as_str(), OCI_MANIFEST, &body).await;
     assert_eq!(code(r).await, (400, "DIGEST_INVALID".into()));
