@@ -170,7 +170,7 @@ struct Session {
     http: reqwest::Client,
     base: String,
     image: ImageRef,
-    credentials: Option<(String, String)>,
+    credentials: Option<Credentials>,
     authorization: Option<String>,
     bytes: u64,
     blobs: usize,
@@ -219,7 +219,7 @@ impl Session {
         let get = |k: &str| params.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
         match scheme.as_str() {
             "basic" => {
-                let (user, secret) = self.credentials.clone().ok_or_else(|| {
+                let Credentials { user, secret } = self.credentials.clone().ok_or_else(|| {
                     PullError::Auth(format!(
                         "{} asks for credentials: log in with `wharf login` or pass --creds",
                         self.base
@@ -251,7 +251,7 @@ impl Session {
                     );
                 }
                 let mut rb = self.http.get(url.as_str());
-                if let Some((user, secret)) = &self.credentials {
+                if let Some(Credentials { user, secret }) = &self.credentials {
                     rb = rb.basic_auth(user, Some(secret));
                 }
                 let response =
@@ -440,12 +440,41 @@ fn is_attestation(d: &Descriptor) -> bool {
     unknown || kind
 }
 
+/// A user name with a password or an API token, for a registry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name.
+    pub user: String,
+    /// The password or API token.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ***)", self.user)
+    }
+}
+
+impl std::str::FromStr for Credentials {
+    type Err = String;
+
+    /// `USER:PASSWORD` (the password may contain `:`).
+    fn from_str(s: &str) -> Result<Credentials, String> {
+        match s.split_once(':') {
+            Some((user, secret)) if !user.is_empty() => {
+                Ok(Credentials { user: user.to_owned(), secret: secret.to_owned() })
+            }
+            _ => Err("credentials take the form USER:PASSWORD".into()),
+        }
+    }
+}
+
 /// Pulls `image` into the OCI layout directory `dir` (created), with `credentials`
 /// (user, password or API token) when given. `plain_http` talks HTTP instead of
 /// HTTPS; loopback registries always do.
 pub async fn pull(
     image: &ImageRef,
-    credentials: Option<(String, String)>,
+    credentials: Option<Credentials>,
     plain_http: bool,
     dir: &Path,
 ) -> Result<Pulled, PullError> {

@@ -106,10 +106,7 @@ fn local_reference(image: &str) -> (Source, Option<String>) {
 /// Pulls a registry image into a private scratch layout.
 async fn pull(r: &ImageRef, args: &CertifyArgs) -> Result<(PathBuf, tempfile::TempDir), Failure> {
     let credentials = match &args.creds {
-        Some(c) => match c.split_once(':') {
-            Some((u, p)) => Some((u.to_owned(), p.to_owned())),
-            None => return Err(Failure::new(EXIT_USAGE, "--creds takes USER:PASSWORD")),
-        },
+        Some(c) => Some(c.parse().map_err(|_| Failure::new(EXIT_USAGE, "--creds takes USER:PASSWORD"))?),
         None => super::client::registry_credentials(&r.registry)?,
     };
     let scratch = tempfile::Builder::new()

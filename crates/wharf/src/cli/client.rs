@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use wharf_api_types::CreateTokenRequest;
+use wharf_client::pull::Credentials;
 use wharf_client::{Auth, Client};
 use wharf_core::{Timestamp, TokenId, TokenScope};
 
@@ -85,7 +86,7 @@ struct CredentialsFile {
 
 /// The stored credentials (user name, API token) of the Wharf server whose registry
 /// is `registry` (`host:port`), if logged in there.
-pub(super) fn registry_credentials(registry: &str) -> Result<Option<(String, String)>, Failure> {
+pub(super) fn registry_credentials(registry: &str) -> Result<Option<Credentials>, Failure> {
     let file = load_credentials()?;
     Ok(file.servers.iter().find_map(|(server, c)| {
         let url = url::Url::parse(server).ok()?;
@@ -95,7 +96,7 @@ pub(super) fn registry_credentials(registry: &str) -> Result<Option<(String, Str
             None => host.to_owned(),
         };
         let plain = url.port().is_none() && registry == host;
-        (authority == registry || plain).then(|| (c.username.clone(), c.token.clone()))
+        (authority == registry || plain).then(|| Credentials { user: c.username.clone(), secret: c.token.clone() })
     }))
 }
 
