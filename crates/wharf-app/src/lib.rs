@@ -58,9 +58,4 @@ impl App {
     pub fn new(db: Db, auth: Authenticator, blobs: BlobStore, categories: Arc<Vec<String>>) -> App {
         App { db, auth, blobs, categories }
     }
-
-    /// The database, for the composition root (health checks, migrations).
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
 }

@@ -37,7 +37,7 @@ pub(super) struct LoginArgs {
     #[arg(long)]
     password_stdin: bool,
     /// Lifetime of the stored token, in days.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, default_value_t = wharf_app::DEFAULT_TOKEN_DAYS, value_parser = clap::value_parser!(u32).range(1..=i64::from(wharf_app::MAX_TOKEN_DAYS)))]
     expires_in_days: u32,
 }
 

@@ -137,7 +137,7 @@ pub struct NewTokenArgs {
     #[arg(long = "scope", required = true, value_delimiter = ',')]
     scopes: Vec<String>,
     /// Lifetime in days.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, default_value_t = wharf_app::DEFAULT_TOKEN_DAYS, value_parser = clap::value_parser!(u32).range(1..=i64::from(wharf_app::MAX_TOKEN_DAYS)))]
     expires_in_days: u32,
 }
 
