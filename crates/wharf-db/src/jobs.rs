@@ -1,8 +1,11 @@
 //! The durable job queue's storage. The runner (`wharf-jobs`) knows nothing of what
 //! jobs do; this module knows nothing of runners.
 //!
-//! Claiming takes the oldest ready job: queued and due, or running with an expired
-//! lease (its worker died). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
+//! Claiming takes a ready job (queued and due, or running with an expired lease: its
+//! worker died) fairly: of the job's fairness key (whom it serves, e.g. a publisher),
+//! the one with the fewest jobs running now, then the one served least recently, then
+//! the oldest job. One key's flood of jobs thus takes turns with another key's one.
+//! On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
 //! workers claim at once without waiting on each other; SQLite has one writer, which
 //! `BEGIN IMMEDIATE` takes up front.
 
@@ -57,17 +60,19 @@ impl Db {
         &self,
         kind: &str,
         payload: &str,
+        fair_key: &str,
         dedup_key: Option<&str>,
         max_attempts: u32,
         run_after: Timestamp,
     ) -> Result<Option<JobId>, DbError> {
         let now = Timestamp::now().as_millis();
         let result = sqlx::query_scalar(
-            "INSERT INTO jobs (kind, payload, state, dedup_key, max_attempts, run_after, created_at, updated_at) \
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $6) RETURNING id",
+            "INSERT INTO jobs (kind, payload, fair_key, state, dedup_key, max_attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $7) RETURNING id",
         )
         .bind(kind)
         .bind(payload)
+        .bind(fair_key)
         .bind(dedup_key)
         .bind(i64::from(max_attempts))
         .bind(run_after.as_millis())
@@ -81,7 +86,8 @@ impl Db {
         }
     }
 
-    /// Claims the oldest ready job of one of `kinds`, leasing it for `lease`.
+    /// Claims a ready job of one of `kinds`, fairly across fairness keys (see the
+    /// module), leasing it for `lease`.
     pub async fn claim_job(&self, kinds: &[&str], worker: &str, lease: Duration) -> Result<Option<JobRow>, DbError> {
         if kinds.is_empty() {
             return Ok(None);
@@ -89,8 +95,12 @@ impl Db {
         let now = Timestamp::now();
         let skip_locked = if self.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let select = format!(
-            "SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= $1) OR (state = 'running' AND locked_until < $1)) \
-             AND kind IN ({}) ORDER BY run_after, id LIMIT 1{skip_locked}",
+            "SELECT j.id FROM jobs j \
+             WHERE ((j.state = 'queued' AND j.run_after <= $1) OR (j.state = 'running' AND j.locked_until < $1)) \
+             AND j.kind IN ({}) \
+             ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.fair_key = j.fair_key AND r.state = 'running' AND r.locked_until >= $1), \
+             (SELECT COALESCE(MAX(c.claimed_at), 0) FROM jobs c WHERE c.fair_key = j.fair_key), \
+             j.run_after, j.id LIMIT 1{skip_locked}",
             crate::batch::placeholders(2, kinds.len())
         );
         let mut tx = self.begin_write().await?;
@@ -102,8 +112,8 @@ impl Db {
             return Ok(None);
         };
         let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2, updated_at = $3 \
-             WHERE id = $4 RETURNING id, kind, payload, attempts, max_attempts",
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = $1, locked_by = $2, \
+             updated_at = $3, claimed_at = $3 WHERE id = $4 RETURNING id, kind, payload, attempts, max_attempts",
         )
         .bind(now.plus(lease).as_millis())
         .bind(worker)

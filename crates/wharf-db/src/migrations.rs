@@ -54,6 +54,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0006_upload_caps.sql"),
         postgres: include_str!("../migrations/postgres/0006_upload_caps.sql"),
     },
+    Step {
+        version: 7,
+        description: "job fairness",
+        sqlite: include_str!("../migrations/sqlite/0007_job_fairness.sql"),
+        postgres: include_str!("../migrations/postgres/0007_job_fairness.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

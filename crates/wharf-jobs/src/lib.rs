@@ -6,6 +6,10 @@
 //! dies (the lease expires). Jobs must therefore be idempotent. This crate knows
 //! nothing of what jobs do: the binary registers them.
 
+mod config;
+
+pub use config::JobsConfig;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +29,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     const MAX_ATTEMPTS: u32 = 5;
     /// What the job needs to run (database, stores, settings).
     type Context: Clone + Send + Sync + 'static;
+    /// Whom the job serves, for fair scheduling (e.g. a publisher organization):
+    /// workers take turns between keys, so one key's many jobs do not hold back
+    /// another's. Jobs with the same key (by default the empty one) share a lane.
+    fn fair_key(&self) -> String {
+        String::new()
+    }
     /// Does the work. Must be idempotent: it may run again after a crash.
     fn run(&self, ctx: &Self::Context) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
@@ -33,7 +43,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
 /// job with that key is queued or running.
 pub async fn enqueue<J: Job>(db: &Db, job: &J, dedup_key: Option<&str>) -> anyhow::Result<Option<JobId>> {
     let payload = serde_json::to_string(job)?;
-    Ok(db.enqueue_job(J::KIND, &payload, dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?)
+    Ok(db.enqueue_job(J::KIND, &payload, &job.fair_key(), dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?)
 }
 
 type Handler = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
@@ -47,6 +57,7 @@ pub struct Runner {
     lease: Duration,
     poll: Duration,
     backoff: Duration,
+    workers: usize,
 }
 
 impl std::fmt::Debug for Runner {
@@ -78,7 +89,19 @@ impl Runner {
             lease: Duration::from_secs(300),
             poll: Duration::from_secs(5),
             backoff: Duration::from_secs(30),
+            workers: 1,
         }
+    }
+
+    /// The workers and polling of `[jobs]` (at least one worker).
+    pub fn configured(self, config: &JobsConfig) -> Runner {
+        self.workers(config.workers).poll_interval(config.poll_interval.0)
+    }
+
+    /// How many jobs run at once (at least one).
+    pub fn workers(mut self, workers: usize) -> Runner {
+        self.workers = workers.max(1);
+        self
     }
 
     /// How long a claimed job is reserved before another worker may take it over
@@ -164,10 +187,21 @@ impl Runner {
         }
     }
 
-    /// Runs jobs until `shutdown` resolves; a job in progress finishes first.
+    /// Runs jobs, [`workers`](Runner::workers) at a time, until `shutdown` resolves;
+    /// jobs in progress finish first, and no new one starts after it.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let lanes: Vec<_> = (0..self.workers).map(|_| tokio::spawn(self.clone().lane(stopped.clone()))).collect();
+        shutdown.await;
+        let _ = stop.send(true);
+        for lane in lanes {
+            let _ = lane.await;
+        }
+    }
+
+    /// One worker: claims and runs jobs one at a time until `stopped` turns true.
+    async fn lane(self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        while !*stopped.borrow() {
             let ran = match self.run_once().await {
                 Ok(r) => r,
                 Err(e) => {
@@ -179,7 +213,8 @@ impl Runner {
                 continue;
             }
             tokio::select! {
-                () = &mut shutdown => return,
+                // The sender gone (the runner dropped) stops the lane too.
+                changed = stopped.changed() => if changed.is_err() { return },
                 () = tokio::time::sleep(self.poll) => {}
             }
         }

@@ -107,3 +107,94 @@ async fn concurrent_workers_claim_each_job_once() {
     let counts = t.db.job_counts().await.unwrap();
     assert_eq!(counts.iter().map(|c| (c.state.as_str(), c.count)).collect::<Vec<_>>(), [("done", 20)]);
 }
+
+/// A job that records which key it served, and how many jobs ran at once.
+#[derive(Serialize, Deserialize)]
+struct Served {
+    key: String,
+    millis: u64,
+}
+
+#[derive(Clone, Default)]
+struct Log {
+    order: Arc<std::sync::Mutex<Vec<String>>>,
+    running: Arc<AtomicU32>,
+    most: Arc<AtomicU32>,
+}
+
+impl Job for Served {
+    const KIND: &'static str = "served";
+    type Context = Log;
+
+    fn fair_key(&self) -> String {
+        self.key.clone()
+    }
+
+    async fn run(&self, log: &Log) -> anyhow::Result<()> {
+        let now = log.running.fetch_add(1, Ordering::SeqCst) + 1;
+        log.most.fetch_max(now, Ordering::SeqCst);
+        log.order.lock().unwrap().push(self.key.clone());
+        tokio::time::sleep(Duration::from_millis(self.millis)).await;
+        log.running.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// One publisher's flood does not hold back another publisher's one job: workers take
+/// turns between fairness keys, whatever the order the jobs were queued in.
+#[tokio::test]
+async fn workers_take_turns_between_fairness_keys() {
+    let t = fresh(backend_from_env()).await;
+    for _ in 0..30 {
+        enqueue(&t.db, &Served { key: "flood".into(), millis: 0 }, None).await.unwrap();
+    }
+    enqueue(&t.db, &Served { key: "other".into(), millis: 0 }, None).await.unwrap();
+    enqueue(&t.db, &Served { key: "third".into(), millis: 0 }, None).await.unwrap();
+    let log = Log::default();
+    let runner = Runner::new(t.db.clone()).register::<Served>(log.clone());
+    while runner.run_once().await.unwrap() != Ran::Idle {}
+    let order = log.order.lock().unwrap().clone();
+    assert_eq!(order.len(), 32);
+    let at = |key: &str| order.iter().position(|k| k == key).unwrap();
+    assert!(at("other") < 3 && at("third") < 3, "the others ran at {} and {} of 32", at("other"), at("third"));
+}
+
+/// `workers(n)` runs n jobs at once, and after shutdown no new job starts.
+#[tokio::test]
+async fn a_runner_runs_its_workers_at_once_and_stops_starting_jobs_at_shutdown() {
+    let t = fresh(backend_from_env()).await;
+    for i in 0..6 {
+        enqueue(&t.db, &Served { key: format!("k{i}"), millis: 400 }, None).await.unwrap();
+    }
+    let log = Log::default();
+    let runner =
+        Runner::new(t.db.clone()).workers(3).poll_interval(Duration::from_millis(20)).register::<Served>(log.clone());
+    let started = std::time::Instant::now();
+    // Stop while the second round of three runs: those finish, nothing else starts.
+    let order = log.order.clone();
+    runner
+        .run_until(async move {
+            while order.lock().unwrap().len() < 6 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+    assert_eq!(log.most.load(Ordering::SeqCst), 3, "three at a time");
+    assert_eq!(log.running.load(Ordering::SeqCst), 0, "jobs in progress finished before run_until returned");
+    assert!(started.elapsed() < Duration::from_millis(1500), "two rounds of 400 ms: {:?}", started.elapsed());
+
+    for i in 0..4 {
+        enqueue(&t.db, &Served { key: format!("late{i}"), millis: 300 }, None).await.unwrap();
+    }
+    let log = Log::default();
+    let runner = Runner::new(t.db.clone()).workers(2).register::<Served>(log.clone());
+    let order = log.order.clone();
+    runner
+        .run_until(async move {
+            while order.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+    assert_eq!(log.order.lock().unwrap().len(), 2, "the two running finished; the other two did not start");
+}

@@ -605,3 +605,44 @@ async fn org_and_token_commands_work_as_the_signed_in_user() {
         reqwest::Client::new().get(format!("{}/api/v1/user", server.url)).bearer_auth(&secret).send().await.unwrap();
     assert_eq!(r.status(), 401, "the revoked token no longer works");
 }
+
+/// `wharf worker` runs the same job workers as `wharf serve`, as a process of its own on
+/// the same database: a queued job is done, and SIGTERM stops it cleanly.
+#[tokio::test]
+async fn wharf_worker_runs_queued_jobs_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let e = backend_env().await;
+    let out = run(&["migrate", "--data-dir", data.to_str().unwrap()], &e, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let overrides = wharf::config::Overrides { data_dir: Some(data.clone()), ..Default::default() };
+    let config = wharf::config::Config::load_from(&overrides, &e).unwrap();
+    let db = wharf_db::Db::connect(&config.db_options()).await.unwrap();
+    let job = wharf_app::gc::PurgeUploadsJob;
+    let id = wharf_jobs::enqueue(&db, &job, None).await.unwrap().unwrap();
+
+    let mut env = e.clone();
+    env.push(("WHARF_JOBS__POLL_INTERVAL".into(), "100ms".into()));
+    let mut worker = wharf(&["worker", "--data-dir", data.to_str().unwrap()], &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (state, error) = db.job_state(id).await.unwrap().unwrap();
+        if state == "done" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job is still {state} ({error:?})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = std::process::Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = worker.wait().unwrap();
+    let mut log = String::new();
+    worker.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    assert_eq!(exit.code(), Some(0), "{log}");
+    assert!(log.contains("job worker started") && log.contains("job worker stopped"), "{log}");
+    db.close().await;
+}

@@ -103,7 +103,7 @@ fn malformed_toml() {
 fn unknown_keys_are_named() {
     assert_snapshot!(err(Some("lisen = \"127.0.0.1:5000\"\n"), &[]), @"
     invalid configuration:
-      - `lisen` (in wharf.toml): unknown field `lisen`, expected one of `listen`, `data_dir`, `public_url`, `database`, `blob`, `auth`, `registry`, `gc`, `api`, `marketplace`, `server`, `log`
+      - `lisen` (in wharf.toml): unknown field `lisen`, expected one of `listen`, `data_dir`, `public_url`, `database`, `blob`, `auth`, `registry`, `gc`, `jobs`, `api`, `marketplace`, `server`, `log`
     ");
     assert_snapshot!(err(Some("[database]\nurll = \"x\"\n"), &[]), @"
     invalid configuration:
@@ -157,6 +157,16 @@ fn wrong_types_and_values_name_key_origin_and_rule() {
     // (file contents, environment, what the message must contain)
     type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
     let cases: &[Case] = &[
+        (
+            None,
+            &[("WHARF_JOBS__WORKERS", "100")],
+            "`jobs.workers` (from environment variable WHARF_JOBS__WORKERS): must be at most 64 (got 100)",
+        ),
+        (
+            Some("[jobs]\npoll_interval = \"1ms\"\n"),
+            &[],
+            "`jobs.poll_interval` (in wharf.toml): must be between 10ms and 1m (got 1ms)",
+        ),
         (
             Some("[database]\nmax_connections = \"lots\"\n"),
             &[],

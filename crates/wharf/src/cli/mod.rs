@@ -1,4 +1,4 @@
-//! The command line: `wharf serve | migrate | admin … | login | logout | whoami | org … | token … | offer … | certify | advisories …`.
+//! The command line: `wharf serve | migrate | worker | admin … | login | logout | whoami | org … | token … | offer … | certify | advisories …`.
 //!
 //! Exit codes (also in `docs/cli.md`):
 //! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
@@ -32,6 +32,8 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(ServerArgs),
+    /// Run background job workers (as `wharf serve` does in-process) on the configured storage.
+    Worker(ServerArgs),
     /// Administer users, organizations and tokens directly in the database.
     Admin(admin::AdminArgs),
     /// Log in to a Wharf server and store an API token for later commands.
@@ -238,6 +240,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
         Command::Migrate(args) => serve::migrate(args).await,
+        Command::Worker(args) => serve::worker(args).await,
         Command::Admin(args) => admin::run(args).await,
         Command::Login(args) => client::login(args).await,
         Command::Logout(args) => client::logout(args).await,

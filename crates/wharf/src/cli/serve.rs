@@ -98,9 +98,8 @@ fn background(
     blobs: &BlobStore,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    use wharf_app::gc::{GcContext, GcJob, PurgeUploadsJob};
-    let gc = GcContext { db: db.clone(), blobs: blobs.clone(), options: config.gc_options() };
-    let runner = wharf_jobs::Runner::new(db.clone()).register::<GcJob>(gc.clone()).register::<PurgeUploadsJob>(gc);
+    use wharf_app::gc::{GcJob, PurgeUploadsJob};
+    let runner = (config.jobs.workers > 0).then(|| runner(config, db, blobs));
     // Expired upload sessions are purged every 15 minutes (from the start), collections or not.
     let quarter = std::time::Duration::from_secs(15 * 60);
     every(std::time::Duration::ZERO, quarter, stop.clone(), {
@@ -133,7 +132,39 @@ fn background(
             }
         });
     }
-    tokio::spawn(runner.run_until(stopped(stop)))
+    tokio::spawn(async move {
+        match runner {
+            Some(runner) => runner.run_until(stopped(stop)).await,
+            None => tracing::info!("no in-process job workers (jobs.workers = 0): run `wharf worker`"),
+        }
+    })
+}
+
+/// The job runner with every kind of job registered, as `[jobs]` configures it.
+fn runner(config: &Config, db: &Db, blobs: &BlobStore) -> wharf_jobs::Runner {
+    use wharf_app::gc::{GcContext, GcJob, PurgeUploadsJob};
+    let gc = GcContext { db: db.clone(), blobs: blobs.clone(), options: config.gc_options() };
+    wharf_jobs::Runner::new(db.clone())
+        .configured(&config.jobs)
+        .register::<GcJob>(gc.clone())
+        .register::<PurgeUploadsJob>(gc)
+}
+
+/// `wharf worker`: the background job workers of `wharf serve`, as a process of their
+/// own on the same database and blob store, until SIGINT or SIGTERM (jobs in progress
+/// finish first). Scheduling periodic jobs stays with `wharf serve`.
+pub(super) async fn worker(args: ServerArgs) -> Result<(), Failure> {
+    let config = Config::load(&args.overrides(None))?;
+    telemetry::init_logging(&config.log);
+    telemetry::metrics();
+    let db = open_database(&config).await?;
+    let blobs = BlobStore::open(&config.blob_options()).map_err(|e| Failure::new(super::EXIT_CONFIG, e.to_string()))?;
+    let workers = config.jobs.workers.max(1);
+    tracing::info!(workers, database = db.redacted_url(), "job worker started");
+    runner(&config, &db, &blobs).workers(workers).run_until(crate::server::shutdown_signal()).await;
+    db.close().await;
+    tracing::info!("job worker stopped");
+    Ok(())
 }
 
 /// Runs `tick` after `first`, then every `period`, until the server stops.

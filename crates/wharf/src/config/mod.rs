@@ -32,6 +32,7 @@ pub use wharf_auth::AuthConfig;
 pub use wharf_blob::{BlobBackend, BlobConfig, LocalBlobConfig, S3BlobConfig};
 pub use wharf_core::HumanDuration;
 pub use wharf_db::DatabaseConfig;
+pub use wharf_jobs::JobsConfig;
 pub use wharf_registry::RegistryConfig;
 
 /// `WHARF_…` variables of the command line that are not configuration keys, though some
@@ -77,6 +78,8 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Garbage collection of the registry.
     pub gc: GcConfig,
+    /// Background job workers.
+    pub jobs: JobsConfig,
     /// REST API limits.
     pub api: ApiConfig,
     /// The marketplace: category taxonomy.
@@ -137,6 +140,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             registry: RegistryConfig::default(),
             gc: GcConfig::default(),
+            jobs: JobsConfig::default(),
             api: ApiConfig::default(),
             marketplace: MarketplaceConfig::default(),
             server: ServerConfig::default(),

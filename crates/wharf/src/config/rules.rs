@@ -79,6 +79,16 @@ impl Config {
         if self.gc.grace.0 < MIN_GC_GRACE {
             v.push(("gc.grace", GC_GRACE_RULE.into()));
         }
+        if self.jobs.workers > 64 {
+            v.push(("jobs.workers", format!("must be at most 64 (got {})", self.jobs.workers)));
+        }
+        let poll = self.jobs.poll_interval.0;
+        if poll < Duration::from_millis(10) || poll > Duration::from_secs(60) {
+            v.push((
+                "jobs.poll_interval",
+                format!("must be between 10ms and 1m (got {})", humantime::format_duration(poll)),
+            ));
+        }
         if !self.gc.interval.0.is_zero() && self.gc.interval.0 < Duration::from_secs(60) {
             v.push(("gc.interval", "must be 0s (off) or at least 1m".into()));
         }
