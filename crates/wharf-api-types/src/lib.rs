@@ -17,7 +17,7 @@ mod users;
 pub use offers::{
     CompareQuery, Comparison, EventView, MediaView, OfferView, SaveResult, SubmitResult, VersionSummary, VersionView,
 };
-pub use orgs::{CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
+pub use orgs::{ApprovalView, CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
 pub use page::{Page, PageQuery};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use tokens::{CreateTokenRequest, CreatedTokenView, TokenState, TokenView};

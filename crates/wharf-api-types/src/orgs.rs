@@ -15,8 +15,21 @@ pub struct OrgView {
     pub display_name: Option<String>,
     /// The caller's role in it, if a member.
     pub role: Option<Role>,
+    /// A publisher's approval by an operator (its offers are certified only once
+    /// approved); absent until approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalView>,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+/// Who approved a publisher, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalView {
+    /// The operator who approved it (`wharf-admin` from the command line).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A member of an organization.

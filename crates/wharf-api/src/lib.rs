@@ -54,6 +54,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/users/{name}", get(users::get).patch(users::update))
         .route("/orgs", get(orgs::list).post(orgs::create))
         .route("/orgs/{org}", get(orgs::get).patch(orgs::update).delete(orgs::delete))
+        .route("/orgs/{org}/approval", axum::routing::put(orgs::approve).delete(orgs::revoke_approval))
         .route("/orgs/{org}/members", get(orgs::members))
         .route("/orgs/{org}/members/{user}", axum::routing::put(orgs::set_member).delete(orgs::remove_member))
         .route("/schemas/offer.json", get(offers::schema))

@@ -21,7 +21,7 @@ use crate::routes::{offers, orgs, tokens, users};
         users::me, users::list, users::create, users::get, users::update,
         tokens::list, tokens::create, tokens::revoke,
         orgs::list, orgs::create, orgs::get, orgs::update, orgs::delete,
-        orgs::members, orgs::set_member, orgs::remove_member,
+        orgs::members, orgs::set_member, orgs::remove_member, orgs::approve, orgs::revoke_approval,
         offers::schema, offers::categories, offers::list, offers::create, offers::get, offers::get_draft,
         offers::put_draft, offers::submit, offers::cancel, offers::stop_sell, offers::resume,
         offers::stop_sell_plan, offers::resume_plan, offers::versions, offers::version, offers::compare,

@@ -211,6 +211,34 @@ impl App {
         Ok(Quota { limit, used })
     }
 
+    /// Approves a publisher organization (`approve`), recording who and when, or
+    /// withdraws its approval (operators managing organizations). Its offers are
+    /// certified only while it is approved.
+    pub async fn set_approval(&self, actor: &Actor, org: &str, approve: bool) -> Result<OrgView, AppError> {
+        actor.require(TokenScope::ApiWrite)?;
+        let (org, role) = self.org_for(actor, org, OrgAction::Read).await?;
+        if !actor.may_platform(PlatformAction::ManageOrgs) {
+            return Err(AppError::Forbidden(
+                "approving publishers needs the owner or admin role in an operator organization and, for tokens, the admin scope"
+                    .into(),
+            ));
+        }
+        if org.kind != OrgKind::Publisher {
+            return Err(AppError::Conflict(format!(
+                "{} is a {} organization: only publishers are approved",
+                org.name, org.kind
+            )));
+        }
+        let by = actor.name();
+        let updated = self
+            .db
+            .set_org_approval(org.id, approve.then_some(by.as_str()))
+            .await?
+            .ok_or_else(|| AppError::NotFound("organization deleted meanwhile".into()))?;
+        tracing::info!(org.name = %org.name, approved = approve, by = %by, "publisher approval changed");
+        Ok(views::org(&updated, role))
+    }
+
     /// A user named in a request path: not found when the name does not parse.
     pub(crate) async fn user_named(&self, name: &str) -> Result<wharf_db::users::User, AppError> {
         match name.parse::<UserName>() {

@@ -1,6 +1,6 @@
 //! The views (`wharf-api-types`) of the database's rows.
 
-use wharf_api_types::{MemberView, OrgView, TokenState, TokenView, UserView, VersionSummary};
+use wharf_api_types::{ApprovalView, MemberView, OrgView, TokenState, TokenView, UserView, VersionSummary};
 use wharf_core::{Role, Timestamp};
 use wharf_db::offers::VersionRow;
 use wharf_db::orgs::{Member, Org};
@@ -24,6 +24,7 @@ pub(crate) fn org(org: &Org, role: Option<Role>) -> OrgView {
         kind: org.kind,
         display_name: org.display_name.clone(),
         role,
+        approval: org.approval.as_ref().map(|a| ApprovalView { by: a.by.clone(), at: a.at }),
         created_at: org.created_at,
     }
 }

@@ -60,6 +60,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0007_job_fairness.sql"),
         postgres: include_str!("../migrations/postgres/0007_job_fairness.sql"),
     },
+    Step {
+        version: 8,
+        description: "publisher approval",
+        sqlite: include_str!("../migrations/sqlite/0008_publisher_approval.sql"),
+        postgres: include_str!("../migrations/postgres/0008_publisher_approval.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

@@ -18,10 +18,21 @@ pub struct Org {
     pub kind: OrgKind,
     /// Human-friendly name.
     pub display_name: Option<String>,
+    /// A publisher's approval by an operator, if approved.
+    pub approval: Option<Approval>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
+}
+
+/// Who approved a publisher, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// The operator (or `wharf-admin`).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A member of an organization.
@@ -37,9 +48,9 @@ pub struct Member {
     pub since: Timestamp,
 }
 
-const COLUMNS: &str = "o.id, o.name, o.kind, o.display_name, o.created_at, o.updated_at";
+const COLUMNS: &str = "o.id, o.name, o.kind, o.display_name, o.approved_at, o.approved_by, o.created_at, o.updated_at";
 /// The same columns unqualified, for `RETURNING`.
-const RETURNING: &str = "id, name, kind, display_name, created_at, updated_at";
+const RETURNING: &str = "id, name, kind, display_name, approved_at, approved_by, created_at, updated_at";
 
 fn org_from_row(row: &AnyRow) -> Result<Org, DbError> {
     Ok(Org {
@@ -47,6 +58,10 @@ fn org_from_row(row: &AnyRow) -> Result<Org, DbError> {
         name: parse_stored("organizations.name", &col::<String>(row, "name")?)?,
         kind: parse_stored("organizations.kind", &col::<String>(row, "kind")?)?,
         display_name: col(row, "display_name")?,
+        approval: match (col::<Option<i64>>(row, "approved_at")?, col::<Option<String>>(row, "approved_by")?) {
+            (Some(at), Some(by)) => Some(Approval { by, at: Timestamp::from_millis(at) }),
+            _ => None,
+        },
         created_at: Timestamp::from_millis(col(row, "created_at")?),
         updated_at: Timestamp::from_millis(col(row, "updated_at")?),
     })
@@ -196,6 +211,23 @@ impl Db {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(display_name)
             .bind(Timestamp::now().as_millis())
+            .bind(org.0)
+            .fetch_optional(self.writes())
+            .await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    /// Records an organization's approval by `by` now (`Some`), or withdraws it
+    /// (`None`). Returns the organization as it is now.
+    pub async fn set_org_approval(&self, org: OrgId, by: Option<&str>) -> Result<Option<Org>, DbError> {
+        let now = Timestamp::now().as_millis();
+        let sql = format!(
+            "UPDATE organizations SET approved_at = $1, approved_by = $2, updated_at = $3 WHERE id = $4 RETURNING {RETURNING}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(by.map(|_| now))
+            .bind(by)
+            .bind(now)
             .bind(org.0)
             .fetch_optional(self.writes())
             .await?;

@@ -240,6 +240,47 @@ async fn organizations_are_invisible_to_outsiders() {
 }
 
 /// The permission matrix at the HTTP boundary: each role against each action.
+/// Operators approve publishers (who and when are recorded) and withdraw approvals;
+/// nobody else may, and only publishers are approved.
+#[tokio::test]
+async fn operators_approve_publishers() {
+    let app = TestApp::start().await;
+    app.user("alice").await;
+    for (name, kind) in [("acme", "publisher"), ("tenant", "customer")] {
+        let body = serde_json::json!({"name": name, "kind": kind, "owner": "alice"});
+        let r = app.as_user(Method::POST, "admin", "/api/v1/orgs").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let (_, acme) = json(app.as_user(Method::GET, "alice", "/api/v1/orgs/acme").send().await.unwrap()).await;
+    assert!(acme.get("approval").is_none(), "not approved yet: {acme}");
+
+    // The publisher's own owner may not approve it.
+    let r = app.as_user(Method::PUT, "alice", "/api/v1/orgs/acme/approval").send().await.unwrap();
+    let (status, body) = json(r).await;
+    assert_eq!(status, 403, "{body}");
+
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/acme/approval").send().await.unwrap();
+    let (status, acme) = json(r).await;
+    assert_eq!((status, acme["approval"]["by"].as_str()), (200, Some("admin")), "{acme}");
+    assert!(acme["approval"]["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{acme}");
+    let (_, seen) = json(app.as_user(Method::GET, "alice", "/api/v1/orgs/acme").send().await.unwrap()).await;
+    assert_eq!(seen["approval"], acme["approval"], "the publisher sees it");
+
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/tenant/approval").send().await.unwrap();
+    let (status, body) = json(r).await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (409, Some("tenant is a customer organization: only publishers are approved"))
+    );
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/nope/approval").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    let r = app.as_user(Method::DELETE, "admin", "/api/v1/orgs/acme/approval").send().await.unwrap();
+    let (status, acme) = json(r).await;
+    assert_eq!(status, 200);
+    assert!(acme.get("approval").is_none(), "withdrawn: {acme}");
+}
+
 #[tokio::test]
 async fn membership_roles_follow_the_permission_matrix() {
     let app = TestApp::start().await;
@@ -469,6 +510,7 @@ async fn openapi_document_covers_the_api() {
     ops.sort();
     insta::assert_snapshot!(ops.join("\n"), @"
     DELETE /api/v1/orgs/{org}
+    DELETE /api/v1/orgs/{org}/approval
     DELETE /api/v1/orgs/{org}/members/{user}
     DELETE /api/v1/user/tokens/{id}
     GET /api/v1/categories
@@ -501,6 +543,7 @@ async fn openapi_document_covers_the_api() {
     POST /api/v1/orgs/{org}/offers/{offer}/submit
     POST /api/v1/user/tokens
     POST /api/v1/users
+    PUT /api/v1/orgs/{org}/approval
     PUT /api/v1/orgs/{org}/members/{user}
     PUT /api/v1/orgs/{org}/offers/{offer}/draft
     ");

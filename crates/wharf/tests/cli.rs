@@ -285,6 +285,12 @@ async fn admin_commands_manage_users_orgs_and_tokens() {
     assert_eq!(members[1]["role"], "developer");
     let out = admin(&["org", "remove-member", "acme", "alice"], None);
     assert_eq!((out.code, out.stderr.trim()), (1, "error: an organization must keep at least one owner"));
+    let out = admin(&["org", "approve", "acme"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("acme is approved (by wharf-admin at "), "{}", out.stdout);
+    let out = admin(&["org", "revoke", "acme", "-o", "json"], None);
+    let acme: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(acme.get("approval").is_none(), "{acme}");
 
     let out = admin(&["token", "create", "alice", "--name", "ci", "--scope", "registry:pull,api:read"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -130,3 +130,30 @@ pub(crate) async fn remove_member(
     state.app.remove_member(&caller.actor(), &org, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Approves a publisher (operators with the `admin` scope): its offers are certified
+/// only once approved. Who approved it and when are recorded.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/approval", tag = "organizations",
+    params(("org" = String, Path, description = "publisher organization")),
+    responses((status = 200, body = OrgView), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn approve(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<OrgView>, ApiError> {
+    Ok(Json(state.app.set_approval(&caller.actor(), &org, true).await?))
+}
+
+/// Withdraws a publisher's approval (operators with the `admin` scope).
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/approval", tag = "organizations",
+    params(("org" = String, Path, description = "publisher organization")),
+    responses((status = 200, body = OrgView), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn revoke_approval(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<OrgView>, ApiError> {
+    Ok(Json(state.app.set_approval(&caller.actor(), &org, false).await?))
+}

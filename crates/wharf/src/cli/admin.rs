@@ -126,6 +126,10 @@ enum OrgCommand {
     },
     /// Remove a member.
     RemoveMember(MemberArgs),
+    /// Approve a publisher: its offers are certified only once approved.
+    Approve(OrgRefArgs),
+    /// Withdraw a publisher's approval.
+    Revoke(OrgRefArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,10 +387,23 @@ async fn org(app: &App, command: OrgCommand) -> Result<(), Failure> {
                 None => output::line(format!("{org}: no storage quota ({used} bytes used)")),
             }
         }
+        OrgCommand::Approve(args) => approval(app, args, true).await?,
+        OrgCommand::Revoke(args) => approval(app, args, false).await?,
         OrgCommand::RemoveMember(MemberArgs { org, user }) => {
             app.remove_member(console, &org, &user).await?;
             output::line(format!("removed {user} from {org}"));
         }
+    }
+    Ok(())
+}
+
+/// Approves a publisher or withdraws its approval, and says where it stands.
+async fn approval(app: &App, OrgRefArgs { org, output: o }: OrgRefArgs, approve: bool) -> Result<(), Failure> {
+    let view = app.set_approval(&Actor::Console, &org, approve).await?;
+    match (o.output, &view.approval) {
+        (crate::output::Format::Json, _) => output::json(&view),
+        (_, Some(a)) => output::line(format!("{org} is approved (by {} at {})", a.by, a.at)),
+        (_, None) => output::line(format!("{org} is not approved: its offers will not be certified")),
     }
     Ok(())
 }
