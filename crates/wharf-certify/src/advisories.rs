@@ -348,6 +348,44 @@ fn read_limited(r: impl Read, name: &str) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
+/// What reading a source found.
+#[derive(Default)]
+struct Read_ {
+    taken: Vec<Advisory>,
+    withdrawn: usize,
+    rejected: Vec<(String, String)>,
+}
+
+impl Read_ {
+    fn take(&mut self, name: String, bytes: Result<Vec<u8>, String>) {
+        match bytes.and_then(|b| parse_osv(&b)) {
+            Ok(None) => self.withdrawn += 1,
+            Ok(Some(a)) => self.taken.push(a),
+            Err(e) => self.rejected.push((name, e)),
+        }
+    }
+}
+
+/// The OSV files (`*.json`) of a ZIP archive.
+fn read_zip(source: &Path, archive: impl Read + std::io::Seek) -> Result<Read_, AdvisoryError> {
+    let mut zip = zip::ZipArchive::new(archive).map_err(|e| AdvisoryError::Source {
+        path: source.to_owned(),
+        message: format!("neither a directory nor a ZIP archive of OSV files ({e})"),
+    })?;
+    let mut read = Read_::default();
+    for i in 0..zip.len() {
+        let entry =
+            zip.by_index(i).map_err(|e| AdvisoryError::Source { path: source.to_owned(), message: e.to_string() })?;
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("entry {i}"));
+        if !entry.is_file() || !name.ends_with(".json") {
+            continue;
+        }
+        let bytes = read_limited(entry, &name);
+        read.take(name, bytes);
+    }
+    Ok(read)
+}
+
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
@@ -371,9 +409,10 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(AdvisoryError::Io { path, source }),
         };
-        let mut store: Store = serde_json::from_slice(&bytes)
-            .map_err(|e| AdvisoryError::Store { path: path.clone(), message: e.to_string() })?;
-        store.reindex();
+        let store = Store::from_json(&bytes).map_err(|e| match e {
+            AdvisoryError::Store { message, .. } => AdvisoryError::Store { path: path.clone(), message },
+            other => other,
+        })?;
         Ok(Some(store))
     }
 
@@ -402,42 +441,56 @@ impl Store {
     /// archive) into the store in `dir`, written atomically.
     pub fn import(dir: &Path, source: &Path) -> Result<ImportOutcome, AdvisoryError> {
         let mut store = Store::open(dir)?.unwrap_or_default();
-        let mut rejected = Vec::new();
-        let mut taken: Vec<Advisory> = Vec::new();
-        let mut withdrawn = 0;
-        let mut take = |name: String, bytes: Result<Vec<u8>, String>| match bytes.and_then(|b| parse_osv(&b)) {
-            Ok(None) => withdrawn += 1,
-            Ok(Some(a)) => taken.push(a),
-            Err(e) => rejected.push((name, e)),
-        };
-        if source.is_dir() {
+        let read = if source.is_dir() {
             let mut files = Vec::new();
             json_files(source, &mut files).map_err(|e| AdvisoryError::Io { path: source.to_owned(), source: e })?;
+            let mut read = Read_::default();
             for f in files {
                 let name = f.strip_prefix(source).unwrap_or(&f).display().to_string();
                 let bytes =
                     std::fs::File::open(&f).map_err(|e| e.to_string()).and_then(|file| read_limited(file, &name));
-                take(name, bytes);
+                read.take(name, bytes);
             }
+            read
         } else {
             let file =
                 std::fs::File::open(source).map_err(|e| AdvisoryError::Io { path: source.to_owned(), source: e })?;
-            let mut zip = zip::ZipArchive::new(file).map_err(|e| AdvisoryError::Source {
-                path: source.to_owned(),
-                message: format!("neither a directory nor a ZIP archive of OSV files ({e})"),
-            })?;
-            for i in 0..zip.len() {
-                let entry = zip
-                    .by_index(i)
-                    .map_err(|e| AdvisoryError::Source { path: source.to_owned(), message: e.to_string() })?;
-                let name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("entry {i}"));
-                if !entry.is_file() || !name.ends_with(".json") {
-                    continue;
-                }
-                let bytes = read_limited(entry, &name);
-                take(name, bytes);
-            }
-        }
+            read_zip(source, file)?
+        };
+        let outcome = store.merge(source, read)?;
+        store.save(dir)?;
+        Ok(outcome)
+    }
+
+    /// Imports the OSV files of a ZIP archive (`name` says where it came from) into
+    /// this store, in memory.
+    pub fn import_zip(
+        &mut self,
+        name: &str,
+        archive: impl Read + std::io::Seek,
+    ) -> Result<ImportOutcome, AdvisoryError> {
+        let read = read_zip(Path::new(name), archive)?;
+        self.merge(Path::new(name), read)
+    }
+
+    /// The store as JSON, as it is saved.
+    pub fn to_json(&self) -> Result<Vec<u8>, AdvisoryError> {
+        serde_json::to_vec(self)
+            .map_err(|e| AdvisoryError::Store { path: PathBuf::from(STORE_FILE), message: e.to_string() })
+    }
+
+    /// A store from its JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Store, AdvisoryError> {
+        let mut store: Store = serde_json::from_slice(bytes)
+            .map_err(|e| AdvisoryError::Store { path: PathBuf::from(STORE_FILE), message: e.to_string() })?;
+        store.reindex();
+        Ok(store)
+    }
+
+    /// Adds what was read from `source` (newer advisories replace older ones by id) and
+    /// records the import.
+    fn merge(&mut self, source: &Path, read: Read_) -> Result<ImportOutcome, AdvisoryError> {
+        let Read_ { taken, withdrawn, rejected } = read;
         if taken.is_empty() && withdrawn == 0 {
             return Err(AdvisoryError::NothingValid { path: source.to_owned(), invalid: rejected.len() });
         }
@@ -466,14 +519,14 @@ impl Store {
             invalid: rejected.len(),
             by_ecosystem,
         };
-        let mut by_id: BTreeMap<String, Advisory> = store.advisories.drain(..).map(|a| (a.id.clone(), a)).collect();
+        let mut by_id: BTreeMap<String, Advisory> = self.advisories.drain(..).map(|a| (a.id.clone(), a)).collect();
         for a in taken {
             by_id.insert(a.id.clone(), a);
         }
-        store.advisories = by_id.into_values().collect();
-        store.imports.push(import.clone());
-        store.save(dir)?;
-        Ok(ImportOutcome { import, rejected, total: store.advisories.len() })
+        self.advisories = by_id.into_values().collect();
+        self.reindex();
+        self.imports.push(import.clone());
+        Ok(ImportOutcome { import, rejected, total: self.advisories.len() })
     }
 
     fn save(&self, dir: &Path) -> Result<(), AdvisoryError> {
