@@ -7,6 +7,7 @@
 //! strings and are checked by the server one by one, so every invalid field is reported
 //! at once. The server builds views from its rows.
 
+mod advisories;
 mod offers;
 mod orgs;
 mod page;
@@ -14,6 +15,7 @@ mod problem;
 mod tokens;
 mod users;
 
+pub use advisories::{AdvisoryImportView, AdvisorySnapshotView, RejectedFile};
 pub use offers::{
     CompareQuery, Comparison, EventView, MediaView, OfferView, SaveResult, SubmitResult, VersionSummary, VersionView,
 };

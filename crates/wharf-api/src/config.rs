@@ -12,11 +12,18 @@ pub struct ApiConfig {
     pub default_page_size: u32,
     /// Largest page size.
     pub max_page_size: u32,
+    /// Largest OSV archive an operator may import through the API.
+    pub max_advisories_bytes: u64,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { max_body_bytes: 1024 * 1024, default_page_size: 50, max_page_size: 200 }
+        ApiConfig {
+            max_body_bytes: 1024 * 1024,
+            default_page_size: 50,
+            max_page_size: 200,
+            max_advisories_bytes: 512 * 1024 * 1024,
+        }
     }
 }
 

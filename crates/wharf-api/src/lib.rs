@@ -43,8 +43,9 @@ pub struct ApiState {
 
 /// The `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
-    use routes::{offers, orgs, tokens, users};
+    use routes::{advisories, offers, orgs, tokens, users};
     let limit = state.limits.max_body();
+    let advisories_limit = usize::try_from(state.limits.max_advisories_bytes).unwrap_or(usize::MAX);
     let api = Router::new()
         .route("/openapi.json", get(openapi::serve))
         .route("/user", get(users::me))
@@ -57,6 +58,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/approval", axum::routing::put(orgs::approve).delete(orgs::revoke_approval))
         .route("/orgs/{org}/members", get(orgs::members))
         .route("/orgs/{org}/members/{user}", axum::routing::put(orgs::set_member).delete(orgs::remove_member))
+        .route(
+            "/advisories",
+            get(advisories::list).post(advisories::import).layer(DefaultBodyLimit::max(advisories_limit)),
+        )
         .route("/schemas/offer.json", get(offers::schema))
         .route("/categories", get(offers::categories))
         .route("/orgs/{org}/offers", get(offers::list).post(offers::create))

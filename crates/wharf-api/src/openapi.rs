@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{offers, orgs, tokens, users};
+use crate::routes::{advisories, offers, orgs, tokens, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,7 @@ use crate::routes::{offers, orgs, tokens, users};
         offers::put_draft, offers::submit, offers::cancel, offers::stop_sell, offers::resume,
         offers::stop_sell_plan, offers::resume_plan, offers::versions, offers::version, offers::compare,
         offers::history, offers::upload_media, offers::get_media,
+        advisories::import, advisories::list,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
     modifiers(&Security),
@@ -35,6 +36,7 @@ use crate::routes::{offers, orgs, tokens, users};
         (name = "tokens", description = "The caller's API tokens"),
         (name = "organizations", description = "Publishers, customer tenants, operators, and their members"),
         (name = "offers", description = "Offers as code: drafts, versions, lifecycle, history, listing media"),
+        (name = "advisories", description = "The server's vulnerability advisory store (operators)"),
     )
 )]
 struct ApiDoc;

@@ -13,6 +13,7 @@
 //! `wharf-api` and to exit codes by the CLI.
 
 mod actor;
+mod advisories;
 pub mod bootstrap;
 mod config;
 mod error;

@@ -70,7 +70,8 @@ impl Db {
         let rows = sqlx::query(
             "SELECT b.digest, b.size FROM blobs b WHERE b.touched_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) \
-             AND NOT EXISTS (SELECT 1 FROM offer_media om WHERE om.digest = b.digest) LIMIT $2",
+             AND NOT EXISTS (SELECT 1 FROM offer_media om WHERE om.digest = b.digest) \
+             AND NOT EXISTS (SELECT 1 FROM advisory_snapshots s WHERE s.digest = b.digest) LIMIT $2",
         )
         .bind(cutoff.as_millis())
         .bind(i64::from(limit))
@@ -112,7 +113,8 @@ impl Db {
             .await
             .map_err(DbError::from)?;
         let linked: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM repository_blobs WHERE digest = $1) + (SELECT COUNT(*) FROM offer_media WHERE digest = $1)",
+            "SELECT (SELECT COUNT(*) FROM repository_blobs WHERE digest = $1) + (SELECT COUNT(*) FROM offer_media WHERE digest = $1) \
+             + (SELECT COUNT(*) FROM advisory_snapshots WHERE digest = $1)",
         )
             .bind(digest.as_str())
             .fetch_one(&mut *tx)

@@ -14,6 +14,7 @@
 //! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`], [`offers`]. Layer and config bytes never
 //! go into the database (manifests are kept beside their rows, see ARCHITECTURE.md).
 
+pub mod advisories;
 mod batch;
 mod config;
 mod error;

@@ -66,6 +66,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0008_publisher_approval.sql"),
         postgres: include_str!("../migrations/postgres/0008_publisher_approval.sql"),
     },
+    Step {
+        version: 9,
+        description: "advisory snapshots",
+        sqlite: include_str!("../migrations/sqlite/0009_advisory_snapshots.sql"),
+        postgres: include_str!("../migrations/postgres/0009_advisory_snapshots.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

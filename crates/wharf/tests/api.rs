@@ -3,8 +3,10 @@
 
 mod common;
 
-use common::{PASSWORD, TestApp, json};
+use common::{PASSWORD, TestApp, json, osv, osv_zip};
 use insta::assert_json_snapshot;
+use std::time::Duration;
+
 use reqwest::Method;
 use wharf_core::{OrgKind, Role};
 
@@ -281,6 +283,62 @@ async fn operators_approve_publishers() {
     assert!(acme.get("approval").is_none(), "withdrawn: {acme}");
 }
 
+/// Operators import OSV archives into the server's advisory store; each import is a
+/// snapshot kept (and its store never collected), the newest the one in use.
+#[tokio::test]
+async fn operators_import_advisories_as_snapshots() {
+    let app = TestApp::start().await;
+    app.user("alice").await;
+    let first = osv_zip(&[
+        ("a/GHSA-0001.json", osv("GHSA-0001", "npm", "left-pad")),
+        ("b/DEBIAN-CVE-1.json", osv("DEBIAN-CVE-1", "Debian:12", "zlib")),
+        ("c/broken.json", "{not osv".to_owned()),
+    ]);
+    let post = |user: &str, body: Vec<u8>, source: &str| {
+        app.as_user(Method::POST, user, &format!("/api/v1/advisories?source={source}"))
+            .header("content-type", "application/zip")
+            .body(body)
+    };
+    let r = post("alice", first.clone(), "all.zip").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let (status, body) = json(post("admin", b"not a zip".to_vec(), "x.zip").send().await.unwrap()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"][0]["detail"].as_str().unwrap().contains("ZIP archive"), "{body}");
+
+    let (status, done) = json(post("admin", first, "all.zip").send().await.unwrap()).await;
+    assert_eq!(status, 201, "{done}");
+    let s = &done["snapshot"];
+    assert_eq!(
+        (
+            s["imported"].as_u64(),
+            s["invalid"].as_u64(),
+            s["total"].as_u64(),
+            s["source"].as_str(),
+            s["imported_by"].as_str()
+        ),
+        (Some(2), Some(1), Some(2), Some("all.zip"), Some("admin"))
+    );
+    assert_eq!(s["by_ecosystem"], serde_json::json!({"Debian:12": 1, "npm": 1}));
+    assert_eq!(done["rejected"][0]["name"], "c/broken.json");
+
+    let second = osv_zip(&[("GHSA-0002.json", osv("GHSA-0002", "npm", "lodash"))]);
+    let (status, done) = json(post("admin", second, "npm.zip").send().await.unwrap()).await;
+    assert_eq!((status, done["snapshot"]["total"].as_u64()), (201, Some(3)), "{done}");
+
+    let (status, list) = json(app.as_user(Method::GET, "admin", "/api/v1/advisories").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let sources: Vec<&str> = list.as_array().unwrap().iter().map(|s| s["source"].as_str().unwrap()).collect();
+    assert_eq!(sources, ["npm.zip", "all.zip"], "newest first");
+
+    // A collection that keeps nothing young keeps every snapshot's store.
+    let options = wharf_app::gc::GcOptions { grace: Duration::ZERO, upload_ttl: Duration::ZERO, dry_run: false };
+    wharf_app::gc::collect(&app.state.db, &app.state.blobs, &options).await.unwrap();
+    for s in list.as_array().unwrap() {
+        let digest: wharf_oci::Digest = s["digest"].as_str().unwrap().parse().unwrap();
+        assert!(app.state.blobs.stat(&digest).await.unwrap().is_some(), "{digest} kept");
+    }
+}
+
 #[tokio::test]
 async fn membership_roles_follow_the_permission_matrix() {
     let app = TestApp::start().await;
@@ -513,6 +571,7 @@ async fn openapi_document_covers_the_api() {
     DELETE /api/v1/orgs/{org}/approval
     DELETE /api/v1/orgs/{org}/members/{user}
     DELETE /api/v1/user/tokens/{id}
+    GET /api/v1/advisories
     GET /api/v1/categories
     GET /api/v1/orgs
     GET /api/v1/orgs/{org}
@@ -532,6 +591,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/users/{name}
     PATCH /api/v1/orgs/{org}
     PATCH /api/v1/users/{name}
+    POST /api/v1/advisories
     POST /api/v1/orgs
     POST /api/v1/orgs/{org}/media
     POST /api/v1/orgs/{org}/offers

@@ -285,6 +285,14 @@ async fn admin_commands_manage_users_orgs_and_tokens() {
     assert_eq!(members[1]["role"], "developer");
     let out = admin(&["org", "remove-member", "acme", "alice"], None);
     assert_eq!((out.code, out.stderr.trim()), (1, "error: an organization must keep at least one owner"));
+    let archive = dir.path().join("osv.zip");
+    std::fs::write(&archive, common::osv_zip(&[("GHSA-1.json", common::osv("GHSA-1", "npm", "left-pad"))])).unwrap();
+    let out = admin(&["advisories", "import", archive.to_str().unwrap()], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("imported 1 advisories from osv.zip"), "{}", out.stdout);
+    let out = admin(&["advisories", "list", "-o", "json"], None);
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!((list[0]["total"].as_u64(), list[0]["imported_by"].as_str()), (Some(1), Some("wharf-admin")));
     let out = admin(&["org", "approve", "acme"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("acme is approved (by wharf-admin at "), "{}", out.stdout);

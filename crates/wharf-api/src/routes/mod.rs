@@ -1,5 +1,6 @@
 //! Handlers, one module per resource; the tree mirrors the URL tree.
 
+pub(crate) mod advisories;
 pub(crate) mod offers;
 pub(crate) mod orgs;
 pub(crate) mod tokens;

@@ -41,6 +41,9 @@ enum AdminCommand {
     /// Manage registry repositories.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// The server's vulnerability advisory store, which certification uses.
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
     /// Run a registry garbage collection now, and print what it removed.
     Gc {
         /// Count what would be removed; remove nothing.
@@ -52,6 +55,20 @@ enum AdminCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdvisoriesCommand {
+    /// Import an OSV archive (a ZIP of OSV JSON files, e.g. osv.dev's `<ecosystem>/all.zip`):
+    /// a new snapshot of the store.
+    Import {
+        /// The archive.
+        archive: std::path::PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List the store's snapshots, newest first.
+    List(OutputArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,8 +238,47 @@ async fn dispatch(db: &Db, config: &Config, command: AdminCommand) -> Result<(),
         AdminCommand::Org(c) => org(&app().await?, c).await,
         AdminCommand::Token(c) => token(&app().await?, c).await,
         AdminCommand::Repo(c) => repo(&app().await?, c).await,
+        AdminCommand::Advisories(c) => advisories(&app().await?, c).await,
         AdminCommand::Gc { dry_run, grace, output } => gc(&app().await?, config, dry_run, grace, output).await,
     }
+}
+
+async fn advisories(app: &App, command: AdvisoriesCommand) -> Result<(), Failure> {
+    let print = |list: &[wharf_api_types::AdvisorySnapshotView], format| {
+        output::rows(format, list, &["snapshot", "advisories", "imported", "source", "imported at", "by"], |s| {
+            vec![
+                s.id.to_string(),
+                s.total.to_string(),
+                s.imported.to_string(),
+                s.source.clone(),
+                s.imported_at.to_string(),
+                s.imported_by.clone(),
+            ]
+        });
+    };
+    match command {
+        AdvisoriesCommand::Import { archive, output: o } => {
+            let bytes = std::fs::read(&archive).map_err(|e| fail(format!("cannot read {}: {e}", archive.display())))?;
+            let name =
+                archive.file_name().map_or_else(|| archive.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let done = app.import_advisories(&Actor::Console, &name, bytes.into()).await?;
+            match o.output {
+                crate::output::Format::Json => output::json(&done),
+                crate::output::Format::Human => {
+                    let s = &done.snapshot;
+                    output::line(format!(
+                        "imported {} advisories from {} (snapshot {}; {} withdrawn skipped, {} invalid): the store has {} in snapshot {}",
+                        s.imported, s.source, s.snapshot, s.withdrawn, s.invalid, s.total, s.id
+                    ));
+                    for r in &done.rejected {
+                        output::line(format!("  rejected {}: {}", r.name, r.reason));
+                    }
+                }
+            }
+        }
+        AdvisoriesCommand::List(o) => print(&app.advisory_snapshots(&Actor::Console).await?, o.output),
+    }
+    Ok(())
 }
 
 async fn repo(app: &App, command: RepoCommand) -> Result<(), Failure> {

@@ -308,3 +308,24 @@ pub fn ureq_get(url: &str) -> Option<u16> {
     s.read_to_string(&mut buf).ok()?;
     buf.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// An OSV archive of `files` (name, JSON).
+pub fn osv_zip(files: &[(&str, String)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, json) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(json.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// An OSV advisory of `name` in `ecosystem`, fixed in 2.0.
+pub fn osv(id: &str, ecosystem: &str, name: &str) -> String {
+    serde_json::json!({
+        "id": id, "modified": "2026-11-20T00:00:00Z",
+        "affected": [{"package": {"ecosystem": ecosystem, "name": name},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}]
+    })
+    .to_string()
+}
