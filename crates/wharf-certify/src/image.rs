@@ -162,10 +162,35 @@ pub enum ImageError {
     Io(#[from] io::Error),
 }
 
+/// Where an image's files are: a layout directory, or any store of blobs by digest
+/// (the marketplace's blob store, read without copying anything out).
+pub trait BlobSource: std::fmt::Debug + Send + Sync {
+    /// The layout's `index.json`: the images to certify.
+    fn index(&self) -> io::Result<Vec<u8>>;
+    /// The bytes of blob `digest` (the layout checks them against the digest).
+    fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>>;
+}
+
 /// An OCI image layout directory.
+#[derive(Debug)]
+struct Directory(PathBuf);
+
+impl BlobSource for Directory {
+    fn index(&self) -> io::Result<Vec<u8>> {
+        std::fs::read(self.0.join("index.json"))
+    }
+
+    fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
+        let path = self.0.join("blobs").join(digest.algorithm().as_str()).join(digest.hex());
+        let file = std::fs::File::open(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok(Box::new(file))
+    }
+}
+
+/// An image layout: its index and its blobs, from a directory or another source.
 #[derive(Debug, Clone)]
 pub struct Layout {
-    dir: PathBuf,
+    source: std::sync::Arc<dyn BlobSource>,
 }
 
 impl Layout {
@@ -176,7 +201,12 @@ impl Layout {
                 return Err(ImageError::Layout(format!("{} is not an OCI image layout: it has no {f}", dir.display())));
             }
         }
-        Ok(Layout { dir: dir.to_owned() })
+        Ok(Layout::from_source(std::sync::Arc::new(Directory(dir.to_owned()))))
+    }
+
+    /// A layout whose index and blobs come from `source`.
+    pub fn from_source(source: std::sync::Arc<dyn BlobSource>) -> Layout {
+        Layout { source }
     }
 
     /// Opens an oci-archive (a tar of an OCI layout) or a docker-archive (`docker
@@ -292,23 +322,25 @@ impl Layout {
         ))
     }
 
-    fn blob_path(&self, digest: &str) -> Result<(PathBuf, Digest), ImageError> {
+    /// Blob `digest`, unchecked, and the digest parsed.
+    fn open_blob(&self, digest: &str) -> Result<(Box<dyn Read + Send>, Digest), ImageError> {
         let d: Digest = digest.parse().map_err(|e| ImageError::Invalid(format!("invalid digest {digest:?}: {e}")))?;
-        Ok((self.dir.join("blobs").join(d.algorithm().as_str()).join(d.hex()), d))
+        let reader = self
+            .source
+            .open(&d)
+            .map_err(|e| ImageError::Layout(format!("blob {digest} is missing from the layout ({e})")))?;
+        Ok((reader, d))
     }
 
     /// A blob's bytes as a stream, checked against its digest when the stream ends.
-    pub fn blob(&self, digest: &str) -> Result<Verified<std::fs::File>, ImageError> {
-        let (path, d) = self.blob_path(digest)?;
-        let file = std::fs::File::open(&path).map_err(|e| {
-            ImageError::Layout(format!("blob {digest} is missing from the layout ({}: {e})", path.display()))
-        })?;
-        Ok(Verified { inner: file, hasher: Some(d.algorithm().hasher()), expected: d })
+    pub fn blob(&self, digest: &str) -> Result<Verified<Box<dyn Read + Send>>, ImageError> {
+        let (reader, d) = self.open_blob(digest)?;
+        Ok(Verified { inner: reader, hasher: Some(d.algorithm().hasher()), expected: d })
     }
 
     /// The digest the layout's index tags `tag`, if any.
     pub fn tagged(&self, tag: &str) -> Option<String> {
-        let text = std::fs::read(self.dir.join("index.json")).ok()?;
+        let text = self.source.index().ok()?;
         let index: Index = serde_json::from_slice(&text).ok()?;
         index
             .manifests
@@ -319,7 +351,7 @@ impl Layout {
 
     /// The index entries tagged `tag` (or all of them), signatures aside.
     fn entries(&self, tag: Option<&str>) -> Result<Vec<Descriptor>, ImageError> {
-        let text = std::fs::read(self.dir.join("index.json"))?;
+        let text = self.source.index()?;
         let index: Index = serde_json::from_slice(&text)
             .map_err(|e| ImageError::Invalid(format!("index.json is not a valid OCI index: {e}")))?;
         Ok(index
@@ -351,10 +383,7 @@ impl Layout {
     }
 
     fn small_blob(&self, digest: &str, what: &str) -> Result<Vec<u8>, ImageError> {
-        let (path, expected) = self.blob_path(digest)?;
-        let file = std::fs::File::open(&path).map_err(|e| {
-            ImageError::Layout(format!("blob {digest} is missing from the layout ({}: {e})", path.display()))
-        })?;
+        let (file, expected) = self.open_blob(digest)?;
         let mut bytes = Vec::new();
         file.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes)?;
         if bytes.len() as u64 > MAX_JSON_BYTES {
