@@ -15,6 +15,7 @@
 mod actor;
 mod advisories;
 pub mod bootstrap;
+mod certification;
 mod config;
 mod error;
 pub mod gc;
@@ -28,6 +29,7 @@ mod users;
 mod views;
 
 pub use actor::Actor;
+pub use certification::StoredImage;
 pub use config::{GcConfig, MarketplaceConfig};
 pub use error::AppError;
 pub use input::{Parsed, field, optional};

@@ -182,7 +182,8 @@ impl BlobSource for Directory {
 
     fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
         let path = self.0.join("blobs").join(digest.algorithm().as_str()).join(digest.hex());
-        let file = std::fs::File::open(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let file =
+            std::fs::File::open(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         Ok(Box::new(file))
     }
 }

@@ -980,3 +980,54 @@ async fn open_upload_sessions_are_capped_per_user_and_per_repository() {
         assert_eq!(start(&dev).await.unwrap().status(), 202);
     }
 }
+
+/// The certification engine reads pushed images straight from the marketplace's
+/// storage (blobs from the blob store, manifests from the database), every blob
+/// checked against its digest; a blob gone from the store is a finding, not a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_are_certified_straight_from_the_store() {
+    let app = setup().await;
+    let reg = Reg::new(&app, "dev", "acme/app").await;
+    let (body, digest) = reg.image("certified").await;
+    assert_eq!(reg.put_manifest("v1", OCI_MANIFEST, &body).await.status(), 201);
+    let application = wharf_app::App::new(
+        app.state.db.clone(),
+        app.state.auth.clone(),
+        app.state.blobs.clone(),
+        std::sync::Arc::new(Vec::new()),
+    );
+    let image = wharf_app::StoredImage {
+        repository: "acme/app".parse().unwrap(),
+        digest: digest.clone(),
+        name: "acme/app:v1".into(),
+    };
+    let certify = |layout: wharf_certify::image::Layout| {
+        tokio::task::spawn_blocking(move || {
+            let engine = wharf_certify::certify::Engine::new(wharf_certify::policy::Policy::default());
+            wharf_certify::certify::certify_layout(&layout, "acme/app:v1", Some("acme/app:v1"), &engine)
+        })
+    };
+    let report = certify(application.stored_layout(std::slice::from_ref(&image)).await.unwrap()).await.unwrap();
+    assert_eq!(report.platforms.len(), 1, "{:?}", report.image_findings);
+    let platform = &report.platforms[0];
+    assert_eq!(platform.manifest, digest.to_string());
+    assert_eq!(platform.layers.len(), 1);
+    // The test layer is not a tar stream: the engine read its bytes and said so.
+    let checks: Vec<&str> = platform.findings.iter().map(|f| f.finding.check.id()).collect();
+    assert!(checks.contains(&"layer.corrupt"), "{checks:?}");
+
+    // The layer's bytes gone from the store: unreadable, and the verdict fails.
+    let manifest: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let layer: wharf_oci::Digest = manifest["layers"][0]["digest"].as_str().unwrap().parse().unwrap();
+    app.state.blobs.delete(&layer).await.unwrap();
+    let report = certify(application.stored_layout(&[image]).await.unwrap()).await.unwrap();
+    let unreadable = report.platforms[0].findings.iter().any(|f| f.finding.check.id() == "layer.unreadable");
+    assert!(unreadable && report.verdict == wharf_certify::certify::Verdict::Fail, "{report:?}");
+
+    let missing = wharf_app::StoredImage {
+        repository: "acme/app".parse().unwrap(),
+        digest: wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, b"nothing"),
+        name: "acme/app:none".into(),
+    };
+    assert!(matches!(application.stored_layout(&[missing]).await, Err(wharf_app::AppError::NotFound(_))));
+}
