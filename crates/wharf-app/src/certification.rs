@@ -12,7 +12,37 @@ use wharf_certify::image::{BlobSource, Layout};
 use wharf_db::Db;
 use wharf_oci::{Digest, RepositoryName};
 
-use crate::{App, AppError};
+use wharf_certify::certify::Engine;
+use wharf_certify::clamd::ClamdAddr;
+use wharf_certify::policy::Policy;
+
+use crate::{App, AppError, CertificationConfig};
+
+/// How the marketplace certifies: its policy and its malware scanner.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    policy: Policy,
+    clamd: Option<ClamdAddr>,
+    clamd_connections: usize,
+}
+
+impl Settings {
+    /// The settings of `[certification]`, the policy file read.
+    pub(crate) fn from_config(config: &CertificationConfig) -> Result<Settings, AppError> {
+        let policy = if config.policy.is_empty() {
+            Policy::default()
+        } else {
+            Policy::load(std::path::Path::new(&config.policy))
+                .map_err(|e| AppError::field("/certification/policy", e))?
+        };
+        let clamd = if config.clamd.is_empty() {
+            None
+        } else {
+            Some(config.clamd.parse().map_err(|e| AppError::field("/certification/clamd", e))?)
+        };
+        Ok(Settings { policy, clamd, clamd_connections: config.clamd_connections.max(1) })
+    }
+}
 
 /// An image of a repository, by digest, and the name its report gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +94,17 @@ impl BlobSource for StoreSource {
 }
 
 impl App {
+    /// The certification engine as the marketplace runs it: its policy, clamd, and the
+    /// newest advisory snapshot (none imported: vulnerabilities are "not evaluated").
+    pub async fn certification_engine(&self) -> Result<Engine, AppError> {
+        let settings = &self.certification;
+        let mut engine = Engine::new(settings.policy.clone());
+        engine.advisories = self.advisory_store().await?;
+        engine.clamd = settings.clamd.clone();
+        engine.clamd_connections = settings.clamd_connections.max(1);
+        Ok(engine)
+    }
+
     /// A layout of `images` read from the blob store and the database, for the
     /// certification engine, which must run it on a blocking thread.
     pub async fn stored_layout(&self, images: &[StoredImage]) -> Result<Layout, AppError> {

@@ -42,3 +42,23 @@ impl GcConfig {
         crate::gc::GcOptions { grace: self.grace.0, upload_ttl, dry_run: false }
     }
 }
+
+/// `[certification]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertificationConfig {
+    /// The policy file (the format of `wharf certify --policy`); empty for the built-in
+    /// policy.
+    pub policy: String,
+    /// clamd for the malware scan: `unix:/path/to/clamd.ctl` or `host:port`; empty: files
+    /// are not scanned (a finding the policy decides on).
+    pub clamd: String,
+    /// Files streamed to clamd at once, per image.
+    pub clamd_connections: usize,
+}
+
+impl Default for CertificationConfig {
+    fn default() -> Self {
+        CertificationConfig { policy: String::new(), clamd: String::new(), clamd_connections: 2 }
+    }
+}

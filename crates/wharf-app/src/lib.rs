@@ -30,7 +30,7 @@ mod views;
 
 pub use actor::Actor;
 pub use certification::StoredImage;
-pub use config::{GcConfig, MarketplaceConfig};
+pub use config::{CertificationConfig, GcConfig, MarketplaceConfig};
 pub use error::AppError;
 pub use input::{Parsed, field, optional};
 pub use offers::{CompareWith, Document, MediaFile, OfferChange, Saved};
@@ -53,12 +53,20 @@ pub struct App {
     auth: Authenticator,
     blobs: BlobStore,
     categories: Arc<Vec<String>>,
+    certification: Arc<certification::Settings>,
 }
 
 impl App {
     /// The application over `db` and `blobs`, with `auth` for credentials and tokens
     /// and the marketplace's `categories`.
     pub fn new(db: Db, auth: Authenticator, blobs: BlobStore, categories: Arc<Vec<String>>) -> App {
-        App { db, auth, blobs, categories }
+        App { db, auth, blobs, categories, certification: Arc::default() }
+    }
+
+    /// With the certification settings of `[certification]`: the policy file is read
+    /// now, so a broken one stops the server at start.
+    pub fn with_certification(mut self, config: &CertificationConfig) -> Result<App, AppError> {
+        self.certification = Arc::new(certification::Settings::from_config(config)?);
+        Ok(self)
     }
 }

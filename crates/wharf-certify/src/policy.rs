@@ -309,6 +309,16 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// Reads a policy file: parsed, and its signature key files (relative to the file)
+    /// read in. The error names the file.
+    pub fn load(path: &std::path::Path) -> Result<Policy, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
+        let mut policy = Policy::parse(&text).map_err(|e| format!("policy {}:\n{e}", path.display()))?;
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        policy.resolve_key_files(dir).map_err(|e| format!("policy {}: {e}", path.display()))?;
+        Ok(policy)
+    }
+
     /// Reads the key files `signature_keys` names (relative to `dir`, the policy file's
     /// directory) into PEM text.
     pub fn resolve_key_files(&mut self, dir: &std::path::Path) -> Result<(), String> {

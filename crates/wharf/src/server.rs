@@ -34,6 +34,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// Credentials, permissions, token signing.
     pub auth: Authenticator,
+    /// The use cases.
+    pub app: wharf_app::App,
     /// What the accept loop saw (open connections, failed accepts).
     pub connections: Arc<ConnectionStats>,
     ready: Arc<AtomicBool>,
@@ -41,8 +43,8 @@ pub struct AppState {
 
 impl AppState {
     /// Bundles the services.
-    pub fn new(db: Db, blobs: BlobStore, auth: Authenticator) -> AppState {
-        AppState { db, blobs, auth, connections: Arc::default(), ready: Arc::new(AtomicBool::new(true)) }
+    pub fn new(db: Db, blobs: BlobStore, auth: Authenticator, app: wharf_app::App) -> AppState {
+        AppState { db, blobs, auth, app, connections: Arc::default(), ready: Arc::new(AtomicBool::new(true)) }
     }
 }
 
@@ -63,8 +65,11 @@ pub fn app(state: AppState, config: &Config) -> Router {
         state.blobs.clone(),
         config.registry_settings(),
     ));
-    let app = config.application(state.db.clone(), state.auth.clone(), state.blobs.clone());
-    let api = wharf_api::router(wharf_api::ApiState { app, auth: state.auth.clone(), limits: config.api_limits() });
+    let api = wharf_api::router(wharf_api::ApiState {
+        app: state.app.clone(),
+        auth: state.auth.clone(),
+        limits: config.api_limits(),
+    });
     Router::new()
         .merge(ops)
         .merge(registry)

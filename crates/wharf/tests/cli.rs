@@ -184,6 +184,14 @@ async fn invalid_configuration_stops_before_anything_starts() {
     let out = run(&["serve", "--data-dir", data.to_str().unwrap()], &env(&[("WHARF_LISTN", "127.0.0.1:1")]), None);
     assert_eq!(out.code, 3);
     assert!(out.stderr.contains("environment variable WHARF_LISTN is not a configuration key"), "{}", out.stderr);
+    // A certification policy that cannot be read stops the server at start.
+    let out = run(
+        &["serve", "--data-dir", data.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        &env(&[("WHARF_CERTIFICATION__POLICY", "/nonexistent/policy.toml"), ("WHARF_ADMIN_PASSWORD", PASSWORD)]),
+        None,
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read policy /nonexistent/policy.toml"), "{}", out.stderr);
     let out = run(&["serve", "--data-dir", data.to_str().unwrap(), "--listen", "localhost"], &[], None);
     assert_eq!(out.code, 3);
     assert!(out.stderr.contains("`listen` (from --listen): must be IP:PORT"), "{}", out.stderr);

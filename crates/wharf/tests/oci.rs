@@ -1001,9 +1001,13 @@ async fn images_are_certified_straight_from_the_store() {
         digest: digest.clone(),
         name: "acme/app:v1".into(),
     };
+    // The marketplace's engine: the built-in policy, no clamd, no advisories imported.
+    let engine = application.certification_engine().await.unwrap();
+    assert!(engine.advisories.is_none() && engine.clamd.is_none());
+    let engine = std::sync::Arc::new(engine);
     let certify = |layout: wharf_certify::image::Layout| {
+        let engine = engine.clone();
         tokio::task::spawn_blocking(move || {
-            let engine = wharf_certify::certify::Engine::new(wharf_certify::policy::Policy::default());
             wharf_certify::certify::certify_layout(&layout, "acme/app:v1", Some("acme/app:v1"), &engine)
         })
     };

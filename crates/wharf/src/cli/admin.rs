@@ -231,7 +231,9 @@ async fn dispatch(db: &Db, config: &Config, command: AdminCommand) -> Result<(),
     let app = || async {
         let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
         let blobs = wharf_blob::BlobStore::open(&config.blob_options()).map_err(|e| fail(e.to_string()))?;
-        Ok::<_, Failure>(config.application(db.clone(), auth, blobs))
+        config
+            .application(db.clone(), auth, blobs)
+            .map_err(|e| Failure::new(super::EXIT_CONFIG, format!("invalid configuration: {e}")))
     };
     match command {
         AdminCommand::User(c) => user(&app().await?, c).await,

@@ -69,13 +69,7 @@ enum AdvisoriesCommand {
 }
 
 pub(super) fn load_policy(path: &Path) -> Result<Policy, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::new(EXIT_CONFIG, format!("cannot read policy {}: {e}", path.display())))?;
-    let mut policy =
-        Policy::parse(&text).map_err(|e| Failure::new(EXIT_CONFIG, format!("policy {}:\n{e}", path.display())))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    policy.resolve_key_files(dir).map_err(|e| Failure::new(EXIT_CONFIG, format!("policy {}: {e}", path.display())))?;
-    Ok(policy)
+    Policy::load(path).map_err(|e| Failure::new(EXIT_CONFIG, e))
 }
 
 /// Runs `wharf advisories`.

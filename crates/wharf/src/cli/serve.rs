@@ -52,7 +52,10 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
 
     let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
     let given = std::env::var(ADMIN_PASSWORD_VAR).ok();
-    let outcome = config.application(db.clone(), auth.clone(), blobs.clone()).ensure_admin(given.as_deref()).await?;
+    let application = config
+        .application(db.clone(), auth.clone(), blobs.clone())
+        .map_err(|e| Failure::new(super::EXIT_CONFIG, format!("invalid configuration: {e}")))?;
+    let outcome = application.ensure_admin(given.as_deref()).await?;
 
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -69,7 +72,7 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
     warn_if_descriptors_are_short(config.server.max_connections);
     let (stopping, stop) = tokio::sync::watch::channel(false);
     let worker = background(&config, &db, &blobs, stop);
-    let state = AppState::new(db.clone(), blobs, auth);
+    let state = AppState::new(db.clone(), blobs, auth, application);
     let connections = state.connections.clone();
     let app = server::app(state, &config);
     let served = server::serve(

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 pub use wharf_api::ApiConfig;
-pub use wharf_app::{GcConfig, MarketplaceConfig};
+pub use wharf_app::{CertificationConfig, GcConfig, MarketplaceConfig};
 pub use wharf_auth::AuthConfig;
 pub use wharf_blob::{BlobBackend, BlobConfig, LocalBlobConfig, S3BlobConfig};
 pub use wharf_core::HumanDuration;
@@ -80,6 +80,8 @@ pub struct Config {
     pub gc: GcConfig,
     /// Background job workers.
     pub jobs: JobsConfig,
+    /// How the marketplace certifies images.
+    pub certification: CertificationConfig,
     /// REST API limits.
     pub api: ApiConfig,
     /// The marketplace: category taxonomy.
@@ -141,6 +143,7 @@ impl Default for Config {
             registry: RegistryConfig::default(),
             gc: GcConfig::default(),
             jobs: JobsConfig::default(),
+            certification: CertificationConfig::default(),
             api: ApiConfig::default(),
             marketplace: MarketplaceConfig::default(),
             server: ServerConfig::default(),
@@ -406,8 +409,9 @@ impl Config {
         db: wharf_db::Db,
         auth: wharf_auth::Authenticator,
         blobs: wharf_blob::BlobStore,
-    ) -> wharf_app::App {
+    ) -> Result<wharf_app::App, wharf_app::AppError> {
         wharf_app::App::new(db, auth, blobs, std::sync::Arc::new(self.marketplace.categories.clone()))
+            .with_certification(&self.certification)
     }
 
     /// REST API limits for `wharf-api`.

@@ -68,9 +68,9 @@ impl TestApp {
         let mut config = Config { listen: addr.to_string(), ..Config::default() };
         adjust(&mut config);
         let auth = Authenticator::new(tdb.db.clone(), config.auth_settings()).await.unwrap();
-        let application = config.application(tdb.db.clone(), auth.clone(), blobs.store.clone());
+        let application = config.application(tdb.db.clone(), auth.clone(), blobs.store.clone()).unwrap();
         application.ensure_admin(Some(PASSWORD)).await.unwrap();
-        let state = AppState::new(tdb.db.clone(), blobs.store.clone(), auth);
+        let state = AppState::new(tdb.db.clone(), blobs.store.clone(), auth, application);
         let app = server::app(state.clone(), &config);
         // The server's own connection layer, with the configured limits.
         let (limits, connections) = (config.connection_limits(), state.connections.clone());
