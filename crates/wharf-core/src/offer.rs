@@ -87,6 +87,37 @@ string_enum!(
 );
 
 string_enum!(
+    /// The steps of the publishing pipeline, in the public marketplace's own words.
+    PipelineStep {
+        /// Every image of every plan scanned and checked against the policy; the
+        /// publisher's eligibility checked.
+        Certification => "certification", "Certification";
+        /// Images promoted into the marketplace namespace and signed.
+        Packaging => "packaging", "Packaging";
+        /// In preview: the publisher and the preview audience try it before go-live.
+        PublisherSignOff => "publisher_sign_off", "Publisher sign-off";
+        /// The publisher's go-live.
+        GoLive => "go_live", "Go live";
+        /// Everything promoted verified present in every region.
+        PackagingForProduction => "packaging_for_production", "Packaging for production";
+        /// The offer's live version.
+        Live => "live", "Live";
+    }
+);
+
+string_enum!(
+    /// Where a pipeline step stands.
+    StepState {
+        /// Started, not finished.
+        Running => "running", "Running";
+        /// Finished well.
+        Passed => "passed", "Passed";
+        /// Finished with findings the publisher must act on.
+        Failed => "failed", "Failed";
+    }
+);
+
+string_enum!(
     /// What an offer's history records.
     OfferEvent {
         /// The offer was created.

@@ -26,6 +26,7 @@ pub mod offers;
 pub mod orgs;
 mod pool;
 pub mod registry;
+pub mod steps;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;

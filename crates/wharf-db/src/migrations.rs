@@ -72,6 +72,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0009_advisory_snapshots.sql"),
         postgres: include_str!("../migrations/postgres/0009_advisory_snapshots.sql"),
     },
+    Step {
+        version: 10,
+        description: "pipeline steps",
+        sqlite: include_str!("../migrations/sqlite/0010_pipeline_steps.sql"),
+        postgres: include_str!("../migrations/postgres/0010_pipeline_steps.sql"),
+    },
 ];
 
 /// The migrator for one dialect.
