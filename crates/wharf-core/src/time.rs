@@ -37,19 +37,14 @@ impl Timestamp {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Timestamp(self.0.saturating_add(ms))
     }
-
-    fn system_time(self) -> SystemTime {
-        if self.0 >= 0 {
-            UNIX_EPOCH + Duration::from_millis(self.0.unsigned_abs())
-        } else {
-            UNIX_EPOCH - Duration::from_millis(self.0.unsigned_abs())
-        }
-    }
 }
 
 impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with milliseconds. Times before 1970 (which Wharf never stores)
+    /// show as the epoch rather than failing.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_rfc3339_millis(self.system_time()))
+        let t = UNIX_EPOCH + Duration::from_millis(self.0.max(0).unsigned_abs());
+        write!(f, "{}", humantime::format_rfc3339_millis(t))
     }
 }
 
@@ -128,6 +123,7 @@ mod tests {
             assert_eq!(t.to_string().parse::<Timestamp>(), Ok(t));
         }
         assert!("yesterday".parse::<Timestamp>().is_err());
+        assert_eq!(Timestamp::from_millis(-1_500).to_string(), "1970-01-01T00:00:00.000Z", "no panic before 1970");
     }
 
     #[test]
