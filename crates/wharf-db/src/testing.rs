@@ -102,3 +102,17 @@ pub async fn execute(db: &Db, sql: &str, args: &[&str]) -> u64 {
     }
     q.execute(db.writes()).await.expect("test statement").rows_affected()
 }
+
+/// Runs each named `async fn(Backend)` scenario once per backend, as tests
+/// `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name($crate::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { super::$name($crate::Backend::Postgres).await } )*
+        }
+    };
+}

@@ -9,18 +9,7 @@ use wharf_db::tokens::NewToken;
 use wharf_db::users::NewUser;
 use wharf_db::{Backend, Db, DbError};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(wharf_db::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() { super::$name(wharf_db::Backend::Postgres).await } )*
-        }
-    };
-}
-
-on_both_backends!(
+wharf_db::on_both_backends!(
     migrations_are_idempotent_and_versioned,
     users_round_trip_and_conflict,
     user_listing_pages_by_name,

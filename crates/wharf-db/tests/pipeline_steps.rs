@@ -7,18 +7,7 @@ use wharf_db::Db;
 use wharf_db::steps::{Pace, Progress};
 use wharf_db::testing::fresh;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(wharf_db::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() { super::$name(wharf_db::Backend::Postgres).await } )*
-        }
-    };
-}
-
-on_both_backends!(steps_record_runs_progress_and_outcomes, pace_is_learned_from_passed_runs);
+wharf_db::on_both_backends!(steps_record_runs_progress_and_outcomes, pace_is_learned_from_passed_runs);
 
 /// A publisher's offer with `n` versions submitted (all but the last cancelled).
 async fn versions(db: &Db, n: i64) -> OfferKey {

@@ -6,18 +6,7 @@ use wharf_db::testing::fresh;
 use wharf_db::{Backend, Db};
 use wharf_oci::{Algorithm, Digest, RepositoryName};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $name() { super::$name(wharf_db::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $name() { super::$name(wharf_db::Backend::Postgres).await } )*
-        }
-    };
-}
-
-on_both_backends!(
+wharf_db::on_both_backends!(
     repositories_are_created_once,
     blobs_link_per_repository,
     manifests_need_their_references,
