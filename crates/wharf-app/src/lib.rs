@@ -23,6 +23,7 @@ mod input;
 mod offers;
 mod orgs;
 mod page;
+pub mod pipeline;
 mod registry;
 mod tokens;
 mod users;

@@ -130,6 +130,10 @@ string_enum!(
         Submitted => "submitted", "Submitted";
         /// A submitted version was cancelled.
         Cancelled => "cancelled", "Publish cancelled";
+        /// A version passed certification.
+        Certified => "certified", "Certified";
+        /// The pipeline stopped a version: the publisher must act.
+        AttentionNeeded => "attention_needed", "Attention needed";
         /// A version went live.
         WentLive => "went_live", "Went live";
         /// The offer was stop-sold.

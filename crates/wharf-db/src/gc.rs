@@ -65,13 +65,15 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Up to `limit` blobs linked to no repository, used by no offer media, and untouched since `cutoff`.
+    /// Up to `limit` blobs linked to no repository and used by no offer media, advisory
+    /// snapshot or step report, and untouched since `cutoff`.
     pub async fn orphan_blobs(&self, cutoff: Timestamp, limit: u32) -> Result<Vec<(Digest, u64)>, DbError> {
         let rows = sqlx::query(
             "SELECT b.digest, b.size FROM blobs b WHERE b.touched_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) \
              AND NOT EXISTS (SELECT 1 FROM offer_media om WHERE om.digest = b.digest) \
-             AND NOT EXISTS (SELECT 1 FROM advisory_snapshots s WHERE s.digest = b.digest) LIMIT $2",
+             AND NOT EXISTS (SELECT 1 FROM advisory_snapshots s WHERE s.digest = b.digest) \
+             AND NOT EXISTS (SELECT 1 FROM pipeline_steps p WHERE p.report_digest = b.digest) LIMIT $2",
         )
         .bind(cutoff.as_millis())
         .bind(i64::from(limit))
@@ -114,7 +116,8 @@ impl Db {
             .map_err(DbError::from)?;
         let linked: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM repository_blobs WHERE digest = $1) + (SELECT COUNT(*) FROM offer_media WHERE digest = $1) \
-             + (SELECT COUNT(*) FROM advisory_snapshots WHERE digest = $1)",
+             + (SELECT COUNT(*) FROM advisory_snapshots WHERE digest = $1) \
+             + (SELECT COUNT(*) FROM pipeline_steps WHERE report_digest = $1)",
         )
             .bind(digest.as_str())
             .fetch_one(&mut *tx)

@@ -78,6 +78,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0010_pipeline_steps.sql"),
         postgres: include_str!("../migrations/postgres/0010_pipeline_steps.sql"),
     },
+    Step {
+        version: 11,
+        description: "step reports",
+        sqlite: include_str!("../migrations/sqlite/0011_step_reports.sql"),
+        postgres: include_str!("../migrations/postgres/0011_step_reports.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

@@ -275,6 +275,15 @@ impl Db {
         {
             return Err(OfferWriteError::RevisionMismatch { expected, current: current.revision });
         }
+        // A version the pipeline stopped is replaced by the new submission (the
+        // publisher fixed the offer or the image).
+        sqlx::query(
+            "UPDATE offer_versions SET status = 'cancelled', updated_at = $1 WHERE offer = $2 AND status = 'attention_needed'",
+        )
+        .bind(now)
+        .bind(pk.0)
+        .execute(&mut *tx)
+        .await?;
         let in_progress: Option<i64> = sqlx::query_scalar(
             "SELECT version FROM offer_versions WHERE offer = $1 AND status IN ('submitted', 'attention_needed', 'preview')",
         )
@@ -342,6 +351,68 @@ impl Db {
         let sql = format!("SELECT {VERSION_COLUMNS} FROM offer_versions WHERE offer = $1 AND version = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk.0).bind(version).fetch_optional(self.pool()).await?;
         row.as_ref().map(version_from_row).transpose()
+    }
+
+    /// The pipeline stops a submitted version: it needs the publisher's attention
+    /// (`message` says why, in its history). Returns `false` when the version is no
+    /// longer submitted (cancelled or replaced meanwhile): nothing changes then.
+    pub async fn version_needs_attention(
+        &self,
+        pk: OfferKey,
+        version: i64,
+        message: &str,
+        actor: &str,
+    ) -> Result<bool, OfferWriteError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.begin_write().await?;
+        self.lock_offer(&mut tx, pk).await?;
+        let changed = sqlx::query(
+            "UPDATE offer_versions SET status = 'attention_needed', updated_at = $1 \
+             WHERE offer = $2 AND version = $3 AND status = 'submitted'",
+        )
+        .bind(now)
+        .bind(pk.0)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if changed {
+            sqlx::query("UPDATE offers SET state = 'attention_needed', updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(pk.0)
+                .execute(&mut *tx)
+                .await?;
+            let detail = format!("{version}: {message}");
+            record(&mut tx, pk, OfferEvent::AttentionNeeded, Some(&detail), actor, now).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Records in the offer's history that a submitted version passed a step
+    /// (`event`), if it is still submitted. Returns whether it is.
+    pub async fn version_passed(
+        &self,
+        pk: OfferKey,
+        version: i64,
+        event: OfferEvent,
+        actor: &str,
+    ) -> Result<bool, DbError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.begin_write().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM offer_versions WHERE offer = $1 AND version = $2")
+                .bind(pk.0)
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let submitted = status.as_deref() == Some(VersionStatus::Submitted.as_str());
+        if submitted {
+            record(&mut tx, pk, event, Some(&version.to_string()), actor, now).await?;
+        }
+        tx.commit().await?;
+        Ok(submitted)
     }
 
     /// History events after event `after`, oldest first, at most `limit`.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyRow;
 use wharf_core::{OfferKey, PipelineStep, StepState, Timestamp};
+use wharf_oci::Digest;
 
 use crate::error::parse_stored;
 use crate::pool::col;
@@ -42,9 +43,11 @@ pub struct StepRow {
     pub progress: Progress,
     /// What the outcome says (a failure's reason).
     pub message: Option<String>,
+    /// The step's report in the blob store (certification's), if it wrote one.
+    pub report: Option<Digest>,
 }
 
-const COLUMNS: &str = "step, state, attempt, started_at, finished_at, bytes_done, bytes_total, images_done, images_total, files_done, message";
+const COLUMNS: &str = "step, state, attempt, started_at, finished_at, bytes_done, bytes_total, images_done, images_total, files_done, message, report_digest";
 
 fn unsigned(r: &AnyRow, name: &str) -> Result<u64, DbError> {
     Ok(u64::try_from(col::<i64>(r, name)?).unwrap_or(0))
@@ -65,6 +68,9 @@ fn step_from_row(r: &AnyRow) -> Result<StepRow, DbError> {
             files_done: unsigned(r, "files_done")?,
         },
         message: col(r, "message")?,
+        report: col::<Option<String>>(r, "report_digest")?
+            .map(|d| parse_stored("pipeline_steps.report_digest", &d))
+            .transpose()?,
     })
 }
 
@@ -158,6 +164,34 @@ impl Db {
         .execute(self.writes())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the step's report, which the blob store holds under `digest` (`size`
+    /// bytes), touching the blob's row so garbage collection keeps it.
+    pub async fn set_step_report(
+        &self,
+        offer: OfferKey,
+        version: i64,
+        step: PipelineStep,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<(), DbError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(crate::registry::TOUCH_BLOB)
+            .bind(digest.as_str())
+            .bind(int(size))
+            .bind(Timestamp::now().as_millis())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE pipeline_steps SET report_digest = $1 WHERE offer = $2 AND version = $3 AND step = $4")
+            .bind(digest.as_str())
+            .bind(offer.0)
+            .bind(version)
+            .bind(step.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The steps of a version, in pipeline order.

@@ -123,6 +123,9 @@ async fn start() -> (tempfile::TempDir, Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut env = backend_env().await;
     env.push(("WHARF_ADMIN_PASSWORD".into(), PASSWORD.into()));
+    // No job workers: a submitted version stays where Submit put it, so these tests see
+    // the clients' side alone (the pipeline's jobs have tests of their own).
+    env.push(("WHARF_JOBS__WORKERS".into(), "0".into()));
     let server = Server::spawn(&dir.path().join("data"), &env);
     create_publisher(&server, "acme").await;
     let host = server.url.trim_start_matches("http://").to_owned();

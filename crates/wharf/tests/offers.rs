@@ -1,9 +1,9 @@
 //! Offers through the REST API: drafts with ETags, every problem at once, media
 //! checks, Submit with tags resolved to digests, lifecycle, history and compare.
 //!
-//! The publishing pipeline that takes a submitted version to preview and live is a
-//! later issue; tests that need a live version set it in the database as that
-//! pipeline will (`go_live`).
+//! These tests run no job workers: a submitted version stays submitted (the pipeline's
+//! certification job is queued, and tested in pipeline.rs). Tests that need a live
+//! version set it in the database as the pipeline's later steps will (`go_live`).
 
 mod common;
 

@@ -313,6 +313,12 @@ impl App {
             .submit_version(row.pk, Some(expected.unwrap_or(row.revision)), &to_json(&spec)?, &actor.name())
             .await
             .map_err(write_error)?;
+        let job = crate::pipeline::CertifyVersion {
+            offer: row.pk,
+            version: version.version,
+            publisher: org.name.to_string(),
+        };
+        self.queue_certification(&job).await?;
         let validated_in_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version = version.version, validated_in_ms, by = %actor.name(), "offer submitted");
         Ok(SubmitResult { version: views::version(&version), state: offer_row.state, warnings, validated_in_ms })

@@ -71,7 +71,7 @@ pub(super) async fn serve(args: ServeArgs) -> Result<(), Failure> {
 
     warn_if_descriptors_are_short(config.server.max_connections);
     let (stopping, stop) = tokio::sync::watch::channel(false);
-    let worker = background(&config, &db, &blobs, stop);
+    let worker = background(&config, &db, &blobs, &application, stop);
     let state = AppState::new(db.clone(), blobs, auth, application);
     let connections = state.connections.clone();
     let app = server::app(state, &config);
@@ -99,10 +99,11 @@ fn background(
     config: &Config,
     db: &Db,
     blobs: &BlobStore,
+    app: &wharf_app::App,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     use wharf_app::gc::{GcJob, PurgeUploadsJob};
-    let runner = (config.jobs.workers > 0).then(|| runner(config, db, blobs));
+    let runner = (config.jobs.workers > 0).then(|| runner(config, db, blobs, app));
     // Expired upload sessions are purged every 15 minutes (from the start), collections or not.
     let quarter = std::time::Duration::from_secs(15 * 60);
     every(std::time::Duration::ZERO, quarter, stop.clone(), {
@@ -144,13 +145,14 @@ fn background(
 }
 
 /// The job runner with every kind of job registered, as `[jobs]` configures it.
-fn runner(config: &Config, db: &Db, blobs: &BlobStore) -> wharf_jobs::Runner {
+fn runner(config: &Config, db: &Db, blobs: &BlobStore, app: &wharf_app::App) -> wharf_jobs::Runner {
     use wharf_app::gc::{GcContext, GcJob, PurgeUploadsJob};
     let gc = GcContext { db: db.clone(), blobs: blobs.clone(), options: config.gc_options() };
     wharf_jobs::Runner::new(db.clone())
         .configured(&config.jobs)
         .register::<GcJob>(gc.clone())
         .register::<PurgeUploadsJob>(gc)
+        .register::<wharf_app::pipeline::CertifyVersion>(app.clone())
 }
 
 /// `wharf worker`: the background job workers of `wharf serve`, as a process of their
@@ -162,9 +164,13 @@ pub(super) async fn worker(args: ServerArgs) -> Result<(), Failure> {
     telemetry::metrics();
     let db = open_database(&config).await?;
     let blobs = BlobStore::open(&config.blob_options()).map_err(|e| Failure::new(super::EXIT_CONFIG, e.to_string()))?;
+    let auth = Authenticator::new(db.clone(), config.auth_settings()).await?;
+    let app = config
+        .application(db.clone(), auth, blobs.clone())
+        .map_err(|e| Failure::new(super::EXIT_CONFIG, format!("invalid configuration: {e}")))?;
     let workers = config.jobs.workers.max(1);
     tracing::info!(workers, database = db.redacted_url(), "job worker started");
-    runner(&config, &db, &blobs).workers(workers).run_until(crate::server::shutdown_signal()).await;
+    runner(&config, &db, &blobs, &app).workers(workers).run_until(crate::server::shutdown_signal()).await;
     db.close().await;
     tracing::info!("job worker stopped");
     Ok(())

@@ -1,0 +1,179 @@
+//! The publishing pipeline's jobs. Each step of a submitted version is a durable,
+//! idempotent job that records its run in the version's step records: a job that finds
+//! its version no longer submitted (cancelled or replaced) does nothing, and a run cut
+//! short starts the step again as a new attempt.
+//!
+//! Certification: the publisher must be approved; then every image of every plan, by
+//! the digests frozen at Submit, is certified straight from the marketplace's storage
+//! with the operator's policy, clamd and the newest advisory snapshot. The report (every
+//! finding with its evidence, the SBOMs) is stored and kept; a blocking finding stops the
+//! version at Attention needed with what to fix.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use wharf_certify::certify::{Report, Verdict};
+use wharf_core::{OfferEvent, OfferKey, OrgKind, PipelineStep, StepState, VersionStatus};
+use wharf_db::steps::Progress;
+use wharf_offer::OfferSpec;
+
+use crate::{App, AppError, StoredImage};
+
+/// Who the pipeline's records name as the actor.
+const PIPELINE: &str = "pipeline";
+
+/// Certifies version `version` of offer `offer` (of `publisher`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertifyVersion {
+    /// The offer's key.
+    pub offer: OfferKey,
+    /// The version.
+    pub version: i64,
+    /// The publisher organization: whom the job serves, for fair scheduling.
+    pub publisher: String,
+}
+
+impl wharf_jobs::Job for CertifyVersion {
+    const KIND: &'static str = "pipeline.certification";
+    const MAX_ATTEMPTS: u32 = 5;
+    type Context = App;
+
+    fn fair_key(&self) -> String {
+        self.publisher.clone()
+    }
+
+    async fn run(&self, app: &App) -> anyhow::Result<()> {
+        app.certify_version(self).await.map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+/// The certification report as stored: one certification report per plan image.
+#[derive(Debug, Serialize)]
+struct StoredReport<'a> {
+    offer: OfferKey,
+    version: i64,
+    verdict: Verdict,
+    images: &'a [Report],
+}
+
+impl App {
+    /// Queues the certification of a submitted version.
+    pub(crate) async fn queue_certification(&self, job: &CertifyVersion) -> Result<(), AppError> {
+        let key = format!("certify:{}:{}", job.offer, job.version);
+        wharf_jobs::enqueue(&self.db, job, Some(&key)).await.map_err(|e| AppError::Unavailable(format!("{e:#}")))?;
+        Ok(())
+    }
+
+    /// The certification step (see the module).
+    pub(crate) async fn certify_version(&self, job: &CertifyVersion) -> Result<(), AppError> {
+        let Some(version) = self.db.offer_version(job.offer, job.version).await? else { return Ok(()) };
+        if version.status != VersionStatus::Submitted {
+            return Ok(());
+        }
+        // Passed already (the job ran again after its worker died): nothing to redo.
+        let step = PipelineStep::Certification;
+        let done = self.db.version_steps(job.offer, job.version).await?;
+        if done.iter().any(|s| s.step == step && s.state == StepState::Passed) {
+            return Ok(());
+        }
+        let spec: OfferSpec = serde_json::from_str(&version.document)
+            .map_err(|e| AppError::Internal(format!("stored version does not parse: {e}")))?;
+        let images = frozen_images(&spec)?;
+        let total = Progress { images_total: images.len() as u64, ..Progress::default() };
+        self.db.start_step(job.offer, job.version, step, total).await?;
+
+        // Eligibility: the publisher must be approved by an operator.
+        let org = self.db.org_by_name(&job.publisher.parse().map_err(|e| AppError::Internal(format!("{e}")))?).await?;
+        let approved = org.as_ref().is_some_and(|o| o.kind == OrgKind::Publisher && o.approval.is_some());
+        if !approved {
+            let why = format!(
+                "the publisher {} is not approved: an operator approves publishers (wharf admin org approve {})",
+                job.publisher, job.publisher
+            );
+            return self.stop(job, &why).await;
+        }
+
+        let engine = std::sync::Arc::new(self.certification_engine().await?);
+        let mut reports = Vec::new();
+        let mut progress = total;
+        for image in images {
+            let layout = self.stored_layout(std::slice::from_ref(&image)).await?;
+            let engine = engine.clone();
+            let name = image.name.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                wharf_certify::certify::certify_layout(&layout, &name, Some(&name), &engine)
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("certification stopped: {e}")))?;
+            progress.images_done += 1;
+            for p in &report.platforms {
+                progress.files_done += p.files as u64;
+                progress.bytes_done += p.layers.iter().map(|l| l.compressed_bytes).sum::<u64>();
+            }
+            progress.bytes_total = progress.bytes_done;
+            self.db.step_progress(job.offer, job.version, step, progress).await?;
+            reports.push(report);
+        }
+        let failed: Vec<&Report> = reports.iter().filter(|r| r.verdict == Verdict::Fail).collect();
+        let verdict = if failed.is_empty() { Verdict::Pass } else { Verdict::Fail };
+        let stored = StoredReport { offer: job.offer, version: job.version, verdict, images: &reports };
+        let json = serde_json::to_vec(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
+        let size = json.len() as u64;
+        let blob =
+            self.blobs.put_bytes(Bytes::from(json), None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        self.db.set_step_report(job.offer, job.version, step, &blob.digest, size).await?;
+
+        if failed.is_empty() {
+            self.db.finish_step(job.offer, job.version, step, StepState::Passed, None).await?;
+            self.db.version_passed(job.offer, job.version, OfferEvent::Certified, PIPELINE).await?;
+            tracing::info!(offer = %job.offer, version = job.version, "version certified");
+            return Ok(());
+        }
+        let blocking: usize = failed
+            .iter()
+            .flat_map(|r| r.image_findings.iter().chain(r.platforms.iter().flat_map(|p| p.findings.iter())))
+            .filter(|f| f.blocking)
+            .count();
+        let names: BTreeSet<&str> = failed.iter().map(|r| r.image.as_str()).collect();
+        let why = format!(
+            "certification failed: {blocking} blocking finding(s) in {}; the report lists each with its evidence",
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        self.stop(job, &why).await
+    }
+
+    /// Ends the certification step as failed and stops the version at Attention needed.
+    async fn stop(&self, job: &CertifyVersion, why: &str) -> Result<(), AppError> {
+        let step = PipelineStep::Certification;
+        self.db.finish_step(job.offer, job.version, step, StepState::Failed, Some(why)).await?;
+        self.db.version_needs_attention(job.offer, job.version, why, PIPELINE).await.map_err(|e| match e {
+            wharf_db::offers::OfferWriteError::Db(db) => AppError::from(db),
+            other => AppError::Conflict(format!("{other:?}")),
+        })?;
+        tracing::info!(offer = %job.offer, version = job.version, reason = why, "version needs attention");
+        Ok(())
+    }
+}
+
+/// Every image of every plan, by the digests frozen at Submit, once each.
+fn frozen_images(spec: &OfferSpec) -> Result<Vec<StoredImage>, AppError> {
+    let mut out: Vec<StoredImage> = Vec::new();
+    for plan in &spec.plans {
+        for image in &plan.images {
+            let Some(repository) = image.repository.as_deref() else { continue };
+            let repository: wharf_oci::RepositoryName =
+                repository.parse().map_err(|e| AppError::Internal(format!("frozen repository {repository:?}: {e}")))?;
+            for (tag, digest) in &image.digests {
+                let digest =
+                    digest.parse().map_err(|e| AppError::Internal(format!("frozen digest {digest:?}: {e}")))?;
+                if out.iter().any(|i| i.digest == digest) {
+                    continue;
+                }
+                let name = format!("{repository}:{tag}");
+                out.push(StoredImage { repository: repository.clone(), digest, name });
+            }
+        }
+    }
+    Ok(out)
+}
