@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wharf_core::{OfferEvent, OfferState, Timestamp, VersionStatus};
+use wharf_core::{OfferEvent, OfferState, PipelineStep, StepState, Timestamp, VersionStatus};
 use wharf_offer::OfferSpec;
 use wharf_offer::diff::Change;
 
@@ -134,4 +134,37 @@ pub struct CompareQuery {
     /// `live` (default), `preview`, or a version number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<String>,
+}
+
+/// A step of the publishing pipeline for a version, as it ran (or runs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StepView {
+    /// The step.
+    pub step: PipelineStep,
+    /// The step in words ("Certification").
+    pub label: String,
+    /// Running, passed or failed.
+    pub state: StepState,
+    /// Runs so far (a crash or a retry runs it again).
+    pub attempt: u32,
+    /// When the current run started.
+    pub started_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+    /// Bytes read of the total known so far.
+    pub bytes_done: u64,
+    /// Bytes to read, as far as known.
+    pub bytes_total: u64,
+    /// Images done.
+    pub images_done: u64,
+    /// Images in all.
+    pub images_total: u64,
+    /// Files read.
+    pub files_done: u64,
+    /// For a running step: the seconds left, estimated from earlier runs on this server.
+    pub estimate_seconds: Option<f64>,
+    /// Why it failed (what to fix).
+    pub message: Option<String>,
+    /// Whether the step wrote a report (GET …/versions/{version}/report).
+    pub has_report: bool,
 }

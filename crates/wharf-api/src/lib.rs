@@ -75,6 +75,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/offers/{offer}/plans/{plan}/resume", post(offers::resume_plan))
         .route("/orgs/{org}/offers/{offer}/versions", get(offers::versions))
         .route("/orgs/{org}/offers/{offer}/versions/{version}", get(offers::version))
+        .route("/orgs/{org}/offers/{offer}/versions/{version}/steps", get(offers::steps))
+        .route("/orgs/{org}/offers/{offer}/versions/{version}/report", get(offers::report))
         .route("/orgs/{org}/offers/{offer}/compare", get(offers::compare))
         .route("/orgs/{org}/offers/{offer}/history", get(offers::history))
         .route(

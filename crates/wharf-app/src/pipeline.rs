@@ -18,7 +18,13 @@ use wharf_core::{OfferEvent, OfferKey, OrgKind, PipelineStep, StepState, Version
 use wharf_db::steps::Progress;
 use wharf_offer::OfferSpec;
 
-use crate::{App, AppError, StoredImage};
+use wharf_api_types::StepView;
+use wharf_core::{OrgAction, Timestamp, TokenScope};
+
+use crate::{Actor, App, AppError, StoredImage};
+
+/// Passed runs a step's pace is learned from.
+const PACE_RUNS: u32 = 20;
 
 /// Who the pipeline's records name as the actor.
 const PIPELINE: &str = "pipeline";
@@ -58,6 +64,68 @@ struct StoredReport<'a> {
 }
 
 impl App {
+    /// The pipeline's steps of a version, with the time left of a running one.
+    pub async fn version_steps(
+        &self,
+        actor: &Actor,
+        org: &str,
+        offer: &str,
+        version: i64,
+    ) -> Result<Vec<StepView>, AppError> {
+        actor.require(TokenScope::ApiRead)?;
+        let row = self.version_of(actor, org, offer, version).await?;
+        let now = Timestamp::now();
+        let mut out = Vec::new();
+        for s in self.db.version_steps(row, version).await? {
+            let pace = match s.state {
+                StepState::Running => self.db.step_pace(s.step, PACE_RUNS).await?,
+                _ => None,
+            };
+            out.push(StepView {
+                step: s.step,
+                label: s.step.label().to_owned(),
+                state: s.state,
+                attempt: s.attempt,
+                started_at: s.started_at,
+                finished_at: s.finished_at,
+                bytes_done: s.progress.bytes_done,
+                bytes_total: s.progress.bytes_total,
+                images_done: s.progress.images_done,
+                images_total: s.progress.images_total,
+                files_done: s.progress.files_done,
+                estimate_seconds: s.estimate(pace, now).map(|d| d.as_secs_f64()),
+                message: s.message,
+                has_report: s.report.is_some(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A version's certification report (JSON): every image, platform and finding with
+    /// its evidence, and the packages found.
+    pub async fn version_report(&self, actor: &Actor, org: &str, offer: &str, version: i64) -> Result<Bytes, AppError> {
+        actor.require(TokenScope::ApiRead)?;
+        let row = self.version_of(actor, org, offer, version).await?;
+        let steps = self.db.version_steps(row, version).await?;
+        let digest =
+            steps.into_iter().find(|s| s.step == PipelineStep::Certification).and_then(|s| s.report).ok_or_else(
+                || AppError::NotFound(format!("version {version} of {offer:?} has no certification report yet")),
+            )?;
+        let read = self.blobs.get(&digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let bytes = read.bytes().await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        Ok(Bytes::from(bytes))
+    }
+
+    /// The offer's key, after checking the actor may read it and it has `version`.
+    async fn version_of(&self, actor: &Actor, org: &str, offer: &str, version: i64) -> Result<OfferKey, AppError> {
+        let (_, row) = self.offer_for(actor, org, offer, OrgAction::ReadOffers).await?;
+        self.db
+            .offer_version(row.pk, version)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("offer {offer:?} has no version \"{version}\"")))?;
+        Ok(row.pk)
+    }
+
     /// Queues the certification of a submitted version.
     pub(crate) async fn queue_certification(&self, job: &CertifyVersion) -> Result<(), AppError> {
         let key = format!("certify:{}:{}", job.offer, job.version);

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_api_types::{
     CompareQuery, Comparison, CreateOrgRequest, CreateTokenRequest, CreatedTokenView, CurrentUserView, EventView,
-    MediaView, MemberView, OfferView, OrgView, Page, PageQuery, SaveResult, SetMemberRequest, SubmitResult, TokenView,
-    VersionView,
+    MediaView, MemberView, OfferView, OrgView, Page, PageQuery, SaveResult, SetMemberRequest, StepView, SubmitResult,
+    TokenView, VersionView,
 };
 pub use wharf_api_types::{FieldError, Problem};
 use wharf_core::TokenId;
@@ -292,6 +292,16 @@ impl Client {
     /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}`.
     pub async fn offer_version(&self, org: &str, offer: &str, version: u32) -> Result<VersionView, ClientError> {
         self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}")).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps`.
+    pub async fn version_steps(&self, org: &str, offer: &str, version: i64) -> Result<Vec<StepView>, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps")).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/report`, as JSON.
+    pub async fn version_report(&self, org: &str, offer: &str, version: u32) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/report")).await
     }
 
     /// `GET /api/v1/orgs/{org}/offers/{offer}/compare?with=…`.

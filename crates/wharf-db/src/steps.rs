@@ -118,7 +118,7 @@ impl Db {
         step_from_row(&row)
     }
 
-    /// Records a running step's progress.
+    /// Records a running step's progress (and the total, as far as it is known now).
     pub async fn step_progress(
         &self,
         offer: OfferKey,
@@ -127,7 +127,7 @@ impl Db {
         progress: Progress,
     ) -> Result<(), DbError> {
         sqlx::query(
-            "UPDATE pipeline_steps SET bytes_done = $1, images_done = $2, files_done = $3 \
+            "UPDATE pipeline_steps SET bytes_done = $1, images_done = $2, files_done = $3, bytes_total = $7 \
              WHERE offer = $4 AND version = $5 AND step = $6 AND state = 'running'",
         )
         .bind(int(progress.bytes_done))
@@ -136,6 +136,7 @@ impl Db {
         .bind(offer.0)
         .bind(version)
         .bind(step.as_str())
+        .bind(int(progress.bytes_total))
         .execute(self.writes())
         .await?;
         Ok(())

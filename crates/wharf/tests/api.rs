@@ -584,6 +584,8 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/history
     GET /api/v1/orgs/{org}/offers/{offer}/versions
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/report
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps
     GET /api/v1/schemas/offer.json
     GET /api/v1/user
     GET /api/v1/user/tokens

@@ -180,6 +180,43 @@ async fn an_unapproved_publisher_and_blocking_findings_stop_at_attention_needed(
         .collect();
     // (The image has no packages, so no advisory was missing for it.)
     assert_eq!(checks, ["malware.not-scanned"]);
+
+    // Readable through the API and the CLI.
+    let (status, steps) =
+        json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v2}/steps")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, steps[0]["step"].as_str(), steps[0]["state"].as_str()),
+        (200, Some("certification"), Some("failed"))
+    );
+    assert_eq!(steps[0]["has_report"], true);
+    let r = app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v2}/report")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), report);
+    let r = app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v1}/report")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "the unapproved submission was not certified");
+    let r = app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/9/steps")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let token = {
+        let body = json!({"name": "cli", "scopes": ["api:read"]});
+        let r = app.as_user(Method::POST, "dev", "/api/v1/user/tokens").json(&body).send().await.unwrap();
+        json(r).await.1["secret"].as_str().unwrap().to_owned()
+    };
+    let cli = |args: &[&str]| {
+        let out = common::wharf(args, &[("WHARF_URL".into(), app.url.clone()), ("WHARF_TOKEN".into(), token.clone())])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = cli(&["offer", "status", "contoso/db"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("certification: failed (1/1 images, 1024 bytes): certification failed: 1 blocking finding(s)"),
+        "{out}"
+    );
+    let (code, out) = cli(&["offer", "report", "contoso/db"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), report);
+
     let (_, history) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/history")).send().await.unwrap()).await;
     let labels: Vec<&str> = history["items"].as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap()).collect();
     assert_eq!(labels.iter().filter(|l| **l == "Attention needed").count(), 2, "{labels:?}");

@@ -12,8 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
-    CompareQuery, Comparison, EventView, MediaView, OfferView, Problem, SaveResult, SubmitResult, VersionSummary,
-    VersionView,
+    CompareQuery, Comparison, EventView, MediaView, OfferView, Problem, SaveResult, StepView, SubmitResult,
+    VersionSummary, VersionView,
 };
 use wharf_app::{CompareWith, Document, OfferChange};
 use wharf_core::PlanId;
@@ -290,9 +290,43 @@ pub(crate) async fn version(
     caller: Caller,
     Path((org, offer, version)): Path<(String, String, String)>,
 ) -> Result<Json<VersionView>, ApiError> {
-    let n: i64 =
-        version.parse().map_err(|_| ApiError::NotFound(format!("offer {offer:?} has no version {version:?}")))?;
+    let n = version_number(&offer, &version)?;
     Ok(Json(state.app.version(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// A version number in the path: not found when it cannot be one.
+fn version_number(offer: &str, version: &str) -> Result<i64, ApiError> {
+    version.parse().map_err(|_| ApiError::NotFound(format!("offer {offer:?} has no version {version:?}")))
+}
+
+/// The publishing pipeline's steps of a version: each run's start, end, outcome,
+/// progress, and for a running step the time left as this server estimates it.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, body = Vec<StepView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn steps(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version)): Path<(String, String, String)>,
+) -> Result<Json<Vec<StepView>>, ApiError> {
+    let n = version_number(&offer, &version)?;
+    Ok(Json(state.app.version_steps(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// A version's certification report: every image, platform and finding with its
+/// evidence and whether it blocks, and the packages found (the SBOM's content).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/report", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, description = "the report", content_type = "application/json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn report(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let n = version_number(&offer, &version)?;
+    let bytes = state.app.version_report(&caller.actor(), &org, &offer, n).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 /// The draft against the live version (default), the version in preview, or any

@@ -143,7 +143,7 @@ fn view_of(org: &Org, row: &OfferRow, versions: &[VersionRow]) -> OfferView {
 
 impl App {
     /// The organization and offer an actor names, after checking `action`.
-    async fn offer_for(
+    pub(crate) async fn offer_for(
         &self,
         actor: &Actor,
         org: &str,

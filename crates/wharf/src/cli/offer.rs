@@ -40,6 +40,9 @@ enum OfferCommand {
     /// The draft (or a version) as YAML.
     #[command(disable_version_flag = true)]
     Show(ShowArgs),
+    /// A version's certification report (JSON): every finding with its evidence.
+    #[command(disable_version_flag = true)]
+    Report(ReportArgs),
     /// An organization's offers.
     List(ListArgs),
     /// The draft against the live version (or preview, or a version number).
@@ -92,6 +95,18 @@ struct ShowArgs {
     /// A submitted version instead of the draft.
     #[arg(long)]
     version: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The offer, as ORG/OFFER.
+    offer: String,
+    /// The version (default: the newest).
+    #[arg(long)]
+    version: Option<u32>,
+    /// Server URL (default: WHARF_URL, or the last server logged in to).
+    #[arg(long, env = "WHARF_URL")]
+    server: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +166,7 @@ pub async fn run(args: OfferArgs) -> Result<(), Failure> {
         OfferCommand::Submit(a) => submit(a).await,
         OfferCommand::Status(a) => status(a).await,
         OfferCommand::Show(a) => show(a).await,
+        OfferCommand::Report(a) => report(a).await,
         OfferCommand::List(a) => list(a).await,
         OfferCommand::Compare(a) => compare(a).await,
         OfferCommand::History(a) => history(a).await,
@@ -528,7 +544,51 @@ fn print_offer(view: &OfferView, format: Format) {
 async fn status(args: OfferRef) -> Result<(), Failure> {
     let (org, id) = split(&args.offer)?;
     let client = super::client::connect(args.server.as_deref())?;
-    print_offer(&client.offer(&org, &id).await?, args.output.output);
+    let view = client.offer(&org, &id).await?;
+    print_offer(&view, args.output.output);
+    // The newest version's pipeline steps.
+    if args.output.output == Format::Human
+        && let Some(newest) = view.versions.first()
+    {
+        for step in client.version_steps(&org, &id, newest.version).await? {
+            output::line(step_line(&step));
+        }
+    }
+    Ok(())
+}
+
+/// One pipeline step for people: `certification: failed (attempt 1, 1/1 images, 3 MB): why`.
+fn step_line(s: &wharf_api_types::StepView) -> String {
+    let mut line =
+        format!("{}: {} ({}/{} images, {} bytes", s.step, s.state, s.images_done, s.images_total, s.bytes_done);
+    if s.attempt > 1 {
+        line.push_str(&format!(", attempt {}", s.attempt));
+    }
+    if let Some(left) = s.estimate_seconds {
+        line.push_str(&format!(", about {} s left", left.ceil()));
+    }
+    line.push(')');
+    if let Some(m) = &s.message {
+        line.push_str(&format!(": {m}"));
+    }
+    line
+}
+
+async fn report(args: ReportArgs) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer)?;
+    let client = super::client::connect(args.server.as_deref())?;
+    let version = match args.version {
+        Some(v) => v,
+        None => {
+            let view = client.offer(&org, &id).await?;
+            let newest = view
+                .versions
+                .first()
+                .ok_or_else(|| Failure::new(EXIT_FAILED, format!("{org}/{id} has no submitted version")))?;
+            u32::try_from(newest.version).unwrap_or(u32::MAX)
+        }
+    };
+    output::json(&client.version_report(&org, &id, version).await?);
     Ok(())
 }
 
