@@ -30,6 +30,7 @@ pub mod steps;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+mod uploads;
 pub mod users;
 
 pub use config::DatabaseConfig;
