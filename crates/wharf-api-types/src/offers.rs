@@ -168,3 +168,32 @@ pub struct StepView {
     /// Whether the step wrote a report (GET …/versions/{version}/report).
     pub has_report: bool,
 }
+
+/// An image packaging promoted into the marketplace namespace, signed by the marketplace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PromotedImageView {
+    /// The plan it belongs to.
+    pub plan: String,
+    /// The marketplace repository, `mp/<publisher>/<offer>/<plan>/<image>`.
+    pub repository: String,
+    /// Its tag there (the tag it was submitted with).
+    pub tag: String,
+    /// The manifest (or index) digest frozen at Submit.
+    pub digest: String,
+    /// How clients pull it by tag: `<registry>/<repository>:<tag>`.
+    pub reference: String,
+    /// How clients pull it by digest: `<registry>/<repository>@<digest>`.
+    pub pinned_reference: String,
+    /// Where it came from, `<repository>:<tag>`.
+    pub source: String,
+    /// The marketplace's signature manifest (tag `sha256-<hex>.sig`), once signed.
+    pub signature: Option<String>,
+}
+
+/// `POST /api/v1/orgs/{org}/offers/{offer}/go-live`: the publisher's sign-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoLiveRequest {
+    /// The version in preview that goes live.
+    pub version: i64,
+}

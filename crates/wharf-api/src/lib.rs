@@ -77,6 +77,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/offers/{offer}/versions/{version}", get(offers::version))
         .route("/orgs/{org}/offers/{offer}/versions/{version}/steps", get(offers::steps))
         .route("/orgs/{org}/offers/{offer}/versions/{version}/report", get(offers::report))
+        .route("/orgs/{org}/offers/{offer}/versions/{version}/images", get(offers::images))
+        .route("/orgs/{org}/offers/{offer}/go-live", post(offers::go_live))
+        .route("/marketplace/signing-key", get(offers::signing_key))
         .route("/orgs/{org}/offers/{offer}/compare", get(offers::compare))
         .route("/orgs/{org}/offers/{offer}/history", get(offers::history))
         .route(

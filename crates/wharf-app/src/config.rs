@@ -26,12 +26,17 @@ impl Default for GcConfig {
 pub struct MarketplaceConfig {
     /// The categories offers may list (ids: lowercase letters, digits, `-`).
     pub categories: Vec<String>,
+    /// The key the marketplace signs promoted images with: a PEM file holding an
+    /// unencrypted P-256 private key (PKCS#8 or SEC1); empty: one is generated at first
+    /// use and kept in the database.
+    pub signing_key: String,
 }
 
 impl Default for MarketplaceConfig {
     fn default() -> Self {
         MarketplaceConfig {
             categories: wharf_offer::template::DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
+            signing_key: String::new(),
         }
     }
 }

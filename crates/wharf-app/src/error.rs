@@ -83,3 +83,15 @@ impl From<AuthError> for AppError {
         }
     }
 }
+
+impl From<wharf_db::registry::RegistryWriteError> for AppError {
+    fn from(e: wharf_db::registry::RegistryWriteError) -> Self {
+        use wharf_db::registry::RegistryWriteError as E;
+        match e {
+            E::Db(db) => db.into(),
+            other @ (E::MissingReference(_) | E::TagImmutable { .. } | E::BlobReferenced(_) | E::Frozen { .. }) => {
+                AppError::Conflict(other.to_string())
+            }
+        }
+    }
+}

@@ -74,6 +74,11 @@ pub async fn collect(db: &Db, blobs: &BlobStore, options: &GcOptions) -> anyhow:
     // 1. Abandoned upload sessions.
     report.uploads_purged = purge_uploads(db, blobs, upload_cutoff, dry).await?;
     tracing::info!(uploads_purged = report.uploads_purged, "garbage collection: upload sessions done");
+    if !dry {
+        let kept_since = now.as_millis() - i64::try_from(crate::idempotency::KEEP_FOR.as_millis()).unwrap_or(i64::MAX);
+        let forgotten = db.forget_idempotency_keys(Timestamp::from_millis(kept_since)).await?;
+        tracing::debug!(forgotten, "garbage collection: idempotency keys older than a day forgotten");
+    }
 
     // 2. Links no manifest uses.
     loop {

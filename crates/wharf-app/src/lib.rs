@@ -19,12 +19,16 @@ mod certification;
 mod config;
 mod error;
 pub mod gc;
+pub mod idempotency;
 mod input;
 mod offers;
 mod orgs;
+pub mod packaging;
 mod page;
 pub mod pipeline;
 mod registry;
+pub mod release;
+pub mod signing;
 mod tokens;
 mod users;
 mod views;
@@ -55,19 +59,50 @@ pub struct App {
     blobs: BlobStore,
     categories: Arc<Vec<String>>,
     certification: Arc<certification::Settings>,
+    marketplace: Arc<Marketplace>,
+}
+
+/// What the marketplace signs with and how clients name its registry.
+#[derive(Debug, Default)]
+struct Marketplace {
+    /// `host[:port]` of the registry as clients reach it: signatures name images there.
+    registry_host: String,
+    /// The configured key (PEM), if any.
+    configured_key: Option<String>,
+    /// The key in use, loaded (or generated) at first use.
+    signer: tokio::sync::OnceCell<signing::Signer>,
 }
 
 impl App {
     /// The application over `db` and `blobs`, with `auth` for credentials and tokens
     /// and the marketplace's `categories`.
     pub fn new(db: Db, auth: Authenticator, blobs: BlobStore, categories: Arc<Vec<String>>) -> App {
-        App { db, auth, blobs, categories, certification: Arc::default() }
+        App { db, auth, blobs, categories, certification: Arc::default(), marketplace: Arc::default() }
     }
 
     /// With the certification settings of `[certification]`: the policy file is read
     /// now, so a broken one stops the server at start.
     pub fn with_certification(mut self, config: &CertificationConfig) -> Result<App, AppError> {
         self.certification = Arc::new(certification::Settings::from_config(config)?);
+        Ok(self)
+    }
+
+    /// With the registry's host as clients name it (`host[:port]`, from the public
+    /// URL) and the `[marketplace]` signing key: a key file that cannot be read or is
+    /// not a P-256 private key stops the server at start.
+    pub fn with_marketplace(mut self, registry_host: &str, config: &MarketplaceConfig) -> Result<App, AppError> {
+        let configured_key = if config.signing_key.is_empty() {
+            None
+        } else {
+            let pem = std::fs::read_to_string(&config.signing_key).map_err(|e| {
+                AppError::field("/marketplace/signing_key", format!("{:?} cannot be read: {e}", config.signing_key))
+            })?;
+            signing::Signer::from_pem(&pem)
+                .map_err(|e| AppError::field("/marketplace/signing_key", format!("{:?}: {e}", config.signing_key)))?;
+            Some(pem)
+        };
+        self.marketplace =
+            Arc::new(Marketplace { registry_host: registry_host.to_owned(), configured_key, ..Marketplace::default() });
         Ok(self)
     }
 }

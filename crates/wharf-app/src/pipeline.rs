@@ -21,6 +21,7 @@ use wharf_offer::OfferSpec;
 use wharf_api_types::StepView;
 use wharf_core::{OrgAction, Timestamp, TokenScope};
 
+use crate::packaging::{PackageVersion, StoredSbom};
 use crate::{Actor, App, AppError, StoredImage};
 
 /// Passed runs a step's pace is learned from.
@@ -61,6 +62,10 @@ struct StoredReport<'a> {
     version: i64,
     verdict: Verdict,
     images: &'a [Report],
+    /// The digest frozen at Submit of each entry of `images`, in order.
+    digests: Vec<String>,
+    /// Each image's CycloneDX SBOM per platform, kept in the blob store.
+    sboms: Vec<StoredSbom>,
 }
 
 impl App {
@@ -143,7 +148,7 @@ impl App {
         let step = PipelineStep::Certification;
         let done = self.db.version_steps(job.offer, job.version).await?;
         if done.iter().any(|s| s.step == step && s.state == StepState::Passed) {
-            return Ok(());
+            return self.queue_packaging(&package(job)).await;
         }
         let spec: OfferSpec = serde_json::from_str(&version.document)
             .map_err(|e| AppError::Internal(format!("stored version does not parse: {e}")))?;
@@ -165,7 +170,10 @@ impl App {
         let engine = std::sync::Arc::new(self.certification_engine().await?);
         let mut reports = Vec::new();
         let mut progress = total;
+        let mut digests = Vec::new();
+        let mut sboms = Vec::new();
         for image in images {
+            digests.push(image.digest.to_string());
             let layout = self.stored_layout(std::slice::from_ref(&image)).await?;
             let engine = engine.clone();
             let name = image.name.clone();
@@ -181,11 +189,26 @@ impl App {
             }
             progress.bytes_total = progress.bytes_done;
             self.db.step_progress(job.offer, job.version, step, progress).await?;
+            for p in &report.platforms {
+                let sbom = wharf_certify::sbom::cyclonedx(&image.name, &p.platform, &p.components);
+                let bytes = serde_json::to_vec(&sbom).map_err(|e| AppError::Internal(e.to_string()))?;
+                let blob = self
+                    .blobs
+                    .put_bytes(Bytes::from(bytes), None)
+                    .await
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                sboms.push(StoredSbom {
+                    image: image.digest.to_string(),
+                    platform: p.platform.clone(),
+                    digest: blob.digest.to_string(),
+                    size: blob.size,
+                });
+            }
             reports.push(report);
         }
         let failed: Vec<&Report> = reports.iter().filter(|r| r.verdict == Verdict::Fail).collect();
         let verdict = if failed.is_empty() { Verdict::Pass } else { Verdict::Fail };
-        let stored = StoredReport { offer: job.offer, version: job.version, verdict, images: &reports };
+        let stored = StoredReport { offer: job.offer, version: job.version, verdict, images: &reports, digests, sboms };
         let json = serde_json::to_vec(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
         let size = json.len() as u64;
         let blob =
@@ -196,7 +219,7 @@ impl App {
             self.db.finish_step(job.offer, job.version, step, StepState::Passed, None).await?;
             self.db.version_passed(job.offer, job.version, OfferEvent::Certified, PIPELINE).await?;
             tracing::info!(offer = %job.offer, version = job.version, "version certified");
-            return Ok(());
+            return self.queue_packaging(&package(job)).await;
         }
         let blocking: usize = failed
             .iter()
@@ -224,8 +247,13 @@ impl App {
     }
 }
 
+/// The packaging job that follows a version's certification.
+fn package(job: &CertifyVersion) -> PackageVersion {
+    PackageVersion { offer: job.offer, version: job.version, publisher: job.publisher.clone() }
+}
+
 /// Every image of every plan, by the digests frozen at Submit, once each.
-fn frozen_images(spec: &OfferSpec) -> Result<Vec<StoredImage>, AppError> {
+pub(crate) fn frozen_images(spec: &OfferSpec) -> Result<Vec<StoredImage>, AppError> {
     let mut out: Vec<StoredImage> = Vec::new();
     for plan in &spec.plans {
         for image in &plan.images {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use wharf_core::{OrgAction, OrgName, Role, Timestamp, TokenScope, TokenScopes, UserName};
+use wharf_core::{MARKETPLACE_NAMESPACE, OrgAction, OrgName, Role, Timestamp, TokenScope, TokenScopes, UserName};
 use wharf_db::Db;
 use wharf_db::tokens::{ApiToken, NewToken};
 use wharf_db::users::User;
@@ -237,6 +237,9 @@ impl Authenticator {
                 let Ok(repo) = scope.name.parse::<RepositoryName>() else {
                     return Ok(Vec::new());
                 };
+                if repo.namespace() == MARKETPLACE_NAMESPACE {
+                    return self.marketplace_actions(p, &repo, scope).await;
+                }
                 let Ok(org_name) = repo.namespace().parse::<OrgName>() else {
                     return Ok(Vec::new());
                 };
@@ -269,6 +272,30 @@ impl Authenticator {
             }
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// The marketplace namespace is written only by the publishing pipeline: nobody
+    /// pushes or deletes there. Pull goes to the owning publisher's members, to
+    /// operators, and, while a version is in preview, to its preview audience.
+    /// (Customers' entitlements come with subscriptions.)
+    async fn marketplace_actions(
+        &self,
+        p: &Principal,
+        repo: &RepositoryName,
+        scope: &RegistryScope,
+    ) -> Result<Vec<String>, AuthError> {
+        let wants_pull = scope.actions.iter().any(|a| a == "pull" || a == "*");
+        if !wants_pull || !p.has_scope(TokenScope::RegistryPull) {
+            return Ok(Vec::new());
+        }
+        let Some(mp) = self.inner.db.marketplace_repository(repo.as_str(), p.user_id).await? else {
+            return Ok(Vec::new());
+        };
+        let role = self.inner.db.role_in_org(mp.publisher, p.user_id).await?;
+        let ok = mp.previewer
+            || p.may_platform(wharf_core::PlatformAction::ReadAll)
+            || (role.is_some() && p.may_in_org(mp.kind, role, OrgAction::Pull));
+        Ok(if ok { vec!["pull".to_owned()] } else { Vec::new() })
     }
 
     /// Issues a registry token for `service` granting what `principal` may do of

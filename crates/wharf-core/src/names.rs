@@ -8,10 +8,13 @@
 /// The longest accepted name, in characters.
 pub const MAX_NAME_LEN: usize = 39;
 
-/// Organization names the marketplace keeps for itself.
-///
-/// `mp` is the marketplace-owned registry namespace (`mp/<publisher>/<offer>/<plan>`).
-pub const RESERVED_ORG_NAMES: &[&str] = &["mp", "v2", "api", "token", "metrics", "healthz", "readyz"];
+/// The namespace of the images the marketplace promoted and signed
+/// (`mp/<publisher>/<offer>/<plan>/<image>`), written only by the publishing pipeline.
+pub const MARKETPLACE_NAMESPACE: &str = "mp";
+
+/// Organization names the marketplace keeps for itself: its registry namespace and
+/// its routes' first segments.
+pub const RESERVED_ORG_NAMES: &[&str] = &[MARKETPLACE_NAMESPACE, "v2", "api", "token", "metrics", "healthz", "readyz"];
 
 /// Why a string is not a valid name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

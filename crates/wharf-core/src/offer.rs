@@ -134,6 +134,10 @@ string_enum!(
         Certified => "certified", "Certified";
         /// The pipeline stopped a version: the publisher must act.
         AttentionNeeded => "attention_needed", "Attention needed";
+        /// A version was promoted and signed: in preview for the publisher and its audience.
+        InPreview => "in_preview", "In preview";
+        /// The publisher signed off a version in preview: it goes live.
+        GoLive => "go_live", "Go live";
         /// A version went live.
         WentLive => "went_live", "Went live";
         /// The offer was stop-sold.

@@ -25,6 +25,7 @@ mod migrations;
 pub mod offers;
 pub mod orgs;
 mod pool;
+pub mod publishing;
 pub mod registry;
 pub mod steps;
 #[cfg(feature = "testing")]

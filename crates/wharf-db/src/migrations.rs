@@ -84,6 +84,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0011_step_reports.sql"),
         postgres: include_str!("../migrations/postgres/0011_step_reports.sql"),
     },
+    Step {
+        version: 12,
+        description: "publishing",
+        sqlite: include_str!("../migrations/sqlite/0012_publishing.sql"),
+        postgres: include_str!("../migrations/postgres/0012_publishing.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

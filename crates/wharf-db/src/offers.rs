@@ -8,7 +8,7 @@
 
 use sqlx::any::AnyRow;
 use wharf_core::{OfferEvent, OfferId, OfferKey, OfferState, OrgId, PlanId, Timestamp, VersionStatus};
-use wharf_oci::Digest;
+use wharf_oci::{Digest, RepositoryName};
 
 use crate::error::{conflict, parse_stored};
 use crate::pool::col;
@@ -84,6 +84,16 @@ pub struct MediaRow {
     pub size: u64,
 }
 
+/// What a submission freezes besides its document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Frozen<'a> {
+    /// Each image by repository and digest: pinned against deletion while the version
+    /// is certified and packaged (an index's entries with it).
+    pub images: &'a [(RepositoryName, Digest)],
+    /// The customer organizations (names) that may pull the version in preview.
+    pub audience: &'a [String],
+}
+
 /// Why an offer write did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum OfferWriteError {
@@ -142,9 +152,9 @@ fn version_from_row(r: &AnyRow) -> Result<VersionRow, DbError> {
     })
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-async fn record(
+pub(crate) async fn record(
     tx: &mut Tx,
     offer: OfferKey,
     kind: OfferEvent,
@@ -224,7 +234,7 @@ impl Db {
 
     /// Locks the offer row for the rest of the transaction (PostgreSQL; SQLite's
     /// write transaction already excludes other writers) and reads it.
-    async fn lock_offer(&self, tx: &mut Tx, pk: OfferKey) -> Result<OfferRow, OfferWriteError> {
+    pub(crate) async fn lock_offer(&self, tx: &mut Tx, pk: OfferKey) -> Result<OfferRow, OfferWriteError> {
         let lock = if self.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
         let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1{lock}");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk.0).fetch_optional(&mut **tx).await?;
@@ -265,6 +275,7 @@ impl Db {
         pk: OfferKey,
         expected: Option<i64>,
         document: &str,
+        frozen: Frozen<'_>,
         actor: &str,
     ) -> Result<(OfferRow, VersionRow), OfferWriteError> {
         let now = Timestamp::now().as_millis();
@@ -284,6 +295,19 @@ impl Db {
         .bind(pk.0)
         .execute(&mut *tx)
         .await?;
+        // So is a version in preview not yet signed off: its preview ends.
+        let preview: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM offer_versions v WHERE offer = $1 AND status = 'preview' AND NOT EXISTS \
+             (SELECT 1 FROM pipeline_steps s WHERE s.offer = v.offer AND s.version = v.version AND s.step = 'go_live')",
+        )
+        .bind(pk.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(replaced) = preview {
+            crate::publishing::end_preview(&mut tx, pk, replaced, now).await?;
+            let detail = format!("{replaced}: replaced by a new submission");
+            record(&mut tx, pk, OfferEvent::Cancelled, Some(&detail), actor, now).await?;
+        }
         let in_progress: Option<i64> = sqlx::query_scalar(
             "SELECT version FROM offer_versions WHERE offer = $1 AND status IN ('submitted', 'attention_needed', 'preview')",
         )
@@ -311,6 +335,7 @@ impl Db {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+        crate::publishing::freeze(&mut tx, pk, next, frozen).await?;
         let sql = format!(
             "UPDATE offers SET state = 'publish_in_progress', updated_at = $1 WHERE id = $2 RETURNING {OFFER_COLUMNS}"
         );
@@ -438,8 +463,8 @@ impl Db {
             .collect()
     }
 
-    /// Cancels the version being published (before the publisher's sign-off): the
-    /// version becomes `cancelled` and the offer returns to `live` (or `stop_sold`)
+    /// Cancels the version being published (before go-live; a preview ends, its
+    /// promoted tags removed): the version becomes `cancelled` and the offer returns to `live` (or `stop_sold`)
     /// when an earlier version is live, else to `draft`.
     pub async fn cancel_submission(&self, pk: OfferKey, actor: &str) -> Result<(OfferRow, i64), OfferWriteError> {
         let now = Timestamp::now().as_millis();
@@ -455,9 +480,19 @@ impl Db {
             return Err(OfferWriteError::WrongState("no version is being published".into()));
         };
         if status == VersionStatus::Preview.as_str() {
-            return Err(OfferWriteError::WrongState(format!(
-                "version {version} is in preview, waiting for your sign-off: publishing can be cancelled only before that step"
-            )));
+            let signed_off: Option<i64> = sqlx::query_scalar(
+                "SELECT attempt FROM pipeline_steps WHERE offer = $1 AND version = $2 AND step = 'go_live'",
+            )
+            .bind(pk.0)
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if signed_off.is_some() {
+                return Err(OfferWriteError::WrongState(format!(
+                    "version {version} is going live (signed off): publishing can be cancelled only before go-live"
+                )));
+            }
+            crate::publishing::end_preview(&mut tx, pk, version, now).await?;
         }
         sqlx::query(
             "UPDATE offer_versions SET status = 'cancelled', updated_at = $1 WHERE offer = $2 AND version = $3",

@@ -88,6 +88,18 @@ pub enum RegistryWriteError {
     /// A manifest still references the blob.
     #[error("blob {0} is referenced by a manifest in this repository; delete the manifest first")]
     BlobReferenced(Digest),
+    /// A version being published froze the manifest.
+    #[error(
+        "{digest} is frozen by version {version} of offer {offer:?}, which is being published; it can be deleted once that version is promoted (in preview) or cancelled"
+    )]
+    Frozen {
+        /// The manifest.
+        digest: Digest,
+        /// The offer's id.
+        offer: String,
+        /// The version.
+        version: i64,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -105,6 +117,11 @@ const REFERENCE_CHUNK: usize = 400;
 /// How often a write stopped by a guard whose reason was gone by the time it was
 /// looked up is tried again.
 const GUARD_RETRIES: usize = 3;
+/// The submitted versions (`offer`, `version`) that froze manifest `$2` of repository
+/// `$1`: it may not be deleted while one is certified or packaged.
+const FROZEN_BY: &str = "SELECT v.offer, v.version FROM version_images f \
+     JOIN offer_versions v ON v.offer = f.offer AND v.version = f.version AND v.status = 'submitted' \
+     WHERE f.repository_id = $1 AND f.digest = $2";
 const MANIFEST_COLUMNS: &str = "digest, media_type, size, artifact_type, subject, annotations";
 
 fn repository_from_row(r: &AnyRow) -> Result<Repository, DbError> {
@@ -465,6 +482,7 @@ impl Db {
         if immutable {
             batch.abort_if("EXISTS (SELECT 1 FROM tags WHERE repository_id = $1 AND digest = $2)", args());
         }
+        batch.abort_if(format!("EXISTS ({FROZEN_BY})"), args());
         for sql in [
             "DELETE FROM tags WHERE repository_id = $1 AND digest = $2",
             "DELETE FROM manifest_references WHERE repository_id = $1 AND manifest = $2",
@@ -479,14 +497,26 @@ impl Db {
                 Err(BatchError::Sql(e)) => return Err(e.into()),
                 Err(BatchError::Aborted) => {}
             }
-            let tag: Option<String> =
+            let tag: Option<String> = if immutable {
                 sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 LIMIT 1")
                     .bind(repository.0)
                     .bind(digest.as_str())
                     .fetch_optional(self.pool())
-                    .await?;
+                    .await?
+            } else {
+                None
+            };
             if let Some(tag) = tag {
                 return Err(RegistryWriteError::TagImmutable { tag, current: digest.clone() });
+            }
+            let sql = format!("SELECT o.offer_id, v.version FROM ({FROZEN_BY}) v JOIN offers o ON o.id = v.offer");
+            let frozen: Option<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(repository.0)
+                .bind(digest.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+            if let Some((offer, version)) = frozen {
+                return Err(RegistryWriteError::Frozen { digest: digest.clone(), offer, version });
             }
         }
         Err(DbError::Contended("the manifest's tags kept changing while it was deleted; try again".into()).into())

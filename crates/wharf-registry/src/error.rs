@@ -159,6 +159,9 @@ impl From<RegistryWriteError> for RegistryError {
                 format!("blob {d} is still referenced by a manifest in this repository; delete the manifest first"),
             )
             .status(StatusCode::METHOD_NOT_ALLOWED),
+            e @ RegistryWriteError::Frozen { .. } => {
+                RegistryError::new(ErrorCode::Denied, e.to_string()).status(StatusCode::CONFLICT)
+            }
             RegistryWriteError::Db(db) => db.into(),
         }
     }

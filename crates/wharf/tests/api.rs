@@ -573,6 +573,7 @@ async fn openapi_document_covers_the_api() {
     DELETE /api/v1/user/tokens/{id}
     GET /api/v1/advisories
     GET /api/v1/categories
+    GET /api/v1/marketplace/signing-key
     GET /api/v1/orgs
     GET /api/v1/orgs/{org}
     GET /api/v1/orgs/{org}/media/{digest}
@@ -584,6 +585,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/history
     GET /api/v1/orgs/{org}/offers/{offer}/versions
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/images
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/report
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps
     GET /api/v1/schemas/offer.json
@@ -598,6 +600,7 @@ async fn openapi_document_covers_the_api() {
     POST /api/v1/orgs/{org}/media
     POST /api/v1/orgs/{org}/offers
     POST /api/v1/orgs/{org}/offers/{offer}/cancel
+    POST /api/v1/orgs/{org}/offers/{offer}/go-live
     POST /api/v1/orgs/{org}/offers/{offer}/plans/{plan}/resume
     POST /api/v1/orgs/{org}/offers/{offer}/plans/{plan}/stop-sell
     POST /api/v1/orgs/{org}/offers/{offer}/resume

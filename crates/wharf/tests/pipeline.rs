@@ -7,25 +7,32 @@ mod common;
 use common::{PASSWORD, TestApp, json};
 use reqwest::Method;
 use serde_json::{Value, json};
+use wharf_app::packaging::PackageVersion;
 use wharf_app::pipeline::CertifyVersion;
+use wharf_app::release::ReleaseVersion;
 use wharf_core::{OfferKey, OrgKind, PipelineStep, StepState};
 use wharf_oci::{Algorithm, Digest};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const BASE: &str = "/api/v1/orgs/contoso/offers";
 
-/// Pushes an image of one (empty) tar layer, run as a non-root user, to `repo:tag`.
-async fn push_image(app: &TestApp, repo: &str, tag: &str) -> Digest {
-    let scope = format!("repository:{repo}:pull,push");
+/// A registry token of `user` for `scope`, as an Authorization header value.
+async fn bearer(app: &TestApp, user: &str, scope: &str) -> String {
     let r = app
         .http
         .get(format!("{}/token", app.url))
-        .query(&[("service", "wharf-registry"), ("scope", scope.as_str())])
-        .basic_auth("dev", Some(PASSWORD))
+        .query(&[("service", "wharf-registry"), ("scope", scope)])
+        .basic_auth(user, Some(PASSWORD))
         .send()
         .await
         .unwrap();
-    let auth = format!("Bearer {}", json(r).await.1["token"].as_str().unwrap());
+    format!("Bearer {}", json(r).await.1["token"].as_str().unwrap())
+}
+
+/// Pushes an image of one (empty) tar layer, run as a non-root user, to `repo:tag`;
+/// `title` (a label) makes different images.
+async fn push_image(app: &TestApp, repo: &str, tag: &str, title: &str) -> Digest {
+    let auth = bearer(app, "dev", &format!("repository:{repo}:pull,push")).await;
     let push = |data: Vec<u8>| {
         let d = Digest::of(Algorithm::Sha256, &data);
         let (url, auth) = (format!("{}/v2/{repo}/blobs/uploads/?digest={d}", app.url), auth.clone());
@@ -40,7 +47,7 @@ async fn push_image(app: &TestApp, repo: &str, tag: &str) -> Digest {
     let (layer, _) = push(layer_bytes.clone()).await;
     let config = json!({
         "architecture": "amd64", "os": "linux",
-        "config": {"User": "1000", "Labels": {"org.opencontainers.image.title": "db"}},
+        "config": {"User": "1000", "Labels": {"org.opencontainers.image.title": title}},
         "rootfs": {"type": "layers", "diff_ids": [layer.to_string()]},
     })
     .to_string();
@@ -93,32 +100,48 @@ async fn setup(policy: Option<&str>) -> (TestApp, wharf_app::App, tempfile::Temp
     if let Some(text) = policy {
         std::fs::write(&policy_file, text).unwrap();
     }
-    let app = TestApp::start().await;
+    let app = TestApp::with_config(|c| {
+        if policy.is_some() {
+            c.certification.policy = policy_file.display().to_string();
+        }
+    })
+    .await;
     app.user("dev").await;
     app.org("contoso", OrgKind::Publisher, "dev").await;
-    let certification = wharf_app::CertificationConfig {
-        policy: if policy.is_some() { policy_file.display().to_string() } else { String::new() },
-        ..wharf_app::CertificationConfig::default()
-    };
-    let application = wharf_app::App::new(
-        app.state.db.clone(),
-        app.state.auth.clone(),
-        app.state.blobs.clone(),
-        std::sync::Arc::new(wharf_offer::template::DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect()),
-    )
-    .with_certification(&certification)
-    .unwrap();
-    push_image(&app, "contoso/example-db", "1.0.0").await;
-    let doc = document(&app).await;
+    // A preview-audience customer and an outsider.
+    app.user("cust").await;
+    app.org("fabrikam", OrgKind::Customer, "cust").await;
+    app.user("outsider").await;
+    app.org("northwind", OrgKind::Customer, "outsider").await;
+    push_image(&app, "contoso/example-db", "1.0.0", "db").await;
+    let mut doc = document(&app).await;
+    doc["preview_audience"] = json!(["fabrikam"]);
     let r = app.as_user(Method::POST, "dev", BASE).json(&doc).send().await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let application = app.state.app.clone();
     (app, application, dir)
 }
 
-/// Runs the queued certification job, as a worker would.
+/// Runs queued pipeline jobs as a worker would, until none is ready; what each did.
+async fn run_jobs(app: &TestApp, application: &wharf_app::App) -> Vec<wharf_jobs::Ran> {
+    let runner = wharf_jobs::Runner::new(app.state.db.clone())
+        .register::<CertifyVersion>(application.clone())
+        .register::<PackageVersion>(application.clone())
+        .register::<ReleaseVersion>(application.clone());
+    let mut ran = Vec::new();
+    loop {
+        match runner.run_once().await.unwrap() {
+            wharf_jobs::Ran::Idle => return ran,
+            other => ran.push(other),
+        }
+    }
+}
+
+/// Runs the queued certification job (and what follows it), as a worker would.
 async fn run_pipeline(app: &TestApp, application: &wharf_app::App) {
-    let runner = wharf_jobs::Runner::new(app.state.db.clone()).register::<CertifyVersion>(application.clone());
-    assert!(matches!(runner.run_once().await.unwrap(), wharf_jobs::Ran::Succeeded(_)));
+    let ran = run_jobs(app, application).await;
+    assert!(matches!(ran.first(), Some(wharf_jobs::Ran::Succeeded(_))), "{ran:?}");
+    assert!(ran.iter().all(|r| matches!(r, wharf_jobs::Ran::Succeeded(_))), "{ran:?}");
 }
 
 async fn submit(app: &TestApp) -> i64 {
@@ -181,6 +204,13 @@ async fn an_unapproved_publisher_and_blocking_findings_stop_at_attention_needed(
     // (The image has no packages, so no advisory was missing for it.)
     assert_eq!(checks, ["malware.not-scanned"]);
 
+    // A version whose certification failed cannot go live.
+    let go_live = format!("{BASE}/db/go-live");
+    let (status, problem) =
+        json(app.as_user(Method::POST, "dev", &go_live).json(&json!({"version": v2})).send().await.unwrap()).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("only a version in preview can go live"), "{problem}");
+
     // Readable through the API and the CLI.
     let (status, steps) =
         json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v2}/steps")).send().await.unwrap()).await;
@@ -233,7 +263,7 @@ async fn a_version_that_meets_the_policy_is_certified_and_runs_once() {
     let v1 = submit(&app).await;
     run_pipeline(&app, &application).await;
     let (key, view) = offer(&app).await;
-    assert_eq!(view["state"], "publish_in_progress", "{view}");
+    assert_eq!(view["state"], "preview", "{view}");
     let steps = app.state.db.version_steps(key, v1).await.unwrap();
     assert_eq!((steps[0].state, steps[0].message.as_deref()), (StepState::Passed, None), "{steps:?}");
     assert!(steps[0].report.is_some());
@@ -247,4 +277,206 @@ async fn a_version_that_meets_the_policy_is_certified_and_runs_once() {
     let (_, history) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/history")).send().await.unwrap()).await;
     let certified = history["items"].as_array().unwrap().iter().filter(|e| e["label"] == "Certified").count();
     assert_eq!(certified, 1, "the history says it once: {history}");
+}
+
+/// What cannot be checked here (clamd, advisories, a license file, a signature) warns.
+const PERMISSIVE: &str =
+    "not_scanned = \"warn\"\nnot_evaluated = \"warn\"\nlicense_files = \"warn\"\nsignature = \"off\"\n";
+
+/// A manifest GET on the registry: status, OCI error code (if any), digest header.
+async fn get_manifest(app: &TestApp, auth: Option<&str>, repo: &str, reference: &str) -> (u16, String, String) {
+    let mut req = app.http.get(format!("{}/v2/{repo}/manifests/{reference}", app.url)).header("accept", OCI_MANIFEST);
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let digest = r.headers().get("docker-content-digest").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    (status, body["errors"][0]["code"].as_str().unwrap_or_default().to_owned(), digest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certified_version_is_promoted_signed_previewed_and_goes_live() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let dev_pull = bearer(&app, "dev", "repository:contoso/example-db:pull,delete").await;
+    let (_, _, frozen) = get_manifest(&app, Some(&dev_pull), "contoso/example-db", "1.0.0").await;
+    let v1 = submit(&app).await;
+
+    // While the version is in the pipeline its frozen manifest cannot be deleted, and
+    // moving the source tag changes nothing.
+    let r = app
+        .http
+        .delete(format!("{}/v2/contoso/example-db/manifests/{frozen}", app.url))
+        .header("authorization", &dev_pull)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED");
+    assert!(body["errors"][0]["detail"].as_str().unwrap().contains("frozen by version 1 of offer \"db\""), "{body}");
+    let moved = push_image(&app, "contoso/example-db", "1.0.0", "something else").await;
+    assert_ne!(moved.to_string(), frozen);
+
+    run_pipeline(&app, &application).await;
+    let (key, view) = offer(&app).await;
+    assert_eq!(view["state"], "preview", "{view}");
+    let steps: Vec<(PipelineStep, StepState)> =
+        app.state.db.version_steps(key, v1).await.unwrap().iter().map(|s| (s.step, s.state)).collect();
+    assert_eq!(
+        steps,
+        [
+            (PipelineStep::Certification, StepState::Passed),
+            (PipelineStep::Packaging, StepState::Passed),
+            (PipelineStep::PublisherSignOff, StepState::Running)
+        ]
+    );
+
+    // Both plans' images promoted by the frozen digest, signed.
+    let (status, images) =
+        json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v1}/images")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{images}");
+    let host = app.url.trim_start_matches("http://");
+    let listed: Vec<(&str, &str, &str)> = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["plan"].as_str().unwrap(), i["reference"].as_str().unwrap(), i["digest"].as_str().unwrap()))
+        .collect();
+    let free = format!("{host}/mp/contoso/db/free/example-db:1.0.0");
+    let byol = format!("{host}/mp/contoso/db/byol-cluster/example-db:1.0.0");
+    assert_eq!(listed, [("byol-cluster", byol.as_str(), frozen.as_str()), ("free", free.as_str(), frozen.as_str())]);
+    let promoted = "mp/contoso/db/free/example-db";
+
+    // In preview: the publisher and the preview audience pull; an outsider and an
+    // anonymous caller get exactly what a missing repository answers.
+    for user in ["dev", "cust"] {
+        let auth = bearer(&app, user, &format!("repository:{promoted}:pull")).await;
+        let (status, _, digest) = get_manifest(&app, Some(&auth), promoted, "1.0.0").await;
+        assert_eq!((status, digest.as_str()), (200, frozen.as_str()), "{user}");
+    }
+    let outsider = bearer(&app, "outsider", &format!("repository:{promoted}:pull")).await;
+    let refused = get_manifest(&app, Some(&outsider), promoted, "1.0.0").await;
+    let missing_repo = "mp/contoso/db/free/nothing";
+    let outsider_missing = bearer(&app, "outsider", &format!("repository:{missing_repo}:pull")).await;
+    let missing = get_manifest(&app, Some(&outsider_missing), missing_repo, "1.0.0").await;
+    assert_eq!(refused, missing);
+    assert_eq!(refused.0, 401);
+    assert_eq!(
+        get_manifest(&app, None, promoted, "1.0.0").await,
+        get_manifest(&app, None, missing_repo, "1.0.0").await
+    );
+    // Nobody pushes into the marketplace namespace, not even the publisher's owner.
+    let push = bearer(&app, "dev", &format!("repository:{promoted}:pull,push")).await;
+    let r = app
+        .http
+        .post(format!("{}/v2/{promoted}/blobs/uploads/", app.url))
+        .header("authorization", &push)
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
+
+    // The signature names the frozen digest and the pull reference; the SBOM and the
+    // report are referrers of the promoted image.
+    let dev = bearer(&app, "dev", &format!("repository:{promoted}:pull")).await;
+    let sig_tag = format!("sha256-{}.sig", frozen.trim_start_matches("sha256:"));
+    let r = app
+        .http
+        .get(format!("{}/v2/{promoted}/manifests/{sig_tag}", app.url))
+        .header("authorization", &dev)
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sig: Value = r.json().await.unwrap();
+    let layer = &sig["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+    assert!(layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().is_some_and(|s| !s.is_empty()));
+    let r = app
+        .http
+        .get(format!("{}/v2/{promoted}/blobs/{}", app.url, layer["digest"].as_str().unwrap()))
+        .header("authorization", &dev)
+        .send()
+        .await
+        .unwrap();
+    let claim: Value = r.json().await.unwrap();
+    assert_eq!(claim["critical"]["image"]["docker-manifest-digest"], frozen.as_str());
+    assert_eq!(claim["critical"]["identity"]["docker-reference"], free.as_str());
+    let r = app
+        .http
+        .get(format!("{}/v2/{promoted}/referrers/{frozen}", app.url))
+        .header("authorization", &dev)
+        .send()
+        .await
+        .unwrap();
+    let referrers: Value = r.json().await.unwrap();
+    let mut types: Vec<&str> =
+        referrers["manifests"].as_array().unwrap().iter().map(|m| m["artifactType"].as_str().unwrap()).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["application/vnd.cyclonedx+json", "application/vnd.wharf.certification.report.v1+json"]);
+    let r = app.http.get(format!("{}/api/v1/marketplace/signing-key", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+
+    // Go-live: publisher admins only; an Idempotency-Key makes a retry change nothing.
+    app.user("writer").await;
+    app.member("contoso", "writer", wharf_core::Role::Developer).await;
+    let go_live = format!("{BASE}/db/go-live");
+    let r = app.as_user(Method::POST, "writer", &go_live).json(&json!({"version": v1})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let send = |key: &'static str, version: i64| {
+        app.as_user(Method::POST, "dev", &go_live)
+            .header("idempotency-key", key)
+            .json(&json!({"version": version}))
+            .send()
+    };
+    let (status, first) = json(send("k-1", v1).await.unwrap()).await;
+    assert_eq!((status, first["state"].as_str()), (202, Some("publish_in_progress")), "{first}");
+    let (status, again) = json(send("k-1", v1).await.unwrap()).await;
+    assert_eq!((status, &again), (202, &first));
+    let (status, problem) = json(send("k-1", 99).await.unwrap()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("already used for a different request"), "{problem}");
+    let r = app
+        .as_user(Method::POST, "dev", &go_live)
+        .header("idempotency-key", "")
+        .json(&json!({"version": v1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    run_pipeline(&app, &application).await;
+    let (_, view) = offer(&app).await;
+    assert_eq!(view["state"], "live", "{view}");
+    let steps: Vec<(PipelineStep, StepState)> =
+        app.state.db.version_steps(key, v1).await.unwrap().iter().map(|s| (s.step, s.state)).collect();
+    assert_eq!(steps.len(), 6, "{steps:?}");
+    assert!(steps.iter().all(|(_, state)| *state == StepState::Passed), "{steps:?}");
+    let (_, history) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/history")).send().await.unwrap()).await;
+    let events: Vec<(&str, &str)> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["label"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .filter(|(label, _)| ["In preview", "Go live", "Went live"].contains(label))
+        .collect();
+    assert_eq!(events, [("In preview", "pipeline"), ("Go live", "dev"), ("Went live", "pipeline")]);
+
+    // The source tag now holds another image: a new version that reuses the published
+    // tag with it stops at Attention needed, the live version untouched.
+    let v2 = submit(&app).await;
+    run_pipeline(&app, &application).await;
+    let (_, view) = offer(&app).await;
+    assert_eq!(view["state"], "attention_needed", "{view}");
+    let steps = app.state.db.version_steps(key, v2).await.unwrap();
+    let packaging = steps.iter().find(|s| s.step == PipelineStep::Packaging).unwrap();
+    assert!(packaging.message.as_deref().unwrap().contains("published tags never change"), "{packaging:?}");
+    let (status, _, digest) = get_manifest(&app, Some(&dev), promoted, "1.0.0").await;
+    assert_eq!((status, digest.as_str()), (200, frozen.as_str()));
 }

@@ -12,8 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
-    CompareQuery, Comparison, EventView, MediaView, OfferView, Problem, SaveResult, StepView, SubmitResult,
-    VersionSummary, VersionView,
+    CompareQuery, Comparison, EventView, GoLiveRequest, MediaView, OfferView, Problem, PromotedImageView, SaveResult,
+    StepView, SubmitResult, VersionSummary, VersionView,
 };
 use wharf_app::{CompareWith, Document, OfferChange};
 use wharf_core::PlanId;
@@ -311,6 +311,79 @@ pub(crate) async fn steps(
 ) -> Result<Json<Vec<StepView>>, ApiError> {
     let n = version_number(&offer, &version)?;
     Ok(Json(state.app.version_steps(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// The images packaging promoted for a version into the marketplace namespace, with
+/// how to pull them (by tag and by digest) and their signatures.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/images", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, body = Vec<PromotedImageView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn images(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version)): Path<(String, String, String)>,
+) -> Result<Json<Vec<PromotedImageView>>, ApiError> {
+    let n = version_number(&offer, &version)?;
+    Ok(Json(state.app.promoted_images(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// The publisher's sign-off: the version in preview goes live (Packaging for
+/// production, then Live). Publisher admins only. With an `Idempotency-Key` header,
+/// the same request again gets the first answer and changes nothing; the same key
+/// with another body is refused (422).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/offers/{offer}/go-live", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: 1-255 visible ASCII characters")),
+    request_body = GoLiveRequest,
+    responses((status = 202, body = OfferView), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn go_live(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: GoLiveRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body must be JSON like {{\"version\": 2}}: {e}")))?;
+    let actor = caller.actor();
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII".into()))?),
+        None => None,
+    };
+    let fingerprint = format!("POST /orgs/{org}/offers/{offer}/go-live {}", serde_json::json!(request));
+    if let Some(key) = key
+        && let Some(replay) = state.app.recall(&actor, key, &fingerprint).await?
+    {
+        return Ok(replayed(replay));
+    }
+    let view = state.app.go_live(&actor, &org, &offer, request.version).await?;
+    let answer = wharf_app::idempotency::Replay {
+        status: StatusCode::ACCEPTED.as_u16(),
+        body: serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?,
+    };
+    let answer = match key {
+        Some(key) => state.app.remember(&actor, key, &fingerprint, answer).await?,
+        None => answer,
+    };
+    Ok(replayed(answer))
+}
+
+/// An answer kept for an idempotent request, as a JSON response.
+fn replayed(answer: wharf_app::idempotency::Replay) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    (status, [(header::CONTENT_TYPE, "application/json")], answer.body).into_response()
+}
+
+/// The marketplace's public key (PEM) that signs every promoted image: give it to
+/// `cosign verify --key`, or as `keyPath` of a `sigstoreSigned` requirement in
+/// containers' policy.json. Anyone may read it.
+#[utoipa::path(get, path = "/api/v1/marketplace/signing-key", tag = "offers",
+    responses((status = 200, description = "PEM public key", content_type = "application/x-pem-file")))]
+pub(crate) async fn signing_key(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let pem = state.app.signing_key().await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
 }
 
 /// A version's certification report: every image, platform and finding with its

@@ -110,7 +110,7 @@ fn to_json(spec: &OfferSpec) -> Result<String, AppError> {
     serde_json::to_string(spec).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn write_error(e: OfferWriteError) -> AppError {
+pub(crate) fn write_error(e: OfferWriteError) -> AppError {
     match e {
         OfferWriteError::RevisionMismatch { expected, current } => AppError::PreconditionFailed(format!(
             "the draft changed since revision {expected} (it is at revision {current}): get it again, reapply your change and send it with If-Match: \"r{current}\""
@@ -169,7 +169,7 @@ impl App {
         Ok(out)
     }
 
-    async fn offer_view(&self, org: &Org, row: &OfferRow) -> Result<OfferView, AppError> {
+    pub(crate) async fn offer_view(&self, org: &Org, row: &OfferRow) -> Result<OfferView, AppError> {
         Ok(view_of(org, row, &self.db.offer_versions(row.pk).await?))
     }
 
@@ -308,9 +308,12 @@ impl App {
             check::check(self, &org, row.offer_id.as_str(), &mut spec, Stage::Submit, &earlier, Problems::new())
                 .await?
                 .into_result()?;
+        let images: Vec<_> =
+            crate::pipeline::frozen_images(&spec)?.into_iter().map(|i| (i.repository, i.digest)).collect();
+        let frozen = wharf_db::offers::Frozen { images: &images, audience: &spec.preview_audience };
         let (offer_row, version) = self
             .db
-            .submit_version(row.pk, Some(expected.unwrap_or(row.revision)), &to_json(&spec)?, &actor.name())
+            .submit_version(row.pk, Some(expected.unwrap_or(row.revision)), &to_json(&spec)?, frozen, &actor.name())
             .await
             .map_err(write_error)?;
         let job = crate::pipeline::CertifyVersion {

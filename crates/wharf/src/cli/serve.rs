@@ -153,6 +153,8 @@ fn runner(config: &Config, db: &Db, blobs: &BlobStore, app: &wharf_app::App) -> 
         .register::<GcJob>(gc.clone())
         .register::<PurgeUploadsJob>(gc)
         .register::<wharf_app::pipeline::CertifyVersion>(app.clone())
+        .register::<wharf_app::packaging::PackageVersion>(app.clone())
+        .register::<wharf_app::release::ReleaseVersion>(app.clone())
 }
 
 /// `wharf worker`: the background job workers of `wharf serve`, as a process of their

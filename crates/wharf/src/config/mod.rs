@@ -411,7 +411,15 @@ impl Config {
         blobs: wharf_blob::BlobStore,
     ) -> Result<wharf_app::App, wharf_app::AppError> {
         wharf_app::App::new(db, auth, blobs, std::sync::Arc::new(self.marketplace.categories.clone()))
-            .with_certification(&self.certification)
+            .with_certification(&self.certification)?
+            .with_marketplace(&self.registry_host(), &self.marketplace)
+    }
+
+    /// `host[:port]` of the public URL: how clients name this registry's images.
+    pub fn registry_host(&self) -> String {
+        let url = self.public_url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest).to_owned()
     }
 
     /// REST API limits for `wharf-api`.
