@@ -7,6 +7,7 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
+pub mod publishing;
 pub mod reg;
 pub mod storm;
 
