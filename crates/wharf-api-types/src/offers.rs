@@ -197,3 +197,20 @@ pub struct GoLiveRequest {
     /// The version in preview that goes live.
     pub version: i64,
 }
+
+/// Where a version stands in the publishing pipeline: what `…/versions/{version}/events`
+/// streams (event `progress`) each time something changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProgressEvent {
+    /// The version.
+    pub version: i64,
+    /// Its status.
+    pub status: VersionStatus,
+    /// The offer's state.
+    pub state: OfferState,
+    /// Its steps so far, each with progress and, while running, the time left.
+    pub steps: Vec<StepView>,
+    /// Nothing more will happen without the publisher: Preview (before go-live), Live,
+    /// Attention needed, cancelled or superseded. The stream ends after this event.
+    pub settled: bool,
+}

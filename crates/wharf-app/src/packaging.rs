@@ -133,7 +133,7 @@ impl App {
         if !passed(step) {
             let report = steps.iter().find(|s| s.step == PipelineStep::Certification).and_then(|s| s.report.clone());
             if let Err(why) = self.promote_version(job, &version.document, report.as_ref()).await? {
-                self.db.finish_step(job.offer, job.version, step, StepState::Failed, Some(&why)).await?;
+                self.end_step(job.offer, job.version, step, StepState::Failed, Some(&why)).await?;
                 self.db
                     .version_needs_attention(job.offer, job.version, &why, PIPELINE)
                     .await
@@ -141,7 +141,7 @@ impl App {
                 tracing::info!(offer = %job.offer, version = job.version, reason = %why, "packaging stopped");
                 return Ok(());
             }
-            self.db.finish_step(job.offer, job.version, step, StepState::Passed, None).await?;
+            self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
         }
         // Sign-off starts now; its step runs until the publisher goes live.
         self.db.start_step(job.offer, job.version, PipelineStep::PublisherSignOff, Progress::default()).await?;

@@ -18,7 +18,7 @@ use wharf_core::{OfferEvent, OfferKey, OrgKind, PipelineStep, StepState, Version
 use wharf_db::steps::Progress;
 use wharf_offer::OfferSpec;
 
-use wharf_api_types::StepView;
+use wharf_api_types::{ProgressEvent, StepView};
 use wharf_core::{OrgAction, Timestamp, TokenScope};
 
 use crate::packaging::{PackageVersion, StoredSbom};
@@ -106,6 +106,34 @@ impl App {
         Ok(out)
     }
 
+    /// Where a version stands: its status, the offer's state, its steps, and whether
+    /// it has settled (nothing more happens without the publisher).
+    pub async fn version_progress(
+        &self,
+        actor: &Actor,
+        org: &str,
+        offer: &str,
+        version: i64,
+    ) -> Result<ProgressEvent, AppError> {
+        let steps = self.version_steps(actor, org, offer, version).await?;
+        let (_, row) = self.offer_for(actor, org, offer, OrgAction::ReadOffers).await?;
+        let v = self
+            .db
+            .offer_version(row.pk, version)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("offer {offer:?} has no version \"{version}\"")))?;
+        let signed_off = steps.iter().any(|s| s.step == PipelineStep::GoLive);
+        let settled = match v.status {
+            VersionStatus::Submitted => false,
+            VersionStatus::Preview => !signed_off,
+            VersionStatus::AttentionNeeded
+            | VersionStatus::Cancelled
+            | VersionStatus::Live
+            | VersionStatus::Superseded => true,
+        };
+        Ok(ProgressEvent { version, status: v.status, state: row.state, steps, settled })
+    }
+
     /// A version's certification report (JSON): every image, platform and finding with
     /// its evidence, and the packages found.
     pub async fn version_report(&self, actor: &Actor, org: &str, offer: &str, version: i64) -> Result<Bytes, AppError> {
@@ -129,6 +157,34 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("offer {offer:?} has no version \"{version}\"")))?;
         Ok(row.pk)
+    }
+
+    /// Records how a running step ended, and its duration and outcome in the metrics
+    /// (`wharf_pipeline_step_duration_seconds`, `wharf_pipeline_step_failures_total`).
+    /// A step that was not running (ended already) changes nothing.
+    pub(crate) async fn end_step(
+        &self,
+        offer: OfferKey,
+        version: i64,
+        step: PipelineStep,
+        state: StepState,
+        message: Option<&str>,
+    ) -> Result<(), AppError> {
+        if !self.db.finish_step(offer, version, step, state, message).await? {
+            return Ok(());
+        }
+        let ended = self.db.version_steps(offer, version).await?.into_iter().find(|s| s.step == step);
+        if let Some(s) = ended
+            && let Some(end) = s.finished_at
+        {
+            let seconds = (end.as_millis() - s.started_at.as_millis()).max(0) as f64 / 1000.0;
+            metrics::histogram!("wharf_pipeline_step_duration_seconds", "step" => step.as_str(), "outcome" => state.as_str())
+                .record(seconds);
+        }
+        if state == StepState::Failed {
+            metrics::counter!("wharf_pipeline_step_failures_total", "step" => step.as_str()).increment(1);
+        }
+        Ok(())
     }
 
     /// Queues the certification of a submitted version.
@@ -216,7 +272,7 @@ impl App {
         self.db.set_step_report(job.offer, job.version, step, &blob.digest, size).await?;
 
         if failed.is_empty() {
-            self.db.finish_step(job.offer, job.version, step, StepState::Passed, None).await?;
+            self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
             self.db.version_passed(job.offer, job.version, OfferEvent::Certified, PIPELINE).await?;
             tracing::info!(offer = %job.offer, version = job.version, "version certified");
             return self.queue_packaging(&package(job)).await;
@@ -237,7 +293,7 @@ impl App {
     /// Ends the certification step as failed and stops the version at Attention needed.
     async fn stop(&self, job: &CertifyVersion, why: &str) -> Result<(), AppError> {
         let step = PipelineStep::Certification;
-        self.db.finish_step(job.offer, job.version, step, StepState::Failed, Some(why)).await?;
+        self.end_step(job.offer, job.version, step, StepState::Failed, Some(why)).await?;
         self.db.version_needs_attention(job.offer, job.version, why, PIPELINE).await.map_err(|e| match e {
             wharf_db::offers::OfferWriteError::Db(db) => AppError::from(db),
             other => AppError::Conflict(format!("{other:?}")),

@@ -61,9 +61,7 @@ impl App {
         let outcome = self.db.sign_off(row.pk, version, &who).await.map_err(crate::offers::write_error)?;
         if outcome == SignOff::Done {
             let signed = format!("signed off by {who}");
-            self.db
-                .finish_step(row.pk, version, PipelineStep::PublisherSignOff, StepState::Passed, Some(&signed))
-                .await?;
+            self.end_step(row.pk, version, PipelineStep::PublisherSignOff, StepState::Passed, Some(&signed)).await?;
             tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version, by = %who, "go-live");
         }
         let job = ReleaseVersion { offer: row.pk, version, publisher: org.name.to_string() };
@@ -116,7 +114,7 @@ impl App {
         let Some(version) = self.db.offer_version(job.offer, job.version).await? else { return Ok(()) };
         if version.status == VersionStatus::Live {
             // Live already (the worker died before recording the step's end).
-            self.db.finish_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
+            self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
             return Ok(());
         }
         if version.status != VersionStatus::Preview {
@@ -163,14 +161,14 @@ impl App {
             }
             if !missing.is_empty() {
                 let why = format!("not everything promoted is in storage: {}", missing.join("; "));
-                self.db.finish_step(job.offer, job.version, step, StepState::Failed, Some(&why)).await?;
+                self.end_step(job.offer, job.version, step, StepState::Failed, Some(&why)).await?;
                 return Err(AppError::Unavailable(why));
             }
-            self.db.finish_step(job.offer, job.version, step, StepState::Passed, None).await?;
+            self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
         }
         self.db.start_step(job.offer, job.version, PipelineStep::Live, Progress::default()).await?;
         self.db.version_to_live(job.offer, job.version, PIPELINE).await.map_err(crate::offers::write_error)?;
-        self.db.finish_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
+        self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
         tracing::info!(offer = %job.offer, version = job.version, "version live");
         Ok(())
     }

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_api_types::{
     CompareQuery, Comparison, CreateOrgRequest, CreateTokenRequest, CreatedTokenView, CurrentUserView, EventView,
-    MediaView, MemberView, OfferView, OrgView, Page, PageQuery, SaveResult, SetMemberRequest, StepView, SubmitResult,
-    TokenView, VersionView,
+    GoLiveRequest, MediaView, MemberView, OfferView, OrgView, Page, PageQuery, ProgressEvent, PromotedImageView,
+    SaveResult, SetMemberRequest, StepView, SubmitResult, TokenView, VersionView,
 };
 pub use wharf_api_types::{FieldError, Problem};
 use wharf_core::TokenId;
@@ -326,5 +326,95 @@ impl Client {
     /// `/plans/{plan}/stop-sell`, `/plans/{plan}/resume`.
     pub async fn change_offer(&self, org: &str, offer: &str, change: &str) -> Result<OfferView, ClientError> {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/orgs/{org}/offers/{offer}{change}"))).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/images`.
+    pub async fn promoted_images(
+        &self,
+        org: &str,
+        offer: &str,
+        version: i64,
+    ) -> Result<Vec<PromotedImageView>, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/images")).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/offers/{offer}/go-live` with a fresh `Idempotency-Key`,
+    /// sent again once with the same key if the server could not be reached: the
+    /// sign-off happens once either way.
+    pub async fn go_live(&self, org: &str, offer: &str, version: i64) -> Result<OfferView, ClientError> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let path = format!("/api/v1/orgs/{org}/offers/{offer}/go-live");
+        let body = GoLiveRequest { version };
+        let send = || self.request(reqwest::Method::POST, &path).header("idempotency-key", &key).json(&body);
+        match self.send(send()).await {
+            Err(ClientError::Unreachable { .. }) => self.send(send()).await,
+            other => other,
+        }
+    }
+
+    /// `GET /api/v1/marketplace/signing-key`: the marketplace's public key (PEM).
+    pub async fn signing_key(&self) -> Result<String, ClientError> {
+        let response = self.send_raw(self.request(reqwest::Method::GET, "/api/v1/marketplace/signing-key")).await?;
+        response.text().await.map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Follows `GET …/versions/{version}/events` (server-sent events), calling
+    /// `on_event` with each `progress` event until the version settles; returns the
+    /// last one.
+    pub async fn watch_version(
+        &self,
+        org: &str,
+        offer: &str,
+        version: i64,
+        mut on_event: impl FnMut(&ProgressEvent),
+    ) -> Result<ProgressEvent, ClientError> {
+        use futures::StreamExt as _;
+        let path = format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/events");
+        // A watch lasts as long as the pipeline does, not the usual request timeout.
+        let rb = self
+            .request(reqwest::Method::GET, &path)
+            .header("accept", "text/event-stream")
+            .timeout(Duration::from_secs(7 * 24 * 3600));
+        let response = self.send_raw(rb).await?;
+        let mut body = response.bytes_stream();
+        let mut buffer = String::new();
+        let mut last: Option<ProgressEvent> = None;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ClientError::Protocol(format!("the event stream broke off: {e}")))?;
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            // Events end with a blank line (the server writes `\n`).
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let (mut kind, mut data) = ("message", String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        kind = if v.trim() == "progress" {
+                            "progress"
+                        } else if v.trim() == "error" {
+                            "error"
+                        } else {
+                            "other"
+                        };
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                match kind {
+                    "progress" => {
+                        let event: ProgressEvent =
+                            serde_json::from_str(&data).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                        on_event(&event);
+                        let settled = event.settled;
+                        last = Some(event);
+                        if settled {
+                            return last.ok_or_else(|| ClientError::Protocol("no event".into()));
+                        }
+                    }
+                    "error" => return Err(ClientError::Protocol(format!("the server stopped the watch: {data}"))),
+                    _ => {}
+                }
+            }
+        }
+        last.ok_or_else(|| ClientError::Protocol("the event stream ended without an event".into()))
     }
 }

@@ -41,6 +41,21 @@ pub fn json<T: Serialize>(value: &T) {
     }
 }
 
+/// Prints a value as one line of JSON (a stream of events: JSON Lines).
+pub fn json_line<T: Serialize>(value: &T) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match serde_json::to_string(value) {
+        Ok(s) => {
+            let _ = writeln!(out, "{s}");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{{\"error\": \"{e}\"}}");
+        }
+    }
+    let _ = out.flush();
+}
+
 /// Prints rows under headers, columns aligned.
 fn table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

@@ -319,3 +319,68 @@ async fn a_certified_version_is_promoted_signed_previewed_and_goes_live() {
     let (status, _, digest) = get_manifest(&app, Some(&dev), promoted, "1.0.0").await;
     assert_eq!((status, digest.as_str()), (200, frozen.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_watches_a_version_to_preview_and_takes_it_live() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let token = {
+        let body = json!({"name": "cli", "scopes": ["api:read", "api:write"]});
+        let r = app.as_user(Method::POST, "dev", "/api/v1/user/tokens").json(&body).send().await.unwrap();
+        json(r).await.1["secret"].as_str().unwrap().to_owned()
+    };
+    let env = [("WHARF_URL".to_owned(), app.url.clone()), ("WHARF_TOKEN".to_owned(), token)];
+    // Runs the CLI while the pipeline's jobs run, as workers would, until it exits.
+    let run_cli = |args: &'static [&'static str]| {
+        let child = common::wharf(args, &env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (app, application) = (&app, &application);
+        async move {
+            let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+            // Let the watch see the version before anything moves.
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            while !waiting.is_finished() {
+                common::publishing::run_jobs(app, application).await;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let out = waiting.await.unwrap();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.code(), text(&out.stdout), text(&out.stderr))
+        }
+    };
+
+    let v1 = submit(&app).await;
+    let (code, stdout, stderr) = run_cli(&["offer", "status", "contoso/db", "--watch", "-o", "json"]).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let events: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.len() >= 2, "the watch saw the version move: {stdout}");
+    assert_eq!((events[0]["status"].as_str(), events[0]["settled"].as_bool()), (Some("submitted"), Some(false)));
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["version"].as_i64(), last["status"].as_str(), last["settled"].as_bool()),
+        (Some(v1), Some("preview"), Some(true))
+    );
+    assert!(events.iter().all(|e| e["steps"].is_array()));
+
+    let (code, stdout, stderr) = run_cli(&["offer", "go-live", "contoso/db", "--watch"]).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("version {v1} of contoso/db goes live")), "{stdout}");
+    assert!(stdout.contains(&format!("contoso/db version {v1}: Live (live)")), "{stdout}");
+    assert!(stdout.contains("packaging_for_production: passed"), "{stdout}");
+
+    // A version that stops at Attention needed ends the watch with exit code 1.
+    push_image(&app, "contoso/example-db", "1.0.0", "moved").await;
+    submit(&app).await;
+    let (code, stdout, stderr) = run_cli(&["offer", "status", "contoso/db", "--watch"]).await;
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("stopped: attention needed"), "{stderr}");
+    assert!(stdout.contains("packaging: failed"), "{stdout}");
+    // Nothing to go live now.
+    let (code, _, stderr) = run_cli(&["offer", "go-live", "contoso/db"]).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("has no version in preview"), "{stderr}");
+}

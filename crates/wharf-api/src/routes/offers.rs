@@ -10,10 +10,11 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
-    CompareQuery, Comparison, EventView, GoLiveRequest, MediaView, OfferView, Problem, PromotedImageView, SaveResult,
-    StepView, SubmitResult, VersionSummary, VersionView,
+    CompareQuery, Comparison, EventView, GoLiveRequest, MediaView, OfferView, Problem, ProgressEvent,
+    PromotedImageView, SaveResult, StepView, SubmitResult, VersionSummary, VersionView,
 };
 use wharf_app::{CompareWith, Document, OfferChange};
 use wharf_core::PlanId;
@@ -311,6 +312,64 @@ pub(crate) async fn steps(
 ) -> Result<Json<Vec<StepView>>, ApiError> {
     let n = version_number(&offer, &version)?;
     Ok(Json(state.app.version_steps(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// How often the event stream looks for changes.
+const PROGRESS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The version's progress through the pipeline as a server-sent event stream: an
+/// event `progress` (a `ProgressEvent`) now and at every change (a step starting,
+/// advancing or ending, the status moving), until the version settles (Preview before
+/// go-live, Live, Attention needed, cancelled); the last event has `settled: true`
+/// and the stream ends.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/events", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, description = "`text/event-stream` of `progress` events (ProgressEvent)", content_type = "text/event-stream"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn events(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let n = version_number(&offer, &version)?;
+    let actor = caller.actor();
+    // Errors before the stream starts are problems like any other.
+    let first = state.app.version_progress(&actor, &org, &offer, n).await?;
+    struct Watch {
+        app: wharf_app::App,
+        actor: wharf_app::Actor,
+        org: String,
+        offer: String,
+        next: Option<ProgressEvent>,
+        last: Option<ProgressEvent>,
+        done: bool,
+    }
+    let watch = Watch { app: state.app.clone(), actor, org, offer, next: Some(first), last: None, done: false };
+    let stream = futures::stream::unfold(watch, move |mut w| async move {
+        loop {
+            if w.done {
+                return None;
+            }
+            if let Some(p) = w.next.take()
+                && w.last.as_ref() != Some(&p)
+            {
+                w.done = p.settled;
+                let event = Event::default().event("progress").json_data(&p).unwrap_or_default();
+                w.last = Some(p);
+                return Some((Ok::<_, std::convert::Infallible>(event), w));
+            }
+            tokio::time::sleep(PROGRESS_POLL).await;
+            match w.app.version_progress(&w.actor, &w.org, &w.offer, n).await {
+                Ok(p) => w.next = Some(p),
+                Err(e) => {
+                    w.done = true;
+                    let event = Event::default().event("error").data(e.to_string());
+                    return Some((Ok(event), w));
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// The images packaging promoted for a version into the marketplace namespace, with

@@ -10,6 +10,7 @@ mod advisories;
 mod certify;
 mod client;
 mod offer;
+mod publish;
 mod serve;
 
 use std::path::PathBuf;

@@ -35,8 +35,13 @@ enum OfferCommand {
     Apply(FileArgs),
     /// Submit the draft: validate every prerequisite and freeze it as a new version.
     Submit(OfferRef),
-    /// The offer's state and versions.
-    Status(OfferRef),
+    /// The offer's state and versions, the newest version's steps and promoted images.
+    /// With --watch, follows the newest version until it settles: exit code 0 in
+    /// Preview or Live, 1 at Attention needed (or cancelled).
+    Status(StatusArgs),
+    /// The publisher's sign-off: the version in preview goes live (publisher admins).
+    #[command(disable_version_flag = true)]
+    GoLive(GoLiveArgs),
     /// The draft (or a version) as YAML.
     #[command(disable_version_flag = true)]
     Show(ShowArgs),
@@ -77,6 +82,28 @@ struct OfferRef {
     server: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    offer: OfferRef,
+    /// Follow the newest version through the pipeline until it settles, with progress
+    /// bars (or, with --output json, one JSON event per line).
+    #[arg(long)]
+    watch: bool,
+}
+
+#[derive(Debug, Args)]
+struct GoLiveArgs {
+    #[command(flatten)]
+    offer: OfferRef,
+    /// The version (default: the one in preview).
+    #[arg(long)]
+    version: Option<i64>,
+    /// Then follow it until it is live.
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +192,11 @@ pub async fn run(args: OfferArgs) -> Result<(), Failure> {
         OfferCommand::Apply(a) => plan(a, true).await,
         OfferCommand::Submit(a) => submit(a).await,
         OfferCommand::Status(a) => status(a).await,
+        OfferCommand::GoLive(a) => {
+            let (org, id) = split(&a.offer.offer)?;
+            let client = super::client::connect(a.offer.server.as_deref())?;
+            super::publish::go_live(&client, &org, &id, a.version, a.watch, a.offer.output.output).await
+        }
         OfferCommand::Show(a) => show(a).await,
         OfferCommand::Report(a) => report(a).await,
         OfferCommand::List(a) => list(a).await,
@@ -541,37 +573,32 @@ fn print_offer(view: &OfferView, format: Format) {
     }
 }
 
-async fn status(args: OfferRef) -> Result<(), Failure> {
-    let (org, id) = split(&args.offer)?;
-    let client = super::client::connect(args.server.as_deref())?;
+async fn status(args: StatusArgs) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer.offer)?;
+    let client = super::client::connect(args.offer.server.as_deref())?;
     let view = client.offer(&org, &id).await?;
-    print_offer(&view, args.output.output);
-    // The newest version's pipeline steps.
-    if args.output.output == Format::Human
+    let format = args.offer.output.output;
+    if args.watch {
+        let newest = view
+            .versions
+            .first()
+            .ok_or_else(|| Failure::new(EXIT_FAILED, format!("{org}/{id} has no submitted version to watch")))?;
+        return super::publish::watch(&client, &org, &id, newest.version, format).await;
+    }
+    print_offer(&view, format);
+    // The newest version's pipeline steps and what packaging promoted.
+    if format == Format::Human
         && let Some(newest) = view.versions.first()
     {
         for step in client.version_steps(&org, &id, newest.version).await? {
-            output::line(step_line(&step));
+            output::line(super::publish::step_line(&step));
+        }
+        for image in client.promoted_images(&org, &id, newest.version).await? {
+            let signed = if image.signature.is_some() { "signed" } else { "not signed yet" };
+            output::line(format!("{} ({}, plan {}, {signed})", image.reference, image.digest, image.plan));
         }
     }
     Ok(())
-}
-
-/// One pipeline step for people: `certification: failed (attempt 1, 1/1 images, 3 MB): why`.
-fn step_line(s: &wharf_api_types::StepView) -> String {
-    let mut line =
-        format!("{}: {} ({}/{} images, {} bytes", s.step, s.state, s.images_done, s.images_total, s.bytes_done);
-    if s.attempt > 1 {
-        line.push_str(&format!(", attempt {}", s.attempt));
-    }
-    if let Some(left) = s.estimate_seconds {
-        line.push_str(&format!(", about {} s left", left.ceil()));
-    }
-    line.push(')');
-    if let Some(m) = &s.message {
-        line.push_str(&format!(": {m}"));
-    }
-    line
 }
 
 async fn report(args: ReportArgs) -> Result<(), Failure> {
