@@ -22,7 +22,7 @@ use crate::{App, AppError, CertificationConfig};
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Settings {
     policy: Policy,
-    clamd: Option<ClamdAddr>,
+    pub(crate) clamd: Option<ClamdAddr>,
     clamd_connections: usize,
 }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use wharf_certify::certify::{Report, Verdict};
+use wharf_certify::check::Check;
 use wharf_core::{OfferEvent, OfferKey, OrgKind, PipelineStep, StepState, VersionStatus};
 use wharf_db::steps::Progress;
 use wharf_offer::OfferSpec;
@@ -23,6 +24,10 @@ use wharf_core::{OrgAction, Timestamp, TokenScope};
 
 use crate::packaging::{PackageVersion, StoredSbom};
 use crate::{Actor, App, AppError, StoredImage};
+
+/// Runs of the certification step that may find clamd unable to scan before the
+/// policy decides on the files left unscanned (below the job's attempts).
+const CLAMD_ATTEMPTS: u32 = 4;
 
 /// Passed runs a step's pace is learned from.
 const PACE_RUNS: u32 = 20;
@@ -210,7 +215,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("stored version does not parse: {e}")))?;
         let images = frozen_images(&spec)?;
         let total = Progress { images_total: images.len() as u64, ..Progress::default() };
-        self.db.start_step(job.offer, job.version, step, total).await?;
+        let attempt = self.db.start_step(job.offer, job.version, step, total).await?.attempt;
 
         // Eligibility: the publisher must be approved by an operator.
         let org = self.db.org_by_name(&job.publisher.parse().map_err(|e| AppError::Internal(format!("{e}")))?).await?;
@@ -262,6 +267,19 @@ impl App {
             }
             reports.push(report);
         }
+        // clamd configured but unable to scan (down, overloaded): the job tries again
+        // with backoff, and only the last run lets the policy decide on "not scanned".
+        let not_scanned = |r: &Report| {
+            r.image_findings
+                .iter()
+                .chain(r.platforms.iter().flat_map(|p| p.findings.iter()))
+                .any(|f| f.finding.check == Check::MalwareNotScanned)
+        };
+        if self.certification.clamd.is_some() && attempt < CLAMD_ATTEMPTS && reports.iter().any(not_scanned) {
+            return Err(AppError::Unavailable(format!(
+                "clamd could not scan every file (run {attempt} of {CLAMD_ATTEMPTS}); certification runs again after a pause"
+            )));
+        }
         let failed: Vec<&Report> = reports.iter().filter(|r| r.verdict == Verdict::Fail).collect();
         let verdict = if failed.is_empty() { Verdict::Pass } else { Verdict::Fail };
         let stored = StoredReport { offer: job.offer, version: job.version, verdict, images: &reports, digests, sboms };
@@ -283,9 +301,16 @@ impl App {
             .filter(|f| f.blocking)
             .count();
         let names: BTreeSet<&str> = failed.iter().map(|r| r.image.as_str()).collect();
+        let checks: BTreeSet<&str> = failed
+            .iter()
+            .flat_map(|r| r.image_findings.iter().chain(r.platforms.iter().flat_map(|p| p.findings.iter())))
+            .filter(|f| f.blocking)
+            .map(|f| f.finding.check.id())
+            .collect();
         let why = format!(
-            "certification failed: {blocking} blocking finding(s) in {}; the report lists each with its evidence",
-            names.into_iter().collect::<Vec<_>>().join(", ")
+            "certification failed: {blocking} blocking finding(s) in {} ({}); the report lists each with its evidence",
+            names.into_iter().collect::<Vec<_>>().join(", "),
+            checks.into_iter().collect::<Vec<_>>().join(", ")
         );
         self.stop(job, &why).await
     }

@@ -384,3 +384,48 @@ async fn the_cli_watches_a_version_to_preview_and_takes_it_live() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("has no version in preview"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clamd_down_is_retried_then_stops_at_attention_needed_and_a_running_clamd_scans() {
+    // What cannot be checked here warns; the malware scan keeps the built-in rule (block).
+    let policy = "not_evaluated = \"warn\"\nlicense_files = \"warn\"\nsignature = \"off\"\n";
+    // Nothing listens on port 1 of loopback.
+    let (app, application, _dir) = common::publishing::setup_with(Some(policy), "127.0.0.1:1").await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v1 = submit(&app).await;
+    let mut runs = Vec::new();
+    for _ in 0..300 {
+        runs.extend(common::publishing::run_jobs(&app, &application).await);
+        if offer(&app).await.1["state"] != "publish_in_progress" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let retried = runs.iter().filter(|r| matches!(r, wharf_jobs::Ran::WillRetry(_))).count();
+    assert_eq!(retried, 3, "{runs:?}");
+    let (key, view) = offer(&app).await;
+    assert_eq!(view["state"], "attention_needed", "{view}");
+    let steps = app.state.db.version_steps(key, v1).await.unwrap();
+    assert_eq!((steps[0].step, steps[0].attempt), (PipelineStep::Certification, 4));
+    let why = steps[0].message.as_deref().unwrap();
+    assert!(why.contains("(malware.not-scanned)"), "{why}");
+    let r = app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v1}/report")).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    let finding = &report["images"][0]["platforms"][0]["findings"][0];
+    assert_eq!(finding["check"], "malware.not-scanned", "{report}");
+    assert!(finding["message"].as_str().unwrap().contains("clamd at tcp://127.0.0.1:1 is unreachable"), "{finding}");
+
+    // With the CI's clamd running, the same image is scanned and certified.
+    let clamd = std::env::var("WHARF_TEST_CLAMD").expect("WHARF_TEST_CLAMD: `.ci/services start` runs clamd");
+    let (app, application, _dir) = common::publishing::setup_with(Some(policy), &clamd).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v1 = submit(&app).await;
+    run_pipeline(&app, &application).await;
+    let (_, view) = offer(&app).await;
+    assert_eq!(view["state"], "preview", "{view}");
+    let r = app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v1}/report")).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert!(report["images"][0]["malware_scanner"].as_str().is_some_and(|s| s.contains("ClamAV")), "{report}");
+}

@@ -93,6 +93,11 @@ pub async fn document(app: &TestApp) -> Value {
 }
 
 pub async fn setup(policy: Option<&str>) -> (TestApp, wharf_app::App, tempfile::TempDir) {
+    setup_with(policy, "").await
+}
+
+/// [`setup`] with clamd at `clamd` (`[certification] clamd`; empty: none).
+pub async fn setup_with(policy: Option<&str>, clamd: &str) -> (TestApp, wharf_app::App, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let policy_file = dir.path().join("policy.toml");
     if let Some(text) = policy {
@@ -103,6 +108,7 @@ pub async fn setup(policy: Option<&str>) -> (TestApp, wharf_app::App, tempfile::
         // read cache would show its changes within `cache_ttl` (2 s): off, so that tests
         // see them at once.
         c.registry.cache_ttl = wharf_core::HumanDuration::secs(0);
+        c.certification.clamd = clamd.to_owned();
         if policy.is_some() {
             c.certification.policy = policy_file.display().to_string();
         }
@@ -127,6 +133,7 @@ pub async fn setup(policy: Option<&str>) -> (TestApp, wharf_app::App, tempfile::
 /// Runs queued pipeline jobs as a worker would, until none is ready; what each did.
 pub async fn run_jobs(app: &TestApp, application: &wharf_app::App) -> Vec<wharf_jobs::Ran> {
     let runner = wharf_jobs::Runner::new(app.state.db.clone())
+        .backoff(std::time::Duration::from_millis(10))
         .register::<CertifyVersion>(application.clone())
         .register::<PackageVersion>(application.clone())
         .register::<ReleaseVersion>(application.clone());
