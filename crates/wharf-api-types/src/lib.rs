@@ -14,6 +14,7 @@ mod page;
 mod problem;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use advisories::{AdvisoryImportView, AdvisorySnapshotView, RejectedFile};
 pub use offers::{
@@ -25,6 +26,7 @@ pub use page::{Page, PageQuery};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use tokens::{CreateTokenRequest, CreatedTokenView, TokenState, TokenView};
 pub use users::{CreateUserRequest, CredentialKind, CurrentUserView, UpdateUserRequest, UserView};
+pub use webhooks::{AttemptView, CreateWebhookRequest, CreatedWebhookView, DeliveryView, WebhookView};
 
 /// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

@@ -43,7 +43,7 @@ pub struct ApiState {
 
 /// The `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
-    use routes::{advisories, offers, orgs, tokens, users};
+    use routes::{advisories, offers, orgs, tokens, users, webhooks};
     let limit = state.limits.max_body();
     let advisories_limit = usize::try_from(state.limits.max_advisories_bytes).unwrap_or(usize::MAX);
     let api = Router::new()
@@ -58,6 +58,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/approval", axum::routing::put(orgs::approve).delete(orgs::revoke_approval))
         .route("/orgs/{org}/members", get(orgs::members))
         .route("/orgs/{org}/members/{user}", axum::routing::put(orgs::set_member).delete(orgs::remove_member))
+        .route("/orgs/{org}/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/orgs/{org}/webhooks/{id}", delete(webhooks::delete))
+        .route("/orgs/{org}/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route(
             "/advisories",
             get(advisories::list).post(advisories::import).layer(DefaultBodyLimit::max(advisories_limit)),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{advisories, offers, orgs, tokens, users};
+use crate::routes::{advisories, offers, orgs, tokens, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use crate::routes::{advisories, offers, orgs, tokens, users};
         offers::compare,
         offers::history, offers::upload_media, offers::get_media,
         advisories::import, advisories::list,
+        webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
     modifiers(&Security),
@@ -38,6 +39,7 @@ use crate::routes::{advisories, offers, orgs, tokens, users};
         (name = "organizations", description = "Publishers, customer tenants, operators, and their members"),
         (name = "offers", description = "Offers as code: drafts, versions, lifecycle, history, listing media"),
         (name = "advisories", description = "The server's vulnerability advisory store (operators)"),
+        (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks) and their delivery log"),
     )
 )]
 struct ApiDoc;

@@ -67,3 +67,24 @@ impl Default for CertificationConfig {
         CertificationConfig { policy: String::new(), clamd: String::new(), clamd_connections: 2 }
     }
 }
+
+/// `[webhooks]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Address ranges (CIDR) webhooks may reach although they are not public, e.g.
+    /// `["10.20.0.0/16"]` for an internal receiver. Loopback, private, link-local,
+    /// unique-local and cloud metadata addresses are refused otherwise.
+    pub allow: Vec<String>,
+    /// Timeout of one delivery attempt.
+    pub timeout: HumanDuration,
+    /// Fixed addresses for host names, used instead of DNS (as `curl --resolve`): for
+    /// split-horizon setups. The addresses are checked like resolved ones.
+    pub resolve: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { allow: Vec::new(), timeout: HumanDuration::secs(10), resolve: Default::default() }
+    }
+}

@@ -32,10 +32,11 @@ pub mod signing;
 mod tokens;
 mod users;
 mod views;
+pub mod webhooks;
 
 pub use actor::Actor;
 pub use certification::StoredImage;
-pub use config::{CertificationConfig, GcConfig, MarketplaceConfig};
+pub use config::{CertificationConfig, GcConfig, MarketplaceConfig, WebhookConfig};
 pub use error::AppError;
 pub use input::{Parsed, field, optional};
 pub use offers::{CompareWith, Document, MediaFile, OfferChange, Saved};
@@ -60,6 +61,7 @@ pub struct App {
     categories: Arc<Vec<String>>,
     certification: Arc<certification::Settings>,
     marketplace: Arc<Marketplace>,
+    webhooks: Arc<webhooks::Settings>,
 }
 
 /// What the marketplace signs with and how clients name its registry.
@@ -77,13 +79,27 @@ impl App {
     /// The application over `db` and `blobs`, with `auth` for credentials and tokens
     /// and the marketplace's `categories`.
     pub fn new(db: Db, auth: Authenticator, blobs: BlobStore, categories: Arc<Vec<String>>) -> App {
-        App { db, auth, blobs, categories, certification: Arc::default(), marketplace: Arc::default() }
+        App {
+            db,
+            auth,
+            blobs,
+            categories,
+            certification: Arc::default(),
+            marketplace: Arc::default(),
+            webhooks: Arc::default(),
+        }
     }
 
     /// With the certification settings of `[certification]`: the policy file is read
     /// now, so a broken one stops the server at start.
     pub fn with_certification(mut self, config: &CertificationConfig) -> Result<App, AppError> {
         self.certification = Arc::new(certification::Settings::from_config(config)?);
+        Ok(self)
+    }
+
+    /// With the `[webhooks]` settings: where deliveries may go and how long they wait.
+    pub fn with_webhooks(mut self, config: &WebhookConfig) -> Result<App, AppError> {
+        self.webhooks = Arc::new(webhooks::Settings::from_config(config)?);
         Ok(self)
     }
 

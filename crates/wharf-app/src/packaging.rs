@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use wharf_core::{OfferKey, PipelineStep, StepState, VersionStatus};
+use wharf_core::{OfferKey, PipelineStep, StepState, VersionStatus, WebhookEvent};
 use wharf_db::publishing::Promotion;
 use wharf_db::registry::{ManifestRow, NewManifest, TagWrite};
 use wharf_db::steps::Progress;
@@ -139,7 +139,8 @@ impl App {
                     .await
                     .map_err(crate::offers::write_error)?;
                 tracing::info!(offer = %job.offer, version = job.version, reason = %why, "packaging stopped");
-                return Ok(());
+                let event = WebhookEvent::VersionAttentionNeeded;
+                return self.announce(job.offer, job.version, &job.publisher, event, Some(&why)).await;
             }
             self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
         }
@@ -148,7 +149,7 @@ impl App {
         if self.db.version_to_preview(job.offer, job.version, PIPELINE).await.map_err(crate::offers::write_error)? {
             tracing::info!(offer = %job.offer, version = job.version, "version in preview");
         }
-        Ok(())
+        self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionPreview, None).await
     }
 
     /// Promotes, signs and attaches every image; `Ok(Err(why))` when the publisher

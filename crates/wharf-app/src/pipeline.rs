@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use wharf_certify::certify::{Report, Verdict};
 use wharf_certify::check::Check;
-use wharf_core::{OfferEvent, OfferKey, OrgKind, PipelineStep, StepState, VersionStatus};
+use wharf_core::{OfferEvent, OfferKey, OrgKind, PipelineStep, StepState, VersionStatus, WebhookEvent};
 use wharf_db::steps::Progress;
 use wharf_offer::OfferSpec;
 
@@ -164,6 +164,39 @@ impl App {
         Ok(row.pk)
     }
 
+    /// Tells the publisher's webhooks that `event` happened to a version (once per
+    /// event and version, however often it is called).
+    pub(crate) async fn announce(
+        &self,
+        offer: OfferKey,
+        version: i64,
+        publisher: &str,
+        event: WebhookEvent,
+        message: Option<&str>,
+    ) -> Result<(), AppError> {
+        let Ok(name) = publisher.parse::<wharf_core::OrgName>() else { return Ok(()) };
+        let (Some(org), Some(row), Some(v)) = (
+            self.db.org_by_name(&name).await?,
+            self.db.offer_by_key(offer).await?,
+            self.db.offer_version(offer, version).await?,
+        ) else {
+            return Ok(());
+        };
+        let data = serde_json::json!({
+            "publisher": publisher,
+            "offer": row.offer_id.as_str(),
+            "version": version,
+            "status": v.status,
+            "state": row.state,
+            "message": message,
+            "links": {
+                "version": format!("/api/v1/orgs/{publisher}/offers/{}/versions/{version}", row.offer_id),
+                "steps": format!("/api/v1/orgs/{publisher}/offers/{}/versions/{version}/steps", row.offer_id),
+            },
+        });
+        self.emit(org.id, publisher, event, &format!("{offer}_{version}"), data).await
+    }
+
     /// Records how a running step ended, and its duration and outcome in the metrics
     /// (`wharf_pipeline_step_duration_seconds`, `wharf_pipeline_step_failures_total`).
     /// A step that was not running (ended already) changes nothing.
@@ -209,6 +242,7 @@ impl App {
         let step = PipelineStep::Certification;
         let done = self.db.version_steps(job.offer, job.version).await?;
         if done.iter().any(|s| s.step == step && s.state == StepState::Passed) {
+            self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionCertified, None).await?;
             return self.queue_packaging(&package(job)).await;
         }
         let spec: OfferSpec = serde_json::from_str(&version.document)
@@ -293,6 +327,7 @@ impl App {
             self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
             self.db.version_passed(job.offer, job.version, OfferEvent::Certified, PIPELINE).await?;
             tracing::info!(offer = %job.offer, version = job.version, "version certified");
+            self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionCertified, None).await?;
             return self.queue_packaging(&package(job)).await;
         }
         let blocking: usize = failed
@@ -324,7 +359,7 @@ impl App {
             other => AppError::Conflict(format!("{other:?}")),
         })?;
         tracing::info!(offer = %job.offer, version = job.version, reason = why, "version needs attention");
-        Ok(())
+        self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionAttentionNeeded, Some(why)).await
     }
 }
 

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 use wharf_api_types::{OfferView, PromotedImageView};
-use wharf_core::{OfferKey, OrgAction, PipelineStep, StepState, TokenScope, VersionStatus};
+use wharf_core::{OfferKey, OrgAction, PipelineStep, StepState, TokenScope, VersionStatus, WebhookEvent};
 use wharf_db::publishing::SignOff;
 use wharf_db::steps::Progress;
 use wharf_oci::Digest;
@@ -115,7 +115,7 @@ impl App {
         if version.status == VersionStatus::Live {
             // Live already (the worker died before recording the step's end).
             self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
-            return Ok(());
+            return self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionLive, None).await;
         }
         if version.status != VersionStatus::Preview {
             return Ok(());
@@ -170,7 +170,7 @@ impl App {
         self.db.version_to_live(job.offer, job.version, PIPELINE).await.map_err(crate::offers::write_error)?;
         self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
         tracing::info!(offer = %job.offer, version = job.version, "version live");
-        Ok(())
+        self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionLive, None).await
     }
 
     /// Checks one blob is stored with its size; returns the bytes verified.

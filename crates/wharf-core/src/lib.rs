@@ -79,7 +79,7 @@ pub mod time;
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
 pub use ids::{JobId, OfferKey, OrgId, RepositoryId, TokenId, UserId};
 pub use names::{MARKETPLACE_NAMESPACE, NameError, OrgName, UserName};
-pub use offer::{OfferEvent, OfferId, OfferState, PipelineStep, PlanId, StepState, VersionStatus};
+pub use offer::{OfferEvent, OfferId, OfferState, PipelineStep, PlanId, StepState, VersionStatus, WebhookEvent};
 pub use scope::{ScopeError, TokenScope, TokenScopes};
 pub use text::{DisplayName, Email, TokenName};
 pub use time::{HumanDuration, Timestamp};

@@ -151,6 +151,60 @@ string_enum!(
     }
 );
 
+/// What a publisher's webhook can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WebhookEvent {
+    /// A version passed certification.
+    VersionCertified,
+    /// The pipeline stopped a version: the publisher must act.
+    VersionAttentionNeeded,
+    /// A version is in preview, waiting for go-live.
+    VersionPreview,
+    /// A version went live.
+    VersionLive,
+    /// New advisories changed a version's findings or grade.
+    VersionRegraded,
+}
+
+impl WebhookEvent {
+    /// Every event type.
+    pub const ALL: &[WebhookEvent] = &[
+        WebhookEvent::VersionCertified,
+        WebhookEvent::VersionAttentionNeeded,
+        WebhookEvent::VersionPreview,
+        WebhookEvent::VersionLive,
+        WebhookEvent::VersionRegraded,
+    ];
+
+    /// The event type as messages carry it (`type`), e.g. `version.live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::VersionCertified => "version.certified",
+            WebhookEvent::VersionAttentionNeeded => "version.attention_needed",
+            WebhookEvent::VersionPreview => "version.preview",
+            WebhookEvent::VersionLive => "version.live",
+            WebhookEvent::VersionRegraded => "version.regraded",
+        }
+    }
+}
+
+impl FromStr for WebhookEvent {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WebhookEvent::ALL.iter().copied().find(|e| e.as_str() == s).ok_or_else(|| {
+            let all: Vec<&str> = WebhookEvent::ALL.iter().map(|e| e.as_str()).collect();
+            format!("unknown event type {s:?}; the event types are {}", all.join(", "))
+        })
+    }
+}
+
+impl fmt::Display for WebhookEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@ pub mod testing;
 pub mod tokens;
 mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use config::DatabaseConfig;
 pub use error::DbError;

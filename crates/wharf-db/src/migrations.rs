@@ -90,6 +90,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0012_publishing.sql"),
         postgres: include_str!("../migrations/postgres/0012_publishing.sql"),
     },
+    Step {
+        version: 13,
+        description: "webhooks",
+        sqlite: include_str!("../migrations/sqlite/0013_webhooks.sql"),
+        postgres: include_str!("../migrations/postgres/0013_webhooks.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

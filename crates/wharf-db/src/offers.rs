@@ -371,6 +371,13 @@ impl Db {
         Ok(out)
     }
 
+    /// An offer by its key.
+    pub async fn offer_by_key(&self, pk: OfferKey) -> Result<Option<OfferRow>, DbError> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pk.0).fetch_optional(self.pool()).await?;
+        row.as_ref().map(offer_from_row).transpose()
+    }
+
     /// One version.
     pub async fn offer_version(&self, pk: OfferKey, version: i64) -> Result<Option<VersionRow>, DbError> {
         let sql = format!("SELECT {VERSION_COLUMNS} FROM offer_versions WHERE offer = $1 AND version = $2");

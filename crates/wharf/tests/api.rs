@@ -570,6 +570,7 @@ async fn openapi_document_covers_the_api() {
     DELETE /api/v1/orgs/{org}
     DELETE /api/v1/orgs/{org}/approval
     DELETE /api/v1/orgs/{org}/members/{user}
+    DELETE /api/v1/orgs/{org}/webhooks/{id}
     DELETE /api/v1/user/tokens/{id}
     GET /api/v1/advisories
     GET /api/v1/categories
@@ -589,6 +590,8 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/images
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/report
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps
+    GET /api/v1/orgs/{org}/webhooks
+    GET /api/v1/orgs/{org}/webhooks/{id}/deliveries
     GET /api/v1/schemas/offer.json
     GET /api/v1/user
     GET /api/v1/user/tokens
@@ -607,6 +610,7 @@ async fn openapi_document_covers_the_api() {
     POST /api/v1/orgs/{org}/offers/{offer}/resume
     POST /api/v1/orgs/{org}/offers/{offer}/stop-sell
     POST /api/v1/orgs/{org}/offers/{offer}/submit
+    POST /api/v1/orgs/{org}/webhooks
     POST /api/v1/user/tokens
     POST /api/v1/users
     PUT /api/v1/orgs/{org}/approval

@@ -103,7 +103,7 @@ fn malformed_toml() {
 fn unknown_keys_are_named() {
     assert_snapshot!(err(Some("lisen = \"127.0.0.1:5000\"\n"), &[]), @"
     invalid configuration:
-      - `lisen` (in wharf.toml): unknown field `lisen`, expected one of `listen`, `data_dir`, `public_url`, `database`, `blob`, `auth`, `registry`, `gc`, `jobs`, `certification`, `api`, `marketplace`, `server`, `log`
+      - `lisen` (in wharf.toml): unknown field `lisen`, expected one of `listen`, `data_dir`, `public_url`, `database`, `blob`, `auth`, `registry`, `gc`, `jobs`, `certification`, `api`, `marketplace`, `webhooks`, `server`, `log`
     ");
     assert_snapshot!(err(Some("[database]\nurll = \"x\"\n"), &[]), @"
     invalid configuration:

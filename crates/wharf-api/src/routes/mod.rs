@@ -5,3 +5,4 @@ pub(crate) mod offers;
 pub(crate) mod orgs;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhooks;

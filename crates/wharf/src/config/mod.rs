@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 pub use wharf_api::ApiConfig;
-pub use wharf_app::{CertificationConfig, GcConfig, MarketplaceConfig};
+pub use wharf_app::{CertificationConfig, GcConfig, MarketplaceConfig, WebhookConfig};
 pub use wharf_auth::AuthConfig;
 pub use wharf_blob::{BlobBackend, BlobConfig, LocalBlobConfig, S3BlobConfig};
 pub use wharf_core::HumanDuration;
@@ -84,8 +84,10 @@ pub struct Config {
     pub certification: CertificationConfig,
     /// REST API limits.
     pub api: ApiConfig,
-    /// The marketplace: category taxonomy.
+    /// The marketplace: category taxonomy, signing key.
     pub marketplace: MarketplaceConfig,
+    /// Publishers' webhooks: where deliveries may go.
+    pub webhooks: WebhookConfig,
     /// HTTP server.
     pub server: ServerConfig,
     /// Logging.
@@ -146,6 +148,7 @@ impl Default for Config {
             certification: CertificationConfig::default(),
             api: ApiConfig::default(),
             marketplace: MarketplaceConfig::default(),
+            webhooks: WebhookConfig::default(),
             server: ServerConfig::default(),
             log: LogConfig::default(),
         }
@@ -412,6 +415,7 @@ impl Config {
     ) -> Result<wharf_app::App, wharf_app::AppError> {
         wharf_app::App::new(db, auth, blobs, std::sync::Arc::new(self.marketplace.categories.clone()))
             .with_certification(&self.certification)?
+            .with_webhooks(&self.webhooks)?
             .with_marketplace(&self.registry_host(), &self.marketplace)
     }
 

@@ -98,6 +98,14 @@ pub async fn setup(policy: Option<&str>) -> (TestApp, wharf_app::App, tempfile::
 
 /// [`setup`] with clamd at `clamd` (`[certification] clamd`; empty: none).
 pub async fn setup_with(policy: Option<&str>, clamd: &str) -> (TestApp, wharf_app::App, tempfile::TempDir) {
+    setup_configured(policy, |c| c.certification.clamd = clamd.to_owned()).await
+}
+
+/// [`setup`] with the configuration adjusted by `adjust`.
+pub async fn setup_configured(
+    policy: Option<&str>,
+    adjust: impl FnOnce(&mut wharf::config::Config),
+) -> (TestApp, wharf_app::App, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let policy_file = dir.path().join("policy.toml");
     if let Some(text) = policy {
@@ -108,7 +116,7 @@ pub async fn setup_with(policy: Option<&str>, clamd: &str) -> (TestApp, wharf_ap
         // read cache would show its changes within `cache_ttl` (2 s): off, so that tests
         // see them at once.
         c.registry.cache_ttl = wharf_core::HumanDuration::secs(0);
-        c.certification.clamd = clamd.to_owned();
+        adjust(c);
         if policy.is_some() {
             c.certification.policy = policy_file.display().to_string();
         }
@@ -136,7 +144,8 @@ pub async fn run_jobs(app: &TestApp, application: &wharf_app::App) -> Vec<wharf_
         .backoff(std::time::Duration::from_millis(10))
         .register::<CertifyVersion>(application.clone())
         .register::<PackageVersion>(application.clone())
-        .register::<ReleaseVersion>(application.clone());
+        .register::<ReleaseVersion>(application.clone())
+        .register::<wharf_app::webhooks::DeliverWebhook>(application.clone());
     let mut ran = Vec::new();
     loop {
         match runner.run_once().await.unwrap() {
