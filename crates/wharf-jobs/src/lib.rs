@@ -95,7 +95,10 @@ impl Runner {
 
     /// The workers and polling of `[jobs]` (at least one worker).
     pub fn configured(self, config: &JobsConfig) -> Runner {
-        self.workers(config.workers).poll_interval(config.poll_interval.0)
+        self.workers(config.workers)
+            .poll_interval(config.poll_interval.0)
+            .lease(config.lease.0.max(std::time::Duration::from_secs(1)))
+            .backoff(config.backoff.0)
     }
 
     /// How many jobs run at once (at least one).
