@@ -199,6 +199,7 @@ impl App {
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("repository {} is gone", item.source)))?;
             self.copy_manifest(source.id, target.id, &item.digest, &item.tags).await?;
+            wharf_core::failpoint("packaging.promoted");
             for tag in &item.tags {
                 let promotion = Promotion {
                     plan: item.plan.clone(),
@@ -212,6 +213,7 @@ impl App {
                 self.db.record_promotion(job.offer, job.version, &promotion).await?;
             }
             let signature = self.sign(target.id, &name, &item.digest).await?;
+            wharf_core::failpoint("packaging.signed");
             for tag in &item.tags {
                 let promotion = Promotion {
                     plan: item.plan.clone(),
@@ -225,6 +227,7 @@ impl App {
                 self.db.record_promotion(job.offer, job.version, &promotion).await?;
             }
             self.attach(target.id, &item.digest, &index.sboms, item.report.as_ref()).await?;
+            wharf_core::failpoint("packaging.attached");
             progress.images_done += 1;
             self.db.step_progress(job.offer, job.version, step, progress).await?;
         }

@@ -225,13 +225,6 @@ impl App {
         Ok(())
     }
 
-    /// Queues the certification of a submitted version.
-    pub(crate) async fn queue_certification(&self, job: &CertifyVersion) -> Result<(), AppError> {
-        let key = format!("certify:{}:{}", job.offer, job.version);
-        wharf_jobs::enqueue(&self.db, job, Some(&key)).await.map_err(|e| AppError::Unavailable(format!("{e:#}")))?;
-        Ok(())
-    }
-
     /// The certification step (see the module).
     pub(crate) async fn certify_version(&self, job: &CertifyVersion) -> Result<(), AppError> {
         let Some(version) = self.db.offer_version(job.offer, job.version).await? else { return Ok(()) };
@@ -284,6 +277,7 @@ impl App {
             }
             progress.bytes_total = progress.bytes_done;
             self.db.step_progress(job.offer, job.version, step, progress).await?;
+            wharf_core::failpoint("certification.image-done");
             for p in &report.platforms {
                 let sbom = wharf_certify::sbom::cyclonedx(&image.name, &p.platform, &p.components);
                 let bytes = serde_json::to_vec(&sbom).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -361,6 +355,11 @@ impl App {
         tracing::info!(offer = %job.offer, version = job.version, reason = why, "version needs attention");
         self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionAttentionNeeded, Some(why)).await
     }
+}
+
+/// The dedup key of a version's certification job.
+pub(crate) fn certify_key(job: &CertifyVersion) -> String {
+    format!("certify:{}:{}", job.offer, job.version)
 }
 
 /// The packaging job that follows a version's certification.

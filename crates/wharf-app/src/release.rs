@@ -58,15 +58,15 @@ impl App {
             return Err(AppError::NotFound(format!("offer {offer:?} has no version \"{version}\"")));
         }
         let who = actor.name();
-        let outcome = self.db.sign_off(row.pk, version, &who).await.map_err(crate::offers::write_error)?;
-        if outcome == SignOff::Done {
-            let signed = format!("signed off by {who}");
-            self.end_step(row.pk, version, PipelineStep::PublisherSignOff, StepState::Passed, Some(&signed)).await?;
-            tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version, by = %who, "go-live");
-        }
+        // The release job is queued with the sign-off, in one transaction.
         let job = ReleaseVersion { offer: row.pk, version, publisher: org.name.to_string() };
         let key = format!("release:{}:{}", row.pk, version);
-        wharf_jobs::enqueue(&self.db, &job, Some(&key)).await.map_err(|e| AppError::Unavailable(format!("{e:#}")))?;
+        let then = wharf_jobs::new_job(&job, Some(&key)).map_err(|e| AppError::Internal(format!("{e:#}")))?;
+        let outcome = self.db.sign_off(row.pk, version, &who, &then).await.map_err(crate::offers::write_error)?;
+        wharf_core::failpoint("go-live.signed-off");
+        if outcome == SignOff::Done {
+            tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version, by = %who, "go-live");
+        }
         let row = self.db.offer(org.id, &row.offer_id).await?.ok_or_else(|| AppError::NotFound(offer.to_owned()))?;
         self.offer_view(&org, &row).await
     }
@@ -165,6 +165,7 @@ impl App {
                 return Err(AppError::Unavailable(why));
             }
             self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
+            wharf_core::failpoint("release.verified");
         }
         self.db.start_step(job.offer, job.version, PipelineStep::Live, Progress::default()).await?;
         self.db.version_to_live(job.offer, job.version, PIPELINE).await.map_err(crate::offers::write_error)?;

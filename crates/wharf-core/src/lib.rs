@@ -83,3 +83,19 @@ pub use offer::{OfferEvent, OfferId, OfferState, PipelineStep, PlanId, StepState
 pub use scope::{ScopeError, TokenScope, TokenScopes};
 pub use text::{DisplayName, Email, TokenName};
 pub use time::{HumanDuration, Timestamp};
+
+/// Stops the process at once, as `kill -9` would, when the environment variable
+/// `WHARF_FAILPOINTS` (a comma-separated list) names `name`. Debug builds only: in
+/// release builds this does nothing. The crash tests use it to stop the publishing
+/// pipeline at exact moments (after an image is certified, promoted, signed, …) and
+/// show that a restart completes the work and repeats nothing visible.
+#[inline]
+pub fn failpoint(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("WHARF_FAILPOINTS").is_ok_and(|v| v.split(',').any(|n| n.trim() == name)) {
+        eprintln!("failpoint {name}: stopping the process");
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}

@@ -53,9 +53,44 @@ fn job_from_row(r: &AnyRow) -> Result<JobRow, DbError> {
     })
 }
 
+/// A job to queue together with the change that calls for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// Its kind.
+    pub kind: String,
+    /// Its input (JSON).
+    pub payload: String,
+    /// Whom it serves, for fair scheduling.
+    pub fair_key: String,
+    /// At most one queued or running job has this key.
+    pub dedup_key: Option<String>,
+    /// Runs before it is given up.
+    pub max_attempts: u32,
+}
+
 impl Db {
     /// Queues a job. With a `dedup_key`, does nothing (returns `None`) while another
     /// job with that key is queued or running.
+    /// Queues `job` inside `tx`, the transaction of the change that calls for it: the
+    /// change and its follow-up work are committed together or not at all. A job whose
+    /// dedup key is already queued is not queued again.
+    pub(crate) async fn enqueue_in(tx: &mut crate::offers::Tx, job: &NewJob) -> Result<(), DbError> {
+        let now = Timestamp::now().as_millis();
+        sqlx::query(
+            "INSERT INTO jobs (kind, payload, fair_key, state, dedup_key, max_attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&job.kind)
+        .bind(&job.payload)
+        .bind(&job.fair_key)
+        .bind(job.dedup_key.as_deref())
+        .bind(i64::from(job.max_attempts))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     pub async fn enqueue_job(
         &self,
         kind: &str,

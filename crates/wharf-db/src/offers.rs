@@ -268,7 +268,8 @@ impl Db {
     }
 
     /// Freezes `document` as the offer's next version (status `submitted`) and puts
-    /// the offer in `publish_in_progress`, if the draft is still at `expected`
+    /// the offer in `publish_in_progress`, queuing `then(version)` (the pipeline's first
+    /// job) in the same transaction, if the draft is still at `expected`
     /// revision (when given) and no other version is in progress.
     pub async fn submit_version(
         &self,
@@ -276,6 +277,7 @@ impl Db {
         expected: Option<i64>,
         document: &str,
         frozen: Frozen<'_>,
+        then: Option<&(dyn Fn(i64) -> crate::jobs::NewJob + Sync)>,
         actor: &str,
     ) -> Result<(OfferRow, VersionRow), OfferWriteError> {
         let now = Timestamp::now().as_millis();
@@ -336,6 +338,9 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
         crate::publishing::freeze(&mut tx, pk, next, frozen).await?;
+        if let Some(job) = then {
+            Db::enqueue_in(&mut tx, &job(next)).await?;
+        }
         let sql = format!(
             "UPDATE offers SET state = 'publish_in_progress', updated_at = $1 WHERE id = $2 RETURNING {OFFER_COLUMNS}"
         );

@@ -234,9 +234,16 @@ impl Db {
         Ok(moved)
     }
 
-    /// The publisher's sign-off on a version in preview: the go-live step is recorded
-    /// as passed and the offer is in Publish in progress again until the version is live.
-    pub async fn sign_off(&self, pk: OfferKey, version: i64, actor: &str) -> Result<SignOff, OfferWriteError> {
+    /// The publisher's sign-off on a version in preview: the sign-off step ends and
+    /// the go-live step is recorded as passed, `then` (the release job) is queued in the same transaction, and the
+    /// offer is in Publish in progress again until the version is live.
+    pub async fn sign_off(
+        &self,
+        pk: OfferKey,
+        version: i64,
+        actor: &str,
+        then: &crate::jobs::NewJob,
+    ) -> Result<SignOff, OfferWriteError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         self.lock_offer(&mut tx, pk).await?;
@@ -276,12 +283,23 @@ impl Db {
         .bind(format!("signed off by {actor}"))
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "UPDATE pipeline_steps SET state = 'passed', finished_at = $1, message = $2 \
+             WHERE offer = $3 AND version = $4 AND step = 'publisher_sign_off' AND state = 'running'",
+        )
+        .bind(now)
+        .bind(format!("signed off by {actor}"))
+        .bind(pk.0)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE offers SET state = 'publish_in_progress', updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(pk.0)
             .execute(&mut *tx)
             .await?;
         record(&mut tx, pk, OfferEvent::GoLive, Some(&version.to_string()), actor, now).await?;
+        Db::enqueue_in(&mut tx, then).await?;
         tx.commit().await?;
         Ok(SignOff::Done)
     }

@@ -14,7 +14,7 @@ async fn versions(db: &Db, n: i64) -> OfferKey {
     let org = db.create_org(&"acme".parse().unwrap(), OrgKind::Publisher, None, None).await.unwrap();
     let offer = db.create_offer(org.id, &"db".parse().unwrap(), "{}", &[], "dev").await.unwrap();
     for i in 0..n {
-        db.submit_version(offer.pk, None, "{}", Default::default(), "dev").await.unwrap();
+        db.submit_version(offer.pk, None, "{}", Default::default(), None, "dev").await.unwrap();
         if i + 1 < n {
             // One version at a time is published: the earlier ones are cancelled.
             db.cancel_submission(offer.pk, "dev").await.unwrap();

@@ -46,6 +46,18 @@ pub async fn enqueue<J: Job>(db: &Db, job: &J, dedup_key: Option<&str>) -> anyho
     Ok(db.enqueue_job(J::KIND, &payload, &job.fair_key(), dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?)
 }
 
+/// `job` as a row to queue in the transaction of the change that calls for it
+/// (`wharf_db` queues it with the change, or neither).
+pub fn new_job<J: Job>(job: &J, dedup_key: Option<&str>) -> anyhow::Result<wharf_db::jobs::NewJob> {
+    Ok(wharf_db::jobs::NewJob {
+        kind: J::KIND.to_owned(),
+        payload: serde_json::to_string(job)?,
+        fair_key: job.fair_key(),
+        dedup_key: dedup_key.map(str::to_owned),
+        max_attempts: J::MAX_ATTEMPTS,
+    })
+}
+
 type Handler = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
 
 /// Claims and runs jobs.

@@ -311,17 +311,25 @@ impl App {
         let images: Vec<_> =
             crate::pipeline::frozen_images(&spec)?.into_iter().map(|i| (i.repository, i.digest)).collect();
         let frozen = wharf_db::offers::Frozen { images: &images, audience: &spec.preview_audience };
+        // The certification job is queued with the version, in one transaction.
+        let (pk, publisher) = (row.pk, org.name.to_string());
+        let certify = move |version: i64| {
+            let job = crate::pipeline::CertifyVersion { offer: pk, version, publisher: publisher.clone() };
+            let key = crate::pipeline::certify_key(&job);
+            wharf_jobs::new_job(&job, Some(&key)).expect("a job's payload serializes")
+        };
         let (offer_row, version) = self
             .db
-            .submit_version(row.pk, Some(expected.unwrap_or(row.revision)), &to_json(&spec)?, frozen, &actor.name())
+            .submit_version(
+                row.pk,
+                Some(expected.unwrap_or(row.revision)),
+                &to_json(&spec)?,
+                frozen,
+                Some(&certify),
+                &actor.name(),
+            )
             .await
             .map_err(write_error)?;
-        let job = crate::pipeline::CertifyVersion {
-            offer: row.pk,
-            version: version.version,
-            publisher: org.name.to_string(),
-        };
-        self.queue_certification(&job).await?;
         let validated_in_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version = version.version, validated_in_ms, by = %actor.name(), "offer submitted");
         Ok(SubmitResult { version: views::version(&version), state: offer_row.state, warnings, validated_in_ms })
