@@ -429,3 +429,53 @@ async fn clamd_down_is_retried_then_stops_at_attention_needed_and_a_running_clam
     let report: Value = r.json().await.unwrap();
     assert!(report["images"][0]["malware_scanner"].as_str().is_some_and(|s| s.contains("ClamAV")), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_submissions_from_one_publisher_does_not_hold_back_another() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The flood: contoso submits ten offers.
+    let base = common::publishing::document(&app).await;
+    submit(&app).await;
+    for i in 1..10 {
+        let mut doc = base.clone();
+        doc["id"] = json!(format!("db-{i}"));
+        let r = app.as_user(Method::POST, "dev", BASE).json(&doc).send().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let r = app.as_user(Method::POST, "dev", &format!("{BASE}/db-{i}/submit")).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    // Then another publisher submits one.
+    app.org("tailspin", wharf_core::OrgKind::Publisher, "dev").await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/tailspin/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    push_image(&app, "tailspin/example-db", "1.0.0", "tailspin").await;
+    let doc = common::publishing::document_for(&app, "tailspin").await;
+    let tailspin = "/api/v1/orgs/tailspin/offers";
+    let r = app.as_user(Method::POST, "dev", tailspin).json(&doc).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = app.as_user(Method::POST, "dev", &format!("{tailspin}/db/submit")).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+
+    // One worker, one job at a time: tailspin's version is in preview after at most a
+    // couple of contoso's jobs, with the flood still waiting.
+    let runner = wharf_jobs::Runner::new(app.state.db.clone())
+        .register::<CertifyVersion>(application.clone())
+        .register::<wharf_app::packaging::PackageVersion>(application.clone());
+    let mut contoso_jobs = 0;
+    loop {
+        assert!(matches!(runner.run_once().await.unwrap(), wharf_jobs::Ran::Succeeded(_)));
+        let (_, view) = json(app.as_user(Method::GET, "dev", &format!("{tailspin}/db")).send().await.unwrap()).await;
+        if view["state"] == "preview" {
+            break;
+        }
+        contoso_jobs += 1;
+        assert!(contoso_jobs < 20, "tailspin never got its turn");
+    }
+    // Tailspin ran two jobs (certification, packaging); contoso at most one more.
+    assert!(contoso_jobs <= 3, "tailspin waited behind {contoso_jobs} jobs");
+    let (_, offers) = json(app.as_user(Method::GET, "dev", BASE).send().await.unwrap()).await;
+    let waiting = offers["items"].as_array().unwrap().iter().filter(|o| o["state"] == "publish_in_progress").count();
+    assert!(waiting >= 8, "the flood was still queued: {waiting} of 10 waiting");
+}

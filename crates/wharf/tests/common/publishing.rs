@@ -71,15 +71,27 @@ pub async fn push_image(app: &TestApp, repo: &str, tag: &str, title: &str) -> Di
 
 /// The example offer's document (as offer `db`, images from contoso/example-db), media uploaded.
 pub async fn document(app: &TestApp) -> Value {
+    document_for(app, "contoso").await
+}
+
+/// The example offer's document for publisher `org` (as offer `db`, images from
+/// `<org>/example-db`), its media uploaded to `org` as `dev`.
+pub async fn document_for(app: &TestApp, org: &str) -> Value {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/offer/offer.yaml")).unwrap();
-    let mut doc: Value = yaml_serde::from_str(&text).unwrap();
+    let mut doc: Value =
+        yaml_serde::from_str(&text.replace("contoso/example-db", &format!("{org}/example-db"))).unwrap();
     doc["id"] = json!("db");
+    doc["publisher"] = json!(org);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/offer/");
-    let upload = |path: String| async move {
-        let bytes = std::fs::read(format!("{dir}{path}")).unwrap();
-        let r = app.as_user(Method::POST, "dev", "/api/v1/orgs/contoso/media").body(bytes).send().await.unwrap();
-        json(r).await.1["digest"].as_str().unwrap().to_owned()
+    let media = format!("/api/v1/orgs/{org}/media");
+    let upload = |path: String| {
+        let media = media.clone();
+        async move {
+            let bytes = std::fs::read(format!("{dir}{path}")).unwrap();
+            let r = app.as_user(Method::POST, "dev", &media).body(bytes).send().await.unwrap();
+            json(r).await.1["digest"].as_str().unwrap().to_owned()
+        }
     };
     for slot in ["small", "medium", "large", "wide"] {
         let path = doc["media"]["icons"][slot].as_str().unwrap().to_owned();
