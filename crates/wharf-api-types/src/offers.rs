@@ -214,3 +214,29 @@ pub struct ProgressEvent {
     /// Attention needed, cancelled or superseded. The stream ends after this event.
     pub settled: bool,
 }
+
+/// A version's health, from continuous certification: re-evaluated against every
+/// advisory import from its stored SBOM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthView {
+    /// `A` (best) to `F`: from the worst critical or high vulnerability with a fix
+    /// available and how long the fix has been available (A: none; B: at most 90
+    /// days; C: 180; D: 270; E: 365; F: longer).
+    pub grade: String,
+    /// What decided the grade.
+    pub reason: String,
+    /// When it was evaluated.
+    pub graded_at: Timestamp,
+    /// The advisory snapshot it was evaluated against (none: no advisories imported).
+    pub advisory_snapshot: Option<i64>,
+    /// A vulnerability now breaks the policy: the version stays, flagged.
+    pub breaks_policy: bool,
+    /// Since when it has broken the policy.
+    pub flagged_at: Option<Timestamp>,
+    /// The deadline for a fixed version (the policy's grace period).
+    pub grace_until: Option<Timestamp>,
+    /// Findings by severity.
+    pub summary: std::collections::BTreeMap<String, usize>,
+    /// The vulnerability findings, with their evidence and whether they block.
+    pub findings: serde_json::Value,
+}

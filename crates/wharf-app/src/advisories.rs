@@ -95,6 +95,8 @@ impl App {
             .take(MAX_REJECTED_SHOWN)
             .map(|(name, reason)| RejectedFile { name, reason })
             .collect();
+        // Every version in preview or live is re-evaluated against it.
+        self.queue_regrade(saved.id).await?;
         Ok(AdvisoryImportView { snapshot: view(&saved), rejected })
     }
 

@@ -19,6 +19,7 @@ mod certification;
 mod config;
 mod error;
 pub mod gc;
+pub mod health;
 pub mod idempotency;
 mod input;
 mod offers;

@@ -149,6 +149,14 @@ impl App {
         if self.db.version_to_preview(job.offer, job.version, PIPELINE).await.map_err(crate::offers::write_error)? {
             tracing::info!(offer = %job.offer, version = job.version, "version in preview");
         }
+        // Its first health grade, which continuous certification keeps up to date.
+        if self.db.version_health(job.offer, job.version).await?.is_none() {
+            let engine = self.certification_engine().await?;
+            let snapshot = self.db.advisory_snapshots(1).await?.first().map(|s| s.id);
+            let graded =
+                wharf_db::health::Graded { offer: job.offer, version: job.version, publisher: job.publisher.clone() };
+            self.grade_version(&graded, &engine, snapshot).await?;
+        }
         self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionPreview, None).await
     }
 

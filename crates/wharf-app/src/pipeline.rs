@@ -174,6 +174,20 @@ impl App {
         event: WebhookEvent,
         message: Option<&str>,
     ) -> Result<(), AppError> {
+        self.announce_occurrence(offer, version, publisher, event, message, None).await
+    }
+
+    /// [`App::announce`] of an event that may happen to a version more than once
+    /// (`occurrence` tells them apart: a regrade per advisory snapshot).
+    pub(crate) async fn announce_occurrence(
+        &self,
+        offer: OfferKey,
+        version: i64,
+        publisher: &str,
+        event: WebhookEvent,
+        message: Option<&str>,
+        occurrence: Option<i64>,
+    ) -> Result<(), AppError> {
         let Ok(name) = publisher.parse::<wharf_core::OrgName>() else { return Ok(()) };
         let (Some(org), Some(row), Some(v)) = (
             self.db.org_by_name(&name).await?,
@@ -194,7 +208,11 @@ impl App {
                 "steps": format!("/api/v1/orgs/{publisher}/offers/{}/versions/{version}/steps", row.offer_id),
             },
         });
-        self.emit(org.id, publisher, event, &format!("{offer}_{version}"), data).await
+        let key = match occurrence {
+            Some(n) => format!("{offer}_{version}_{n}"),
+            None => format!("{offer}_{version}"),
+        };
+        self.emit(org.id, publisher, event, &key, data).await
     }
 
     /// Records how a running step ended, and its duration and outcome in the metrics

@@ -71,6 +71,8 @@ struct OsvAdvisory {
     id: String,
     modified: String,
     #[serde(default)]
+    published: Option<String>,
+    #[serde(default)]
     withdrawn: Option<String>,
     #[serde(default)]
     aliases: Vec<String>,
@@ -181,6 +183,9 @@ pub struct Advisory {
     pub summary: String,
     /// Last modified (RFC 3339).
     pub modified: String,
+    /// First published (RFC 3339), when the record says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// CVSS v3, when the advisory has a vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvss: Option<Cvss>,
@@ -315,6 +320,7 @@ impl Advisory {
             aliases: osv.aliases,
             summary,
             modified: osv.modified,
+            published: osv.published,
             cvss: cvss_of(&osv.severity),
             severity_label,
             affected,

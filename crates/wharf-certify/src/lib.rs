@@ -24,6 +24,7 @@ pub mod check;
 pub mod clamd;
 pub mod finding;
 pub mod gobuild;
+pub mod grade;
 pub mod image;
 pub mod layer;
 pub mod limits;

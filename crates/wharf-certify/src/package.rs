@@ -25,6 +25,46 @@ pub struct Component {
     pub source_version: Option<String>,
 }
 
+/// The ecosystems the listers name (`Component::ecosystem`).
+pub const ECOSYSTEMS: &[&str] = &["apk", "cargo", "deb", "golang", "maven", "npm", "pypi", "rpm"];
+
+/// A component as a stored report or SBOM holds it, to read back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct StoredComponent {
+    /// See [`Component`].
+    pub ecosystem: String,
+    /// See [`Component`].
+    pub name: String,
+    /// See [`Component`].
+    pub version: String,
+    /// See [`Component`].
+    pub purl: String,
+    /// See [`Component`].
+    pub path: String,
+    /// See [`Component`].
+    #[serde(default)]
+    pub source: Option<String>,
+    /// See [`Component`].
+    #[serde(default)]
+    pub source_version: Option<String>,
+}
+
+impl StoredComponent {
+    /// The component again; `None` for an ecosystem this build does not know.
+    pub fn restore(self) -> Option<Component> {
+        let ecosystem = ECOSYSTEMS.iter().copied().find(|e| *e == self.ecosystem)?;
+        Some(Component {
+            ecosystem,
+            name: self.name,
+            version: self.version,
+            purl: self.purl,
+            path: self.path,
+            source: self.source,
+            source_version: self.source_version,
+        })
+    }
+}
+
 /// Percent-encodes a purl segment (everything but letters, digits and `.-_~`).
 pub(crate) fn encode(s: &str) -> String {
     let mut out = String::new();

@@ -65,6 +65,10 @@ pub struct Policy {
     /// The CVSS v3 base score from which a vulnerability blocks (the public
     /// marketplace's: 7.0, "high").
     pub block_cvss: f64,
+    /// Days a version in preview or live has to ship a fix once newly imported
+    /// advisories make it break the vulnerability rule (continuous certification flags
+    /// it with this deadline; nothing is withdrawn silently).
+    pub vulnerability_grace_days: u32,
     /// Packages that could not be checked for vulnerabilities: no advisories
     /// imported, none for the image's distribution or ecosystem, or versions that
     /// cannot be ordered.
@@ -296,6 +300,7 @@ impl Default for Policy {
             prohibited_packages: Vec::new(),
             vulnerabilities: Action::Block,
             block_cvss: 7.0,
+            vulnerability_grace_days: 30,
             not_evaluated: Action::Block,
             signature: Action::Off,
             signature_keys: Vec::new(),

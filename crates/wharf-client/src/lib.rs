@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wharf_api_types::{
     CompareQuery, Comparison, CreateOrgRequest, CreateTokenRequest, CreatedTokenView, CurrentUserView, EventView,
-    GoLiveRequest, MediaView, MemberView, OfferView, OrgView, Page, PageQuery, ProgressEvent, PromotedImageView,
-    SaveResult, SetMemberRequest, StepView, SubmitResult, TokenView, VersionView,
+    GoLiveRequest, HealthView, MediaView, MemberView, OfferView, OrgView, Page, PageQuery, ProgressEvent,
+    PromotedImageView, SaveResult, SetMemberRequest, StepView, SubmitResult, TokenView, VersionView,
 };
 pub use wharf_api_types::{FieldError, Problem};
 use wharf_core::TokenId;
@@ -416,5 +416,20 @@ impl Client {
             }
         }
         last.ok_or_else(|| ClientError::Protocol("the event stream ended without an event".into()))
+    }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/health`; `None` before
+    /// the version is graded.
+    pub async fn version_health(
+        &self,
+        org: &str,
+        offer: &str,
+        version: i64,
+    ) -> Result<Option<HealthView>, ClientError> {
+        match self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/health")).await {
+            Ok(h) => Ok(Some(h)),
+            Err(ClientError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -140,6 +140,8 @@ string_enum!(
         GoLive => "go_live", "Go live";
         /// A version went live.
         WentLive => "went_live", "Went live";
+        /// New advisories changed a version's health grade.
+        Regraded => "regraded", "Regraded";
         /// The offer was stop-sold.
         StopSold => "stop_sold", "Stop-sell";
         /// The offer sells again.

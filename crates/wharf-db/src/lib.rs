@@ -19,6 +19,7 @@ mod batch;
 mod config;
 mod error;
 pub mod gc;
+pub mod health;
 pub mod jobs;
 pub mod keys;
 mod migrations;

@@ -96,6 +96,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0013_webhooks.sql"),
         postgres: include_str!("../migrations/postgres/0013_webhooks.sql"),
     },
+    Step {
+        version: 14,
+        description: "version health",
+        sqlite: include_str!("../migrations/sqlite/0014_version_health.sql"),
+        postgres: include_str!("../migrations/postgres/0014_version_health.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

@@ -587,6 +587,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/versions
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/events
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/health
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/images
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/report
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps

@@ -479,3 +479,72 @@ async fn a_flood_of_submissions_from_one_publisher_does_not_hold_back_another() 
     let waiting = offers["items"].as_array().unwrap().iter().filter(|o| o["state"] == "publish_in_progress").count();
     assert!(waiting >= 8, "the flood was still queued: {waiting} of 10 waiting");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_advisories_regrade_versions_in_preview_and_live_from_their_sbom() {
+    // Vulnerabilities keep the built-in rule (CVSS 7.0 and up blocks).
+    let policy = "not_scanned = \"warn\"\nnot_evaluated = \"warn\"\nlicense_files = \"warn\"\nsignature = \"off\"\n";
+    let (app, application, _dir) = setup(Some(policy)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The image ships lodash 4.17.0.
+    let package = br#"{"name": "lodash", "version": "4.17.0"}"#;
+    let layer = common::publishing::tar(&[("app/node_modules/lodash/package.json", package)]);
+    common::publishing::push_image_with(&app, "contoso/example-db", "1.0.0", "db", layer).await;
+    let v1 = submit(&app).await;
+    run_pipeline(&app, &application).await;
+    let health = format!("{BASE}/db/versions/{v1}/health");
+    let (status, h) = json(app.as_user(Method::GET, "dev", &health).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!((h["grade"].as_str(), h["breaks_policy"].as_bool()), (Some("A"), Some(false)), "{h}");
+    assert_eq!(h["advisory_snapshot"], Value::Null);
+
+    // The operator imports an advisory for it, fixed upstream a year and more ago.
+    let advisory = json!({
+        "id": "GHSA-test-lodash", "modified": "2025-10-02T00:00:00Z", "published": "2025-10-01T00:00:00Z",
+        "summary": "Prototype pollution",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}],
+    });
+    let import = |body: Vec<u8>| {
+        app.as_user(Method::POST, "admin", "/api/v1/advisories?source=osv.zip")
+            .header("content-type", "application/zip")
+            .body(body)
+            .send()
+    };
+    let zip = common::osv_zip(&[("npm/GHSA-test-lodash.json", advisory.to_string())]);
+    let (status, done) = json(import(zip.clone()).await.unwrap()).await;
+    assert_eq!(status, 201, "{done}");
+    common::publishing::run_jobs(&app, &application).await;
+
+    let (_, h) = json(app.as_user(Method::GET, "dev", &health).send().await.unwrap()).await;
+    assert_eq!((h["grade"].as_str(), h["breaks_policy"].as_bool()), (Some("F"), Some(true)), "{h}");
+    assert!(h["reason"].as_str().unwrap().starts_with("lodash 4.17.0 has GHSA-test-lodash (fixed in 4.17.21"), "{h}");
+    assert_eq!(h["advisory_snapshot"], done["snapshot"]["id"]);
+    assert_eq!(h["findings"][0]["check"], "vulnerability");
+    let flagged: wharf_core::Timestamp = serde_json::from_value(h["flagged_at"].clone()).unwrap();
+    let until: wharf_core::Timestamp = serde_json::from_value(h["grace_until"].clone()).unwrap();
+    assert_eq!(until.as_millis() - flagged.as_millis(), 30 * 86_400 * 1000, "the built-in 30-day grace period");
+    // Flagged, never withdrawn silently: still in preview, the change in its history.
+    let (_, view) = offer(&app).await;
+    assert_eq!(view["state"], "preview");
+    let (_, history) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/history")).send().await.unwrap()).await;
+    let regraded: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["label"] == "Regraded")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(regraded, [format!("{v1}: A → F").as_str()]);
+
+    // The same advisories again: re-evaluated, nothing changed, nothing recorded.
+    let (status, _) = json(import(zip).await.unwrap()).await;
+    assert_eq!(status, 201);
+    common::publishing::run_jobs(&app, &application).await;
+    let (_, again) = json(app.as_user(Method::GET, "dev", &health).send().await.unwrap()).await;
+    assert_eq!((again["grade"].as_str(), &again["flagged_at"]), (Some("F"), &h["flagged_at"]));
+    let (_, history) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/history")).send().await.unwrap()).await;
+    assert_eq!(history["items"].as_array().unwrap().iter().filter(|e| e["label"] == "Regraded").count(), 1);
+}

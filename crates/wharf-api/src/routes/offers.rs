@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
-    CompareQuery, Comparison, EventView, GoLiveRequest, MediaView, OfferView, Problem, ProgressEvent,
+    CompareQuery, Comparison, EventView, GoLiveRequest, HealthView, MediaView, OfferView, Problem, ProgressEvent,
     PromotedImageView, SaveResult, StepView, SubmitResult, VersionSummary, VersionView,
 };
 use wharf_app::{CompareWith, Document, OfferChange};
@@ -370,6 +370,21 @@ pub(crate) async fn events(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+/// A version's health from continuous certification: its grade (A-F), the findings
+/// of its latest re-evaluation against the imported advisories, and, when it now
+/// breaks the vulnerability policy, its deadline.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/health", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, body = HealthView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn health(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version)): Path<(String, String, String)>,
+) -> Result<Json<HealthView>, ApiError> {
+    let n = version_number(&offer, &version)?;
+    Ok(Json(state.app.version_health(&caller.actor(), &org, &offer, n).await?))
 }
 
 /// The images packaging promoted for a version into the marketplace namespace, with

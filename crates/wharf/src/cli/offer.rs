@@ -597,6 +597,12 @@ async fn status(args: StatusArgs) -> Result<(), Failure> {
             let signed = if image.signature.is_some() { "signed" } else { "not signed yet" };
             output::line(format!("{} ({}, plan {}, {signed})", image.reference, image.digest, image.plan));
         }
+        if let Some(h) = client.version_health(&org, &id, newest.version).await? {
+            output::line(format!("health: {} ({})", h.grade, h.reason));
+            if let Some(until) = h.grace_until.filter(|_| h.breaks_policy) {
+                output::line(format!("breaks the vulnerability policy: ship a fixed version by {until}"));
+            }
+        }
     }
     Ok(())
 }

@@ -156,6 +156,7 @@ fn runner(config: &Config, db: &Db, blobs: &BlobStore, app: &wharf_app::App) -> 
         .register::<wharf_app::packaging::PackageVersion>(app.clone())
         .register::<wharf_app::release::ReleaseVersion>(app.clone())
         .register::<wharf_app::webhooks::DeliverWebhook>(app.clone())
+        .register::<wharf_app::health::RegradeVersions>(app.clone())
 }
 
 /// `wharf worker`: the background job workers of `wharf serve`, as a process of their
