@@ -19,7 +19,7 @@ mod webhooks;
 pub use advisories::{AdvisoryImportView, AdvisorySnapshotView, RejectedFile};
 pub use offers::{
     CompareQuery, Comparison, EventView, GoLiveRequest, HealthView, MediaView, OfferView, ProgressEvent,
-    PromotedImageView, SaveResult, StepView, SubmitResult, VersionSummary, VersionView,
+    PromotedImageView, SaveResult, SbomView, StepView, SubmitResult, VersionSummary, VersionView,
 };
 pub use orgs::{ApprovalView, CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
 pub use page::{Page, PageQuery};

@@ -240,3 +240,16 @@ pub struct HealthView {
     /// The vulnerability findings, with their evidence and whether they block.
     pub findings: serde_json::Value,
 }
+
+/// A CycloneDX SBOM certification made for one platform of one image of a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SbomView {
+    /// The image (manifest or index) digest frozen at Submit.
+    pub image: String,
+    /// `os/architecture[/variant]`.
+    pub platform: String,
+    /// The SBOM document's digest: `GET …/versions/{version}/sboms/{digest}` reads it.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+}

@@ -83,6 +83,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/offers/{offer}/versions/{version}/images", get(offers::images))
         .route("/orgs/{org}/offers/{offer}/versions/{version}/events", get(offers::events))
         .route("/orgs/{org}/offers/{offer}/versions/{version}/health", get(offers::health))
+        .route("/orgs/{org}/offers/{offer}/versions/{version}/sboms", get(offers::sboms))
+        .route("/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}", get(offers::sbom))
         .route("/orgs/{org}/offers/{offer}/go-live", post(offers::go_live))
         .route("/marketplace/signing-key", get(offers::signing_key))
         .route("/orgs/{org}/offers/{offer}/compare", get(offers::compare))

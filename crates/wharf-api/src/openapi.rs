@@ -24,7 +24,7 @@ use crate::routes::{advisories, offers, orgs, tokens, users, webhooks};
         orgs::members, orgs::set_member, orgs::remove_member, orgs::approve, orgs::revoke_approval,
         offers::schema, offers::categories, offers::list, offers::create, offers::get, offers::get_draft,
         offers::put_draft, offers::submit, offers::cancel, offers::stop_sell, offers::resume,
-        offers::stop_sell_plan, offers::resume_plan, offers::versions, offers::version, offers::steps, offers::report, offers::images, offers::events, offers::health, offers::go_live, offers::signing_key,
+        offers::stop_sell_plan, offers::resume_plan, offers::versions, offers::version, offers::steps, offers::report, offers::images, offers::events, offers::health, offers::sboms, offers::sbom, offers::go_live, offers::signing_key,
         offers::compare,
         offers::history, offers::upload_media, offers::get_media,
         advisories::import, advisories::list,

@@ -154,6 +154,47 @@ impl App {
         Ok(Bytes::from(bytes))
     }
 
+    /// The SBOMs certification stored for a version, one per image and platform.
+    pub async fn version_sboms(
+        &self,
+        actor: &Actor,
+        org: &str,
+        offer: &str,
+        version: i64,
+    ) -> Result<Vec<wharf_api_types::SbomView>, AppError> {
+        let report = self.version_report(actor, org, offer, version).await?;
+        #[derive(Deserialize)]
+        struct Listed {
+            #[serde(default)]
+            sboms: Vec<StoredSbom>,
+        }
+        let listed: Listed =
+            serde_json::from_slice(&report).map_err(|e| AppError::Internal(format!("stored report: {e}")))?;
+        Ok(listed
+            .sboms
+            .into_iter()
+            .map(|s| wharf_api_types::SbomView { image: s.image, platform: s.platform, digest: s.digest, size: s.size })
+            .collect())
+    }
+
+    /// One of a version's SBOMs (CycloneDX JSON), by its digest.
+    pub async fn version_sbom(
+        &self,
+        actor: &Actor,
+        org: &str,
+        offer: &str,
+        version: i64,
+        digest: &str,
+    ) -> Result<Bytes, AppError> {
+        let listed = self.version_sboms(actor, org, offer, version).await?;
+        let Some(sbom) = listed.iter().find(|s| s.digest == digest) else {
+            return Err(AppError::NotFound(format!("version {version} of {offer:?} has no SBOM {digest}")));
+        };
+        let digest: wharf_oci::Digest = sbom.digest.parse().map_err(|e| AppError::Internal(format!("{e}")))?;
+        let read = self.blobs.get(&digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        Ok(Bytes::from(read.bytes().await.map_err(|e| AppError::Unavailable(e.to_string()))?))
+    }
+
     /// The offer's key, after checking the actor may read it and it has `version`.
     async fn version_of(&self, actor: &Actor, org: &str, offer: &str, version: i64) -> Result<OfferKey, AppError> {
         let (_, row) = self.offer_for(actor, org, offer, OrgAction::ReadOffers).await?;

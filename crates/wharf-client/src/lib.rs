@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use wharf_api_types::{
     CompareQuery, Comparison, CreateOrgRequest, CreateTokenRequest, CreatedTokenView, CurrentUserView, EventView,
     GoLiveRequest, HealthView, MediaView, MemberView, OfferView, OrgView, Page, PageQuery, ProgressEvent,
-    PromotedImageView, SaveResult, SetMemberRequest, StepView, SubmitResult, TokenView, VersionView,
+    PromotedImageView, SaveResult, SbomView, SetMemberRequest, StepView, SubmitResult, TokenView, VersionView,
 };
 pub use wharf_api_types::{FieldError, Problem};
 use wharf_core::TokenId;
@@ -431,5 +431,21 @@ impl Client {
             Err(ClientError::Api { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms`.
+    pub async fn version_sboms(&self, org: &str, offer: &str, version: i64) -> Result<Vec<SbomView>, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms")).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}`, as JSON.
+    pub async fn version_sbom(
+        &self,
+        org: &str,
+        offer: &str,
+        version: i64,
+        digest: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}")).await
     }
 }

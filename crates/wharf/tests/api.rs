@@ -590,6 +590,8 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/health
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/images
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/report
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms
+    GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps
     GET /api/v1/orgs/{org}/webhooks
     GET /api/v1/orgs/{org}/webhooks/{id}/deliveries

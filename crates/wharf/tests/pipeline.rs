@@ -258,6 +258,19 @@ async fn a_certified_version_is_promoted_signed_previewed_and_goes_live() {
         referrers["manifests"].as_array().unwrap().iter().map(|m| m["artifactType"].as_str().unwrap()).collect();
     types.sort_unstable();
     assert_eq!(types, ["application/vnd.cyclonedx+json", "application/vnd.wharf.certification.report.v1+json"]);
+    // The SBOM, readable in full through the API.
+    let (status, sboms) =
+        json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v1}/sboms")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{sboms}");
+    assert_eq!(
+        (sboms[0]["image"].as_str(), sboms[0]["platform"].as_str()),
+        (Some(frozen.as_str()), Some("linux/amd64"))
+    );
+    let path = format!("{BASE}/db/versions/{v1}/sboms/{}", sboms[0]["digest"].as_str().unwrap());
+    let (status, bom) = json(app.as_user(Method::GET, "dev", &path).send().await.unwrap()).await;
+    assert_eq!((status, bom["bomFormat"].as_str()), (200, Some("CycloneDX")));
+    let path = format!("{BASE}/db/versions/{v1}/sboms/sha256:{}", "0".repeat(64));
+    assert_eq!(app.as_user(Method::GET, "dev", &path).send().await.unwrap().status(), 404);
     let r = app.http.get(format!("{}/api/v1/marketplace/signing-key", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
@@ -365,6 +378,13 @@ async fn the_cli_watches_a_version_to_preview_and_takes_it_live() {
         (Some(v1), Some("preview"), Some(true))
     );
     assert!(events.iter().all(|e| e["steps"].is_array()));
+
+    let (code, stdout, stderr) = run_cli(&["offer", "sbom", "contoso/db"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["bomFormat"], "CycloneDX");
+    let (code, _, stderr) = run_cli(&["offer", "sbom", "contoso/db", "--platform", "linux/s390x"]).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("it has: linux/amd64"), "{stderr}");
 
     let (code, stdout, stderr) = run_cli(&["offer", "go-live", "contoso/db", "--watch"]).await;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");

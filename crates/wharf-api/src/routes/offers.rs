@@ -14,7 +14,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
     CompareQuery, Comparison, EventView, GoLiveRequest, HealthView, MediaView, OfferView, Problem, ProgressEvent,
-    PromotedImageView, SaveResult, StepView, SubmitResult, VersionSummary, VersionView,
+    PromotedImageView, SaveResult, SbomView, StepView, SubmitResult, VersionSummary, VersionView,
 };
 use wharf_app::{CompareWith, Document, OfferChange};
 use wharf_core::PlanId;
@@ -385,6 +385,34 @@ pub(crate) async fn health(
 ) -> Result<Json<HealthView>, ApiError> {
     let n = version_number(&offer, &version)?;
     Ok(Json(state.app.version_health(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// The CycloneDX SBOMs certification stored for a version, one per image and platform.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path)),
+    responses((status = 200, body = Vec<SbomView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn sboms(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version)): Path<(String, String, String)>,
+) -> Result<Json<Vec<SbomView>>, ApiError> {
+    let n = version_number(&offer, &version)?;
+    Ok(Json(state.app.version_sboms(&caller.actor(), &org, &offer, n).await?))
+}
+
+/// One SBOM in full (CycloneDX 1.5 JSON).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}", tag = "offers",
+    params(("org" = String, Path), ("offer" = String, Path), ("version" = i64, Path), ("digest" = String, Path)),
+    responses((status = 200, description = "the SBOM", content_type = "application/vnd.cyclonedx+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn sbom(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer, version, digest)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let n = version_number(&offer, &version)?;
+    let bytes = state.app.version_sbom(&caller.actor(), &org, &offer, n, &digest).await?;
+    Ok(([(header::CONTENT_TYPE, "application/vnd.cyclonedx+json")], bytes).into_response())
 }
 
 /// The images packaging promoted for a version into the marketplace namespace, with

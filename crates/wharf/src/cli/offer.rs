@@ -48,6 +48,9 @@ enum OfferCommand {
     /// A version's certification report (JSON): every finding with its evidence.
     #[command(disable_version_flag = true)]
     Report(ReportArgs),
+    /// A version's CycloneDX SBOM (JSON), as certification recorded it.
+    #[command(disable_version_flag = true)]
+    Sbom(SbomArgs),
     /// An organization's offers.
     List(ListArgs),
     /// The draft against the live version (or preview, or a version number).
@@ -137,6 +140,21 @@ struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
+struct SbomArgs {
+    /// The offer, as ORG/OFFER.
+    offer: String,
+    /// The version (default: the newest).
+    #[arg(long)]
+    version: Option<u32>,
+    /// The platform, e.g. linux/arm64 (default: the only one; required when there are several).
+    #[arg(long)]
+    platform: Option<String>,
+    /// Server URL (default: WHARF_URL, or the last server logged in to).
+    #[arg(long, env = "WHARF_URL")]
+    server: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct CompareArgs {
     #[command(flatten)]
     offer: OfferRef,
@@ -199,6 +217,7 @@ pub async fn run(args: OfferArgs) -> Result<(), Failure> {
         }
         OfferCommand::Show(a) => show(a).await,
         OfferCommand::Report(a) => report(a).await,
+        OfferCommand::Sbom(a) => sbom(a).await,
         OfferCommand::List(a) => list(a).await,
         OfferCommand::Compare(a) => compare(a).await,
         OfferCommand::History(a) => history(a).await,
@@ -604,6 +623,41 @@ async fn status(args: StatusArgs) -> Result<(), Failure> {
             }
         }
     }
+    Ok(())
+}
+
+async fn sbom(args: SbomArgs) -> Result<(), Failure> {
+    let (org, id) = split(&args.offer)?;
+    let client = super::client::connect(args.server.as_deref())?;
+    let version = match args.version {
+        Some(v) => i64::from(v),
+        None => client
+            .offer(&org, &id)
+            .await?
+            .versions
+            .first()
+            .map(|v| v.version)
+            .ok_or_else(|| Failure::new(EXIT_FAILED, format!("{org}/{id} has no submitted version")))?,
+    };
+    let listed = client.version_sboms(&org, &id, version).await?;
+    let chosen: Vec<_> = listed.iter().filter(|s| args.platform.as_deref().is_none_or(|p| p == s.platform)).collect();
+    let platforms = || listed.iter().map(|s| s.platform.as_str()).collect::<Vec<_>>().join(", ");
+    let sbom = match chosen.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Failure::new(
+                EXIT_FAILED,
+                format!("version {version} of {org}/{id} has no SBOM for that platform (it has: {})", platforms()),
+            ));
+        }
+        _ => {
+            return Err(Failure::new(
+                super::EXIT_USAGE,
+                format!("version {version} of {org}/{id} has several: choose one with --platform ({})", platforms()),
+            ));
+        }
+    };
+    output::json(&client.version_sbom(&org, &id, version, &sbom.digest).await?);
     Ok(())
 }
 
