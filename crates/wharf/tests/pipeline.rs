@@ -157,6 +157,15 @@ async fn a_certified_version_is_promoted_signed_previewed_and_goes_live() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "DENIED");
     assert!(body["errors"][0]["detail"].as_str().unwrap().contains("frozen by version 1 of offer \"db\""), "{body}");
+    // The tag deleted, then pushed again with another image.
+    let r = app
+        .http
+        .delete(format!("{}/v2/contoso/example-db/manifests/1.0.0", app.url))
+        .header("authorization", &dev_pull)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
     let moved = push_image(&app, "contoso/example-db", "1.0.0", "something else").await;
     assert_ne!(moved.to_string(), frozen);
 
@@ -331,6 +340,89 @@ async fn a_certified_version_is_promoted_signed_previewed_and_goes_live() {
     assert!(packaging.message.as_deref().unwrap().contains("published tags never change"), "{packaging:?}");
     let (status, _, digest) = get_manifest(&app, Some(&dev), promoted, "1.0.0").await;
     assert_eq!((status, digest.as_str()), (200, frozen.as_str()));
+
+    // The steps' durations and failures are Prometheus metrics.
+    let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    for series in [
+        "wharf_pipeline_step_duration_seconds_bucket{step=\"certification\",outcome=\"passed\"",
+        "wharf_pipeline_step_duration_seconds_count{step=\"packaging\",outcome=\"passed\"}",
+        "wharf_pipeline_step_failures_total{step=\"packaging\"}",
+        "wharf_jobs{kind=\"pipeline.packaging\",state=\"done\"}",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_preview_is_gone_and_a_superseded_version_stays_pullable() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let promoted = "mp/contoso/db/free/example-db";
+    let pull = |user: &'static str, reference: String| {
+        let app = &app;
+        async move {
+            let auth = bearer(app, user, &format!("repository:{promoted}:pull")).await;
+            get_manifest(app, Some(&auth), promoted, &reference).await
+        }
+    };
+    // Version 1 goes live with 1.0.0.
+    let v1 = submit(&app).await;
+    run_pipeline(&app, &application).await;
+    let go_live = format!("{BASE}/db/go-live");
+    let r = app.as_user(Method::POST, "dev", &go_live).json(&json!({"version": v1})).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    run_pipeline(&app, &application).await;
+    let first = pull("dev", "1.0.0".into()).await;
+    assert_eq!(first.0, 200);
+
+    // Version 2 adds 1.1.0 and reaches preview; the preview audience pulls it.
+    push_image(&app, "contoso/example-db", "1.1.0", "db 1.1").await;
+    let (_, draft) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db/draft")).send().await.unwrap()).await;
+    let mut doc = draft.clone();
+    for plan in doc["plans"].as_array_mut().unwrap() {
+        plan["images"][0]["tags"] = json!(["1.0.0", "1.1.0"]);
+    }
+    let (_, view) = offer(&app).await;
+    let r = app
+        .as_user(Method::PUT, "dev", &format!("{BASE}/db/draft"))
+        .header("if-match", format!("\"r{}\"", view["revision"]))
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let v2 = submit(&app).await;
+    run_pipeline(&app, &application).await;
+    assert_eq!(offer(&app).await.1["state"], "preview");
+    assert_eq!(pull("cust", "1.1.0".into()).await.0, 200);
+
+    // Cancel before go-live: the preview is gone (its new tag too); the live version stays.
+    let r = app.as_user(Method::POST, "dev", &format!("{BASE}/db/cancel")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, view) = offer(&app).await;
+    assert_eq!(view["state"], "live", "{view}");
+    assert_eq!(pull("dev", "1.1.0".into()).await.0, 404, "the cancelled preview's tag is gone");
+    assert_eq!(pull("cust", "1.0.0".into()).await.0, 401, "the audience's access ended with the preview");
+    assert_eq!(pull("dev", "1.0.0".into()).await, first);
+
+    // Version 3 goes live: version 1 is superseded and its image stays pullable.
+    let v3 = submit(&app).await;
+    assert_eq!(v3, v2 + 1);
+    run_pipeline(&app, &application).await;
+    let r = app.as_user(Method::POST, "dev", &go_live).json(&json!({"version": v3})).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    run_pipeline(&app, &application).await;
+    let (_, view) = offer(&app).await;
+    let statuses: Vec<(i64, &str)> = view["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_i64().unwrap(), v["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, [(v3, "live"), (v2, "cancelled"), (v1, "superseded")]);
+    assert_eq!(pull("dev", "1.0.0".into()).await, first);
+    assert_eq!(pull("dev", "1.1.0".into()).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -518,6 +610,18 @@ async fn new_advisories_regrade_versions_in_preview_and_live_from_their_sbom() {
     assert_eq!(status, 200, "{h}");
     assert_eq!((h["grade"].as_str(), h["breaks_policy"].as_bool()), (Some("A"), Some(false)), "{h}");
     assert_eq!(h["advisory_snapshot"], Value::Null);
+    // No advisories imported: the policy decides, and the report says so.
+    let r = app.as_user(Method::GET, "dev", &format!("{BASE}/db/versions/{v1}/report")).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    let not_evaluated = report["images"][0]["platforms"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "vulnerability.not-evaluated")
+        .cloned()
+        .expect("a not-evaluated finding");
+    assert_eq!(not_evaluated["blocking"], false, "the operator's policy lets it warn: {not_evaluated}");
+    assert!(not_evaluated["message"].as_str().unwrap().contains("no advisories imported"), "{not_evaluated}");
 
     // The operator imports an advisory for it, fixed upstream a year and more ago.
     let advisory = json!({
