@@ -294,6 +294,8 @@ impl App {
         let step = PipelineStep::Certification;
         let done = self.db.version_steps(job.offer, job.version).await?;
         if done.iter().any(|s| s.step == step && s.state == StepState::Passed) {
+            // Its worker may have died between the step's end and the history event.
+            self.db.version_passed(job.offer, job.version, OfferEvent::Certified, PIPELINE).await?;
             self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionCertified, None).await?;
             return self.queue_packaging(&package(job)).await;
         }
@@ -378,6 +380,7 @@ impl App {
 
         if failed.is_empty() {
             self.end_step(job.offer, job.version, step, StepState::Passed, None).await?;
+            wharf_core::failpoint("certification.passed");
             self.db.version_passed(job.offer, job.version, OfferEvent::Certified, PIPELINE).await?;
             tracing::info!(offer = %job.offer, version = job.version, "version certified");
             self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionCertified, None).await?;

@@ -173,6 +173,61 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// Moves version `version` from status `from` to `to` and, if it moved, the offer to
+/// `state`, recording `event` with `detail`: the pipeline's transitions, each
+/// conditional on where the version stands. Returns whether it moved.
+#[allow(clippy::too_many_arguments, reason = "one transition, named field by field at each call")]
+pub(crate) async fn move_version(
+    tx: &mut Tx,
+    pk: OfferKey,
+    version: i64,
+    from: VersionStatus,
+    to: VersionStatus,
+    state: OfferState,
+    event: (OfferEvent, &str),
+    actor: &str,
+    now: i64,
+) -> Result<bool, DbError> {
+    let moved = sqlx::query(
+        "UPDATE offer_versions SET status = $1, updated_at = $2 WHERE offer = $3 AND version = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(pk.0)
+    .bind(version)
+    .bind(from.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if moved {
+        sqlx::query("UPDATE offers SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(state.as_str())
+            .bind(now)
+            .bind(pk.0)
+            .execute(&mut **tx)
+            .await?;
+        record(tx, pk, event.0, Some(event.1), actor, now).await?;
+    }
+    Ok(moved)
+}
+
+/// Where an offer with a live version rests: stop-sold if the latest of its stop-sell
+/// and resume events is a stop-sell, else live.
+pub(crate) async fn resting_state(tx: &mut Tx, pk: OfferKey) -> Result<OfferState, DbError> {
+    let last_selling_event: Option<String> = sqlx::query_scalar(
+        "SELECT kind FROM offer_events WHERE offer = $1 AND kind IN ('stop_sold', 'resumed') ORDER BY id DESC LIMIT 1",
+    )
+    .bind(pk.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(if last_selling_event.as_deref() == Some(OfferEvent::StopSold.as_str()) {
+        OfferState::StopSold
+    } else {
+        OfferState::Live
+    })
+}
+
 impl Db {
     /// Creates an offer whose draft is `draft`, recording its creation and each of
     /// `plans` in its history. [`DbError::Conflict`] when the id is taken.
@@ -403,32 +458,27 @@ impl Db {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         self.lock_offer(&mut tx, pk).await?;
-        let changed = sqlx::query(
-            "UPDATE offer_versions SET status = 'attention_needed', updated_at = $1 \
-             WHERE offer = $2 AND version = $3 AND status = 'submitted'",
+        let detail = format!("{version}: {message}");
+        let changed = move_version(
+            &mut tx,
+            pk,
+            version,
+            VersionStatus::Submitted,
+            VersionStatus::AttentionNeeded,
+            OfferState::AttentionNeeded,
+            (OfferEvent::AttentionNeeded, &detail),
+            actor,
+            now,
         )
-        .bind(now)
-        .bind(pk.0)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if changed {
-            sqlx::query("UPDATE offers SET state = 'attention_needed', updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(pk.0)
-                .execute(&mut *tx)
-                .await?;
-            let detail = format!("{version}: {message}");
-            record(&mut tx, pk, OfferEvent::AttentionNeeded, Some(&detail), actor, now).await?;
-        }
+        .await?;
         tx.commit().await?;
         Ok(changed)
     }
 
     /// Records in the offer's history that a submitted version passed a step
-    /// (`event`), if it is still submitted. Returns whether it is.
+    /// (`event`), if it is still submitted and the event is not recorded yet (a job
+    /// run again after its worker died records it once). Returns whether it is
+    /// submitted.
     pub async fn version_passed(
         &self,
         pk: OfferKey,
@@ -445,8 +495,16 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?;
         let submitted = status.as_deref() == Some(VersionStatus::Submitted.as_str());
-        if submitted {
-            record(&mut tx, pk, event, Some(&version.to_string()), actor, now).await?;
+        let detail = version.to_string();
+        let recorded: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM offer_events WHERE offer = $1 AND kind = $2 AND detail = $3 LIMIT 1")
+                .bind(pk.0)
+                .bind(event.as_str())
+                .bind(&detail)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if submitted && recorded.is_none() {
+            record(&mut tx, pk, event, Some(&detail), actor, now).await?;
         }
         tx.commit().await?;
         Ok(submitted)
@@ -519,18 +577,10 @@ impl Db {
                 .bind(pk.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-        // Back to where the live version stands: stop-sold if the latest of the
-        // stop-sell and resume events is a stop-sell.
-        let last_selling_event: Option<String> = sqlx::query_scalar(
-            "SELECT kind FROM offer_events WHERE offer = $1 AND kind IN ('stop_sold', 'resumed') ORDER BY id DESC LIMIT 1",
-        )
-        .bind(pk.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+        // Back to where the live version stands.
         let back = match live {
             None => OfferState::Draft,
-            Some(_) if last_selling_event.as_deref() == Some(OfferEvent::StopSold.as_str()) => OfferState::StopSold,
-            Some(_) => OfferState::Live,
+            Some(_) => resting_state(&mut tx, pk).await?,
         };
         let sql = format!("UPDATE offers SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}");
         let row =

@@ -7,11 +7,13 @@
 //! and each is conditional on where the version stands, so a job run twice (its
 //! worker killed after the move) finds the move made and changes nothing.
 
-use wharf_core::{OfferEvent, OfferKey, OrgId, OrgKind, PipelineStep, RepositoryId, Timestamp, UserId};
+use wharf_core::{
+    OfferEvent, OfferKey, OfferState, OrgId, OrgKind, PipelineStep, RepositoryId, Timestamp, UserId, VersionStatus,
+};
 use wharf_oci::{Digest, RepositoryName};
 
 use crate::error::parse_stored;
-use crate::offers::{Frozen, OfferWriteError, Tx, record};
+use crate::offers::{Frozen, OfferWriteError, Tx, move_version, record, resting_state};
 use crate::pool::col;
 use crate::{Db, DbError};
 
@@ -212,24 +214,18 @@ impl Db {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         self.lock_offer(&mut tx, pk).await?;
-        let moved = sqlx::query(
-            "UPDATE offer_versions SET status = 'preview', updated_at = $1 WHERE offer = $2 AND version = $3 AND status = 'submitted'",
+        let moved = move_version(
+            &mut tx,
+            pk,
+            version,
+            VersionStatus::Submitted,
+            VersionStatus::Preview,
+            OfferState::Preview,
+            (OfferEvent::InPreview, &version.to_string()),
+            actor,
+            now,
         )
-        .bind(now)
-        .bind(pk.0)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if moved {
-            sqlx::query("UPDATE offers SET state = 'preview', updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(pk.0)
-                .execute(&mut *tx)
-                .await?;
-            record(&mut tx, pk, OfferEvent::InPreview, Some(&version.to_string()), actor, now).await?;
-        }
+        .await?;
         tx.commit().await?;
         Ok(moved)
     }
@@ -311,42 +307,39 @@ impl Db {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
         self.lock_offer(&mut tx, pk).await?;
-        let moved = sqlx::query(
-            "UPDATE offer_versions SET status = 'live', updated_at = $1 WHERE offer = $2 AND version = $3 AND status = 'preview' \
-             AND EXISTS (SELECT 1 FROM pipeline_steps s WHERE s.offer = $2 AND s.version = $3 AND s.step = 'go_live')",
+        let signed_off: Option<i64> = sqlx::query_scalar(
+            "SELECT attempt FROM pipeline_steps WHERE offer = $1 AND version = $2 AND step = 'go_live'",
+        )
+        .bind(pk.0)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if signed_off.is_none() {
+            return Ok(false);
+        }
+        let state = resting_state(&mut tx, pk).await?;
+        // The previous live version first: then the new one moves.
+        sqlx::query(
+            "UPDATE offer_versions SET status = 'superseded', updated_at = $1 WHERE offer = $2 AND version <> $3 AND status = 'live' \
+             AND EXISTS (SELECT 1 FROM offer_versions n WHERE n.offer = $2 AND n.version = $3 AND n.status = 'preview')",
         )
         .bind(now)
         .bind(pk.0)
         .bind(version)
         .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if moved {
-            sqlx::query(
-                "UPDATE offer_versions SET status = 'superseded', updated_at = $1 WHERE offer = $2 AND version <> $3 AND status = 'live'",
-            )
-            .bind(now)
-            .bind(pk.0)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-            let last_selling_event: Option<String> = sqlx::query_scalar(
-                "SELECT kind FROM offer_events WHERE offer = $1 AND kind IN ('stop_sold', 'resumed') ORDER BY id DESC LIMIT 1",
-            )
-            .bind(pk.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let state =
-                if last_selling_event.as_deref() == Some(OfferEvent::StopSold.as_str()) { "stop_sold" } else { "live" };
-            sqlx::query("UPDATE offers SET state = $1, updated_at = $2 WHERE id = $3")
-                .bind(state)
-                .bind(now)
-                .bind(pk.0)
-                .execute(&mut *tx)
-                .await?;
-            record(&mut tx, pk, OfferEvent::WentLive, Some(&version.to_string()), actor, now).await?;
-        }
+        .await?;
+        let moved = move_version(
+            &mut tx,
+            pk,
+            version,
+            VersionStatus::Preview,
+            VersionStatus::Live,
+            state,
+            (OfferEvent::WentLive, &version.to_string()),
+            actor,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(moved)
     }

@@ -1,6 +1,7 @@
 //! Processes killed in the middle of the publishing pipeline: the real `wharf serve`
 //! (with its in-process workers) and a separate `wharf worker` stop at exact moments
-//! (failpoints, debug builds only: after an image is certified, after promotion,
+//! (failpoints, debug builds only: after an image is certified, after the step passed,
+//! after promotion,
 //! after signing, after the referrers, right after the go-live sign-off, after the
 //! production verification) and with `kill -9` at timed moments, then start again.
 //! After every stop no promoted tag points at anything missing; after every restart
@@ -224,8 +225,13 @@ impl Rig {
 }
 
 /// Where the pipeline stops itself, in order.
-const FAILPOINTS: &[&str] =
-    &["certification.image-done", "packaging.promoted", "packaging.signed", "packaging.attached"];
+const FAILPOINTS: &[&str] = &[
+    "certification.image-done",
+    "certification.passed",
+    "packaging.promoted",
+    "packaging.signed",
+    "packaging.attached",
+];
 
 /// Delays (ms) after Submit for plain `kill -9`s.
 const KILL_AFTER_MS: &[u64] = &[10, 40, 90];
