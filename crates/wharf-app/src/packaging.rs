@@ -208,8 +208,10 @@ impl App {
                 .ok_or_else(|| AppError::NotFound(format!("repository {} is gone", item.source)))?;
             self.copy_manifest(source.id, target.id, &item.digest, &item.tags).await?;
             wharf_core::failpoint("packaging.promoted");
-            for tag in &item.tags {
-                let promotion = Promotion {
+            let mut promotions: Vec<Promotion> = item
+                .tags
+                .iter()
+                .map(|tag| Promotion {
                     plan: item.plan.clone(),
                     repository: name.clone(),
                     repository_id: target.id,
@@ -217,22 +219,16 @@ impl App {
                     digest: item.digest.clone(),
                     source: format!("{}:{tag}", item.source),
                     signature: None,
-                };
-                self.db.record_promotion(job.offer, job.version, &promotion).await?;
+                })
+                .collect();
+            for promotion in &promotions {
+                self.db.record_promotion(job.offer, job.version, promotion).await?;
             }
             let signature = self.sign(target.id, &name, &item.digest).await?;
             wharf_core::failpoint("packaging.signed");
-            for tag in &item.tags {
-                let promotion = Promotion {
-                    plan: item.plan.clone(),
-                    repository: name.clone(),
-                    repository_id: target.id,
-                    tag: tag.clone(),
-                    digest: item.digest.clone(),
-                    source: format!("{}:{tag}", item.source),
-                    signature: Some(signature.clone()),
-                };
-                self.db.record_promotion(job.offer, job.version, &promotion).await?;
+            for promotion in &mut promotions {
+                promotion.signature = Some(signature.clone());
+                self.db.record_promotion(job.offer, job.version, promotion).await?;
             }
             self.attach(target.id, &item.digest, &index.sboms, item.report.as_ref()).await?;
             wharf_core::failpoint("packaging.attached");
