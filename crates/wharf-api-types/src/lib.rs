@@ -8,6 +8,7 @@
 //! at once. The server builds views from its rows.
 
 mod advisories;
+mod catalog;
 mod offers;
 mod orgs;
 mod page;
@@ -17,6 +18,11 @@ mod users;
 mod webhooks;
 
 pub use advisories::{AdvisoryImportView, AdvisorySnapshotView, RejectedFile};
+pub use catalog::{
+    CatalogImageView, CatalogItemView, CatalogListingView, CatalogPlanView, CatalogQuery, CatalogResults,
+    CatalogSbomView, FacetValueView, FacetView, LinkView, ReleasedVersionView, SecurityView, SignatureView,
+    SupportView,
+};
 pub use offers::{
     CompareQuery, Comparison, EventView, GoLiveRequest, HealthView, MediaView, OfferView, ProgressEvent,
     PromotedImageView, SaveResult, SbomView, StepView, SubmitResult, VersionSummary, VersionView,

@@ -34,6 +34,23 @@ impl FromRequestParts<ApiState> for Caller {
     }
 }
 
+/// The caller where credentials are optional: `None` without an `Authorization`
+/// header; credentials that are given must be valid (else a 401).
+#[derive(Debug, Clone)]
+pub struct MaybeCaller(pub Option<wharf_app::Actor>);
+
+impl FromRequestParts<ApiState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(MaybeCaller(None));
+        }
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(MaybeCaller(Some(caller.actor())))
+    }
+}
+
 impl Caller {
     /// The caller as the application layer's actor.
     pub fn actor(&self) -> wharf_app::Actor {

@@ -43,7 +43,7 @@ pub struct ApiState {
 
 /// The `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
-    use routes::{advisories, offers, orgs, tokens, users, webhooks};
+    use routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
     let limit = state.limits.max_body();
     let advisories_limit = usize::try_from(state.limits.max_advisories_bytes).unwrap_or(usize::MAX);
     let api = Router::new()
@@ -65,6 +65,9 @@ pub fn router(state: ApiState) -> Router {
             "/advisories",
             get(advisories::list).post(advisories::import).layer(DefaultBodyLimit::max(advisories_limit)),
         )
+        .route("/catalog", get(catalog::search))
+        .route("/catalog/{publisher}/{offer}", get(catalog::show))
+        .route("/catalog/{publisher}/{offer}/sboms/{digest}", get(catalog::sbom))
         .route("/schemas/offer.json", get(offers::schema))
         .route("/categories", get(offers::categories))
         .route("/orgs/{org}/offers", get(offers::list).post(offers::create))

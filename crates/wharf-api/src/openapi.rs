@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{advisories, offers, orgs, tokens, users, webhooks};
+use crate::routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use crate::routes::{advisories, offers, orgs, tokens, users, webhooks};
         offers::compare,
         offers::history, offers::upload_media, offers::get_media,
         advisories::import, advisories::list,
+        catalog::search, catalog::show, catalog::sbom,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
@@ -38,6 +39,7 @@ use crate::routes::{advisories, offers, orgs, tokens, users, webhooks};
         (name = "tokens", description = "The caller's API tokens"),
         (name = "organizations", description = "Publishers, customer tenants, operators, and their members"),
         (name = "offers", description = "Offers as code: drafts, versions, lifecycle, history, listing media"),
+        (name = "catalog", description = "What customers browse: search with facets, listings with their security view"),
         (name = "advisories", description = "The server's vulnerability advisory store (operators)"),
         (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks) and their delivery log"),
     )

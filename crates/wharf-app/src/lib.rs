@@ -15,6 +15,7 @@
 mod actor;
 mod advisories;
 pub mod bootstrap;
+pub mod catalog;
 mod certification;
 mod config;
 mod error;
@@ -36,6 +37,7 @@ mod views;
 pub mod webhooks;
 
 pub use actor::Actor;
+pub use catalog::CatalogSearchInput;
 pub use certification::StoredImage;
 pub use config::{CertificationConfig, GcConfig, MarketplaceConfig, WebhookConfig};
 pub use error::AppError;
@@ -70,6 +72,8 @@ pub struct App {
 struct Marketplace {
     /// `host[:port]` of the registry as clients reach it: signatures name images there.
     registry_host: String,
+    /// The server's public URL, without a trailing `/`.
+    public_url: String,
     /// The configured key (PEM), if any.
     configured_key: Option<String>,
     /// The key in use, loaded (or generated) at first use.
@@ -104,10 +108,13 @@ impl App {
         Ok(self)
     }
 
-    /// With the registry's host as clients name it (`host[:port]`, from the public
-    /// URL) and the `[marketplace]` signing key: a key file that cannot be read or is
-    /// not a P-256 private key stops the server at start.
-    pub fn with_marketplace(mut self, registry_host: &str, config: &MarketplaceConfig) -> Result<App, AppError> {
+    /// With the server's public URL (clients name the registry's images by its
+    /// `host[:port]`) and the `[marketplace]` signing key: a key file that cannot be
+    /// read or is not a P-256 private key stops the server at start.
+    pub fn with_marketplace(mut self, public_url: &str, config: &MarketplaceConfig) -> Result<App, AppError> {
+        let public_url = public_url.trim_end_matches('/');
+        let rest = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
+        let registry_host = rest.split('/').next().unwrap_or(rest);
         let configured_key = if config.signing_key.is_empty() {
             None
         } else {
@@ -118,8 +125,12 @@ impl App {
                 .map_err(|e| AppError::field("/marketplace/signing_key", format!("{:?}: {e}", config.signing_key)))?;
             Some(pem)
         };
-        self.marketplace =
-            Arc::new(Marketplace { registry_host: registry_host.to_owned(), configured_key, ..Marketplace::default() });
+        self.marketplace = Arc::new(Marketplace {
+            registry_host: registry_host.to_owned(),
+            public_url: public_url.to_owned(),
+            configured_key,
+            ..Marketplace::default()
+        });
         Ok(self)
     }
 }

@@ -73,6 +73,22 @@ struct StoredReport<'a> {
     sboms: Vec<StoredSbom>,
 }
 
+/// The SBOMs a stored certification report lists.
+pub(crate) fn sboms_of(report: &[u8]) -> Result<Vec<wharf_api_types::SbomView>, AppError> {
+    #[derive(Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        sboms: Vec<StoredSbom>,
+    }
+    let listed: Listed =
+        serde_json::from_slice(report).map_err(|e| AppError::Internal(format!("stored report: {e}")))?;
+    Ok(listed
+        .sboms
+        .into_iter()
+        .map(|s| wharf_api_types::SbomView { image: s.image, platform: s.platform, digest: s.digest, size: s.size })
+        .collect())
+}
+
 impl App {
     /// The pipeline's steps of a version, with the time left of a running one.
     pub async fn version_steps(
@@ -144,14 +160,25 @@ impl App {
     pub async fn version_report(&self, actor: &Actor, org: &str, offer: &str, version: i64) -> Result<Bytes, AppError> {
         actor.require(TokenScope::ApiRead)?;
         let row = self.version_of(actor, org, offer, version).await?;
-        let steps = self.db.version_steps(row, version).await?;
-        let digest =
-            steps.into_iter().find(|s| s.step == PipelineStep::Certification).and_then(|s| s.report).ok_or_else(
-                || AppError::NotFound(format!("version {version} of {offer:?} has no certification report yet")),
-            )?;
-        let read = self.blobs.get(&digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
-        let bytes = read.bytes().await.map_err(|e| AppError::Unavailable(e.to_string()))?;
-        Ok(Bytes::from(bytes))
+        self.stored_report(row, version).await?.ok_or_else(|| {
+            AppError::NotFound(format!("version {version} of {offer:?} has no certification report yet"))
+        })
+    }
+
+    /// The stored certification report of a version, if it has one.
+    pub(crate) async fn stored_report(&self, offer: OfferKey, version: i64) -> Result<Option<Bytes>, AppError> {
+        let steps = self.db.version_steps(offer, version).await?;
+        let Some(digest) = steps.into_iter().find(|s| s.step == PipelineStep::Certification).and_then(|s| s.report)
+        else {
+            return Ok(None);
+        };
+        self.blob_bytes(&digest).await.map(Some)
+    }
+
+    /// A stored blob, whole (reports and SBOMs: a few MiB at most).
+    pub(crate) async fn blob_bytes(&self, digest: &wharf_oci::Digest) -> Result<Bytes, AppError> {
+        let read = self.blobs.get(digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        Ok(Bytes::from(read.bytes().await.map_err(|e| AppError::Unavailable(e.to_string()))?))
     }
 
     /// The SBOMs certification stored for a version, one per image and platform.
@@ -163,18 +190,7 @@ impl App {
         version: i64,
     ) -> Result<Vec<wharf_api_types::SbomView>, AppError> {
         let report = self.version_report(actor, org, offer, version).await?;
-        #[derive(Deserialize)]
-        struct Listed {
-            #[serde(default)]
-            sboms: Vec<StoredSbom>,
-        }
-        let listed: Listed =
-            serde_json::from_slice(&report).map_err(|e| AppError::Internal(format!("stored report: {e}")))?;
-        Ok(listed
-            .sboms
-            .into_iter()
-            .map(|s| wharf_api_types::SbomView { image: s.image, platform: s.platform, digest: s.digest, size: s.size })
-            .collect())
+        sboms_of(&report)
     }
 
     /// One of a version's SBOMs (CycloneDX JSON), by its digest.
@@ -191,8 +207,7 @@ impl App {
             return Err(AppError::NotFound(format!("version {version} of {offer:?} has no SBOM {digest}")));
         };
         let digest: wharf_oci::Digest = sbom.digest.parse().map_err(|e| AppError::Internal(format!("{e}")))?;
-        let read = self.blobs.get(&digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
-        Ok(Bytes::from(read.bytes().await.map_err(|e| AppError::Unavailable(e.to_string()))?))
+        self.blob_bytes(&digest).await
     }
 
     /// The offer's key, after checking the actor may read it and it has `version`.

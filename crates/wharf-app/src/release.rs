@@ -168,7 +168,9 @@ impl App {
             wharf_core::failpoint("release.verified");
         }
         self.db.start_step(job.offer, job.version, PipelineStep::Live, Progress::default()).await?;
-        self.db.version_to_live(job.offer, job.version, PIPELINE).await.map_err(crate::offers::write_error)?;
+        // The catalog entry is written with the move to Live, in its transaction.
+        let entry = self.catalog_entry(job.offer, job.version).await?;
+        self.db.version_to_live(job.offer, job.version, PIPELINE, &entry).await.map_err(crate::offers::write_error)?;
         self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
         tracing::info!(offer = %job.offer, version = job.version, "version live");
         self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionLive, None).await

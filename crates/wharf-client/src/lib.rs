@@ -30,6 +30,8 @@ pub enum Auth {
     },
     /// An API token as a Bearer credential.
     Token(String),
+    /// No credentials (what anyone may read: the catalog, the signing key).
+    Anonymous,
 }
 
 impl std::fmt::Debug for Auth {
@@ -37,6 +39,7 @@ impl std::fmt::Debug for Auth {
         match self {
             Auth::Basic { user, .. } => write!(f, "Basic({user}, ***)"),
             Auth::Token(_) => write!(f, "Token(***)"),
+            Auth::Anonymous => write!(f, "Anonymous"),
         }
     }
 }
@@ -121,6 +124,7 @@ impl Client {
         match &self.auth {
             Auth::Basic { user, secret } => rb.basic_auth(user, Some(secret)),
             Auth::Token(t) => rb.bearer_auth(t),
+            Auth::Anonymous => rb,
         }
     }
 
@@ -447,5 +451,34 @@ impl Client {
         digest: &str,
     ) -> Result<serde_json::Value, ClientError> {
         self.get(&format!("/api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}")).await
+    }
+
+    // ---- the catalog ----
+
+    /// `GET /api/v1/catalog` with `query`, in `language` (an `Accept-Language` value).
+    pub async fn catalog_search(
+        &self,
+        query: &wharf_api_types::CatalogQuery,
+        language: Option<&str>,
+    ) -> Result<wharf_api_types::CatalogResults, ClientError> {
+        let mut rb = self.request(reqwest::Method::GET, "/api/v1/catalog").query(query);
+        if let Some(l) = language {
+            rb = rb.header(reqwest::header::ACCEPT_LANGUAGE, l);
+        }
+        self.send(rb).await
+    }
+
+    /// `GET /api/v1/catalog/{publisher}/{offer}`, in `language`.
+    pub async fn catalog_listing(
+        &self,
+        publisher: &str,
+        offer: &str,
+        language: Option<&str>,
+    ) -> Result<wharf_api_types::CatalogListingView, ClientError> {
+        let mut rb = self.request(reqwest::Method::GET, &format!("/api/v1/catalog/{publisher}/{offer}"));
+        if let Some(l) = language {
+            rb = rb.header(reqwest::header::ACCEPT_LANGUAGE, l);
+        }
+        self.send(rb).await
     }
 }

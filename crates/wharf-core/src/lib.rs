@@ -2,6 +2,7 @@
 //!
 //! - [`names`]: user and organization names, parsed at the boundary.
 //! - [`access`]: organization kinds, membership roles and the permission matrix.
+//! - [`catalog`]: catalog facets, sort orders, search text and locale negotiation.
 //! - [`scope`]: API token scopes.
 //! - [`ids`]: typed database ids.
 //! - [`offer`]: offer and plan ids, offer states, version statuses and history events.
@@ -69,6 +70,7 @@ macro_rules! text_newtype {
 }
 
 pub mod access;
+pub mod catalog;
 pub mod ids;
 pub mod names;
 pub mod offer;
@@ -77,6 +79,7 @@ pub mod text;
 pub mod time;
 
 pub use access::{OrgAction, OrgKind, PlatformAction, Role};
+pub use catalog::{CatalogFacet, CatalogSort, FacetValues, SearchText};
 pub use ids::{JobId, OfferKey, OrgId, RepositoryId, TokenId, UserId};
 pub use names::{MARKETPLACE_NAMESPACE, NameError, OrgName, UserName};
 pub use offer::{OfferEvent, OfferId, OfferState, PipelineStep, PlanId, StepState, VersionStatus, WebhookEvent};

@@ -115,6 +115,7 @@ impl Db {
         if let Some(change) = change {
             record(&mut tx, offer, OfferEvent::Regraded, Some(change), actor, health.graded_at.as_millis()).await?;
         }
+        crate::catalog::set_grade(&mut tx, offer, version).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -11,11 +11,12 @@
 //! store and compare the same way.
 //!
 //! Query methods live on [`Db`], one module per aggregate: [`users`], [`orgs`],
-//! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`], [`offers`]. Layer and config bytes never
+//! [`tokens`], [`keys`], [`registry`], [`gc`], [`jobs`], [`offers`], [`catalog`], …. Layer and config bytes never
 //! go into the database (manifests are kept beside their rows, see ARCHITECTURE.md).
 
 pub mod advisories;
 mod batch;
+pub mod catalog;
 mod config;
 mod error;
 pub mod gc;

@@ -102,6 +102,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0014_version_health.sql"),
         postgres: include_str!("../migrations/postgres/0014_version_health.sql"),
     },
+    Step {
+        version: 15,
+        description: "catalog",
+        sqlite: include_str!("../migrations/sqlite/0015_catalog.sql"),
+        postgres: include_str!("../migrations/postgres/0015_catalog.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

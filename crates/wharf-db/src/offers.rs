@@ -613,6 +613,7 @@ impl Db {
         let row =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.as_str()).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
         record(&mut tx, pk, event, None, actor, now).await?;
+        crate::catalog::set_stop_sold(&mut tx, pk, stop).await?;
         tx.commit().await?;
         Ok(offer_from_row(&row)?)
     }
@@ -669,6 +670,7 @@ impl Db {
             format!("UPDATE offers SET stopped_plans = $1, updated_at = $2 WHERE id = $3 RETURNING {OFFER_COLUMNS}");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json).bind(now).bind(pk.0).fetch_one(&mut *tx).await?;
         record(&mut tx, pk, event, Some(plan.as_str()), actor, now).await?;
+        crate::catalog::set_plan_stop_sold(&mut tx, pk, plan, stop).await?;
         tx.commit().await?;
         Ok(offer_from_row(&row)?)
     }

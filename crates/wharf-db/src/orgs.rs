@@ -124,6 +124,13 @@ impl Db {
         row.as_ref().map(org_from_row).transpose()
     }
 
+    /// Looks an organization up by id.
+    pub async fn org_by_id(&self, id: OrgId) -> Result<Option<Org>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM organizations o WHERE o.id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(self.pool()).await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
     /// All organizations ordered by name, after `after`, at most `limit`.
     pub async fn list_orgs(&self, after: Option<&str>, limit: u32) -> Result<Vec<Org>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM organizations o WHERE o.name > $1 ORDER BY o.name LIMIT $2");

@@ -302,11 +302,18 @@ impl Db {
 
     /// Makes a signed-off version the offer's live version: the previous live one is
     /// superseded (its promoted images stay), the offer is live again (or stays
-    /// stop-sold). Returns `false` when it is not a signed-off version in preview.
-    pub async fn version_to_live(&self, pk: OfferKey, version: i64, actor: &str) -> Result<bool, OfferWriteError> {
+    /// stop-sold), and `entry` becomes its catalog entry, all in one transaction.
+    /// Returns `false` when it is not a signed-off version in preview.
+    pub async fn version_to_live(
+        &self,
+        pk: OfferKey,
+        version: i64,
+        actor: &str,
+        entry: &crate::catalog::CatalogEntry,
+    ) -> Result<bool, OfferWriteError> {
         let now = Timestamp::now().as_millis();
         let mut tx = self.begin_write().await?;
-        self.lock_offer(&mut tx, pk).await?;
+        let offer = self.lock_offer(&mut tx, pk).await?;
         let signed_off: Option<i64> = sqlx::query_scalar(
             "SELECT attempt FROM pipeline_steps WHERE offer = $1 AND version = $2 AND step = 'go_live'",
         )
@@ -340,6 +347,10 @@ impl Db {
             now,
         )
         .await?;
+        if moved {
+            let stop_sold = state == OfferState::StopSold;
+            crate::catalog::project(&mut tx, pk, entry, stop_sold, &offer.stopped_plans, now).await?;
+        }
         tx.commit().await?;
         Ok(moved)
     }

@@ -64,6 +64,29 @@ pub fn render_markdown(source: &str) -> String {
     SANITIZER.clean(&html).to_string()
 }
 
+/// The words of a Markdown text without its markup (for search): text, code and
+/// link text, with blocks and line breaks as spaces; raw HTML left out.
+pub fn markdown_plain_text(source: &str) -> String {
+    use pulldown_cmark::{Event, TagEnd};
+    let mut options = pulldown_cmark::Options::empty();
+    options.insert(pulldown_cmark::Options::ENABLE_TABLES);
+    options.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+    let mut out = String::with_capacity(source.len());
+    for event in pulldown_cmark::Parser::new_ext(source, options) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::Rule => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableCell | TagEnd::CodeBlock,
+            ) => {
+                out.push(' ');
+            }
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Whether rendering `source` has to remove anything the publisher wrote: raw HTML
 /// outside the allowlist (or with attributes), a link to a scheme other than
 /// `https:`, `http:` or `mailto:`, an image.
@@ -195,6 +218,13 @@ pub fn phone(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_keeps_the_words_only() {
+        let source =
+            "# Fast DB\n\nA **fast** `kv` store.\n\n- one\n- two\n\n<script>x()</script>\n[docs](https://example.com)";
+        assert_eq!(markdown_plain_text(source), "Fast DB A fast kv store. one two docs");
+    }
 
     #[test]
     fn markdown_is_rendered_and_sanitized() {

@@ -573,6 +573,9 @@ async fn openapi_document_covers_the_api() {
     DELETE /api/v1/orgs/{org}/webhooks/{id}
     DELETE /api/v1/user/tokens/{id}
     GET /api/v1/advisories
+    GET /api/v1/catalog
+    GET /api/v1/catalog/{publisher}/{offer}
+    GET /api/v1/catalog/{publisher}/{offer}/sboms/{digest}
     GET /api/v1/categories
     GET /api/v1/marketplace/signing-key
     GET /api/v1/orgs

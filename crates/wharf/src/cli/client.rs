@@ -170,6 +170,20 @@ pub(super) fn connect(server: Option<&str>) -> Result<Client, Failure> {
     Ok(Client::new(&server, Auth::Token(token))?)
 }
 
+/// A client for `server` (or the default one) with `WHARF_TOKEN` or the stored
+/// login's token when there is one, else without credentials (for what anyone may
+/// read).
+pub(super) fn connect_or_anonymous(server: Option<&str>) -> Result<Client, Failure> {
+    let creds = load_credentials()?;
+    let target = server.map(normalise).or_else(|| creds.default.clone());
+    let logged_in = target.as_ref().is_some_and(|s| creds.servers.contains_key(s));
+    if env_token().is_some() || logged_in {
+        return connect(server);
+    }
+    let server = target.unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    Ok(Client::new(&server, Auth::Anonymous)?)
+}
+
 /// The server of the stored login, if any.
 pub(super) fn stored_server() -> Result<Option<String>, Failure> {
     Ok(load_credentials()?.default)

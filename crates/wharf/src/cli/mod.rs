@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod advisories;
+mod catalog;
 mod certify;
 mod client;
 mod offer;
@@ -49,6 +50,8 @@ enum Command {
     Token(account::TokenArgs),
     /// Offers as code: write, check and publish offer files.
     Offer(offer::OfferArgs),
+    /// The catalog customers browse: search listings, show one.
+    Catalog(catalog::CatalogArgs),
     /// Certify an image locally: safe layer reading and the marketplace's policy checks.
     Certify(certify::CertifyArgs),
     /// The offline vulnerability advisory store (OSV) that `certify` checks against.
@@ -249,6 +252,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Org(args) => account::org(args).await,
         Command::Token(args) => account::token(args).await,
         Command::Offer(args) => offer::run(args).await,
+        Command::Catalog(args) => catalog::run(args).await,
         Command::Certify(args) => certify::run(args).await,
         Command::Advisories(args) => tokio::task::spawn_blocking(move || advisories::run(args))
             .await

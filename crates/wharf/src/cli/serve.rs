@@ -118,6 +118,16 @@ fn background(
             }
         }
     });
+    // Live versions without a catalog entry (a database from before the catalog).
+    tokio::spawn({
+        let db = db.clone();
+        async move {
+            let job = wharf_app::catalog::RebuildCatalog;
+            if let Err(e) = wharf_jobs::enqueue(&db, &job, Some("catalog.rebuild")).await {
+                tracing::error!(error = %format!("{e:#}"), "could not schedule the catalog rebuild");
+            }
+        }
+    });
     let interval = config.gc.interval.0;
     if !interval.is_zero() {
         let db = db.clone();
@@ -157,6 +167,7 @@ fn runner(config: &Config, db: &Db, blobs: &BlobStore, app: &wharf_app::App) -> 
         .register::<wharf_app::release::ReleaseVersion>(app.clone())
         .register::<wharf_app::webhooks::DeliverWebhook>(app.clone())
         .register::<wharf_app::health::RegradeVersions>(app.clone())
+        .register::<wharf_app::catalog::RebuildCatalog>(app.clone())
 }
 
 /// `wharf worker`: the background job workers of `wharf serve`, as a process of their

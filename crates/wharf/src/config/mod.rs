@@ -416,14 +416,7 @@ impl Config {
         wharf_app::App::new(db, auth, blobs, std::sync::Arc::new(self.marketplace.categories.clone()))
             .with_certification(&self.certification)?
             .with_webhooks(&self.webhooks)?
-            .with_marketplace(&self.registry_host(), &self.marketplace)
-    }
-
-    /// `host[:port]` of the public URL: how clients name this registry's images.
-    pub fn registry_host(&self) -> String {
-        let url = self.public_url();
-        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-        rest.split('/').next().unwrap_or(rest).to_owned()
+            .with_marketplace(&self.public_url(), &self.marketplace)
     }
 
     /// REST API limits for `wharf-api`.

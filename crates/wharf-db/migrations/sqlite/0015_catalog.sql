@@ -1,0 +1,88 @@
+-- The catalog: a projection of each offer's live version, written in the transaction
+-- that makes a version live (and kept in step by stop-sell, resume and regrading).
+-- One item per listed offer; its texts per locale (searched with FTS5 here, with
+-- PostgreSQL's text search there); its facet values; the customer organizations that
+-- see it through a private plan.
+CREATE TABLE catalog_items (
+    offer          BIGINT  PRIMARY KEY REFERENCES offers (id) ON DELETE CASCADE,
+    publisher_id   BIGINT  NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    publisher      TEXT    NOT NULL,
+    publisher_name TEXT    NOT NULL,
+    offer_id       TEXT    NOT NULL,
+    version        BIGINT  NOT NULL,
+    default_locale TEXT    NOT NULL,
+    -- The default locale's name, case-folded: the name sort's key.
+    sort_name      TEXT    NOT NULL,
+    grade          TEXT,
+    -- 1: a public plan is on sale (kept from catalog_plans).
+    public         BIGINT  NOT NULL,
+    stop_sold      BIGINT  NOT NULL,
+    -- When the offer first went live, and when this version did.
+    listed_at      BIGINT  NOT NULL,
+    live_at        BIGINT  NOT NULL
+);
+CREATE UNIQUE INDEX catalog_items_by_name ON catalog_items (publisher, offer_id);
+CREATE INDEX catalog_items_by_sort_name ON catalog_items (sort_name, offer);
+CREATE INDEX catalog_items_by_live_at ON catalog_items (live_at, offer);
+
+CREATE TABLE catalog_texts (
+    id          INTEGER PRIMARY KEY,
+    offer       BIGINT NOT NULL REFERENCES catalog_items (offer) ON DELETE CASCADE,
+    locale      TEXT   NOT NULL,
+    -- PostgreSQL's text search configuration for the locale's language.
+    language    TEXT   NOT NULL,
+    name        TEXT   NOT NULL,
+    summary     TEXT   NOT NULL,
+    description TEXT   NOT NULL,
+    keywords    TEXT   NOT NULL,
+    publisher   TEXT   NOT NULL,
+    UNIQUE (offer, locale)
+);
+
+CREATE VIRTUAL TABLE catalog_fts USING fts5 (
+    name, summary, description, keywords, publisher,
+    content = 'catalog_texts', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER catalog_texts_ai AFTER INSERT ON catalog_texts BEGIN
+    INSERT INTO catalog_fts (rowid, name, summary, description, keywords, publisher)
+    VALUES (new.id, new.name, new.summary, new.description, new.keywords, new.publisher);
+END;
+CREATE TRIGGER catalog_texts_ad AFTER DELETE ON catalog_texts BEGIN
+    INSERT INTO catalog_fts (catalog_fts, rowid, name, summary, description, keywords, publisher)
+    VALUES ('delete', old.id, old.name, old.summary, old.description, old.keywords, old.publisher);
+END;
+CREATE TRIGGER catalog_texts_au AFTER UPDATE ON catalog_texts BEGIN
+    INSERT INTO catalog_fts (catalog_fts, rowid, name, summary, description, keywords, publisher)
+    VALUES ('delete', old.id, old.name, old.summary, old.description, old.keywords, old.publisher);
+    INSERT INTO catalog_fts (rowid, name, summary, description, keywords, publisher)
+    VALUES (new.id, new.name, new.summary, new.description, new.keywords, new.publisher);
+END;
+
+-- Facet values: category, publisher, pricing, architecture, deployment, grade.
+CREATE TABLE catalog_facets (
+    offer BIGINT NOT NULL REFERENCES catalog_items (offer) ON DELETE CASCADE,
+    facet TEXT   NOT NULL,
+    value TEXT   NOT NULL,
+    PRIMARY KEY (facet, value, offer)
+);
+CREATE INDEX catalog_facets_by_offer ON catalog_facets (offer, facet);
+
+-- The live version's plans: whether each is public and whether it is stop-sold.
+CREATE TABLE catalog_plans (
+    offer     BIGINT NOT NULL REFERENCES catalog_items (offer) ON DELETE CASCADE,
+    plan      TEXT   NOT NULL,
+    public    BIGINT NOT NULL,
+    stop_sold BIGINT NOT NULL,
+    PRIMARY KEY (offer, plan)
+);
+
+-- The customer organizations a private plan is for: they see the offer.
+CREATE TABLE catalog_audience (
+    offer  BIGINT NOT NULL,
+    plan   TEXT   NOT NULL,
+    org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    PRIMARY KEY (offer, plan, org_id),
+    FOREIGN KEY (offer, plan) REFERENCES catalog_plans (offer, plan) ON DELETE CASCADE
+);
+CREATE INDEX catalog_audience_by_org ON catalog_audience (org_id);

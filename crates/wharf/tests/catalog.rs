@@ -1,0 +1,328 @@
+//! The catalog customers browse, over HTTP: an offer going live is searchable at
+//! once (its entry is written in the go-live's transaction), per locale, with facets,
+//! sorting and cursor pages; private plans show only to their tenants, stop-sold
+//! offers only to their publisher; each listing has its security view; bad queries
+//! get clear problems.
+
+mod common;
+
+use common::publishing::{BASE, PERMISSIVE, document, offer, run_pipeline, setup};
+use common::{TestApp, json};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Publishes `doc` as a new offer (or a new version of it) and takes it live.
+async fn go_live(app: &TestApp, application: &wharf_app::App, doc: &Value) {
+    let id = doc["id"].as_str().unwrap();
+    let r = app.as_user(Method::POST, "dev", BASE).json(doc).send().await.unwrap();
+    if r.status() == 409 {
+        let path = format!("{BASE}/{id}/draft");
+        let r = app.as_user(Method::GET, "dev", &path).send().await.unwrap();
+        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let r = app.as_user(Method::PUT, "dev", &path).header("if-match", etag).json(doc).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    } else {
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let (status, body) =
+        json(app.as_user(Method::POST, "dev", &format!("{BASE}/{id}/submit")).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{body}");
+    let version = body["version"]["version"].as_i64().unwrap();
+    run_pipeline(app, application).await;
+    let r = app
+        .as_user(Method::POST, "dev", &format!("{BASE}/{id}/go-live"))
+        .json(&json!({"version": version}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    run_pipeline(app, application).await;
+}
+
+/// An anonymous search: status and body.
+async fn search(app: &TestApp, query: &str, language: Option<&str>) -> (u16, Value) {
+    let mut rb = app.anon(Method::GET, &format!("/api/v1/catalog{query}"));
+    if let Some(l) = language {
+        rb = rb.header("accept-language", l);
+    }
+    json(rb.send().await.unwrap()).await
+}
+
+fn names(results: &Value) -> Vec<String> {
+    results["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
+}
+
+fn facet(results: &Value, facet: &str) -> Vec<(String, u64)> {
+    results["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["facet"] == facet)
+        .flat_map(|f| f["values"].as_array().unwrap().iter())
+        .map(|v| (v["value"].as_str().unwrap().to_owned(), v["count"].as_u64().unwrap()))
+        .collect()
+}
+
+async fn approved() -> (TestApp, wharf_app::App, tempfile::TempDir) {
+    let (app, application, dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    (app, application, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_offer_is_searchable_at_once_in_every_locale_with_its_security_view() {
+    let (app, application, _dir) = approved().await;
+    let doc = document(&app).await;
+    // Not live yet: nothing to find.
+    let (status, results) = search(&app, "?q=replicated", None).await;
+    assert_eq!((status, results["total"].as_u64()), (200, Some(0)), "{results}");
+
+    go_live(&app, &application, &doc).await;
+    let (_, view) = offer(&app).await;
+    assert_eq!(view["state"], "live", "{view}");
+
+    // Found by a word of its summary, shown in the reader's language.
+    let (status, results) = search(&app, "?q=replicated", None).await;
+    assert_eq!(status, 200, "{results}");
+    assert_eq!(names(&results), ["Contoso Example DB"]);
+    let item = &results["items"][0];
+    assert_eq!((item["publisher"].as_str(), item["offer"].as_str()), (Some("contoso"), Some("db")));
+    assert_eq!(item["locale"], "en-US");
+    assert_eq!(item["categories"], json!(["databases", "storage"]));
+    assert_eq!(item["pricing"], json!(["byol", "free"]));
+    assert_eq!(item["architectures"], json!(["amd64"]));
+    assert_eq!(item["deployment"], json!(["container", "kubernetes"]));
+    assert_eq!(item["grade"], "A");
+    let (_, dutch) = search(&app, "?q=replicated", Some("nl-BE, nl;q=0.9, en;q=0.5")).await;
+    assert_eq!(names(&dutch), ["Contoso Voorbeeld-DB"]);
+    assert_eq!(dutch["items"][0]["locale"], "nl-NL");
+    // A Dutch word finds it too; an unknown locale falls back to the default one.
+    let (_, found) = search(&app, "?q=voorbeelddatabase", Some("xx-YY")).await;
+    assert_eq!(names(&found), ["Contoso Example DB"]);
+    // Words from the description, keywords and publisher; the last word as a prefix.
+    for q in ["prometheus", "backup", "contoso", "Contoso%20Exam", "point-in-time", "REPLICATION"] {
+        let (_, found) = search(&app, &format!("?q={q}"), None).await;
+        assert_eq!(found["total"], 1, "{q}: {found}");
+    }
+    let (_, none) = search(&app, "?q=replicated%20kafka", None).await;
+    assert_eq!(none["total"], 0, "every word must match: {none}");
+
+    // Facets, with counts; a facet filtered by keeps its other values' counts.
+    let (_, all) = search(&app, "", None).await;
+    assert_eq!(facet(&all, "category"), [("databases".to_owned(), 1), ("storage".to_owned(), 1)]);
+    assert_eq!(facet(&all, "grade"), [("A".to_owned(), 1)]);
+    assert_eq!(facet(&all, "publisher"), [("contoso".to_owned(), 1)]);
+    let (_, none) = search(&app, "?category=security", None).await;
+    assert_eq!(none["total"], 0);
+    assert_eq!(facet(&none, "category"), [("databases".to_owned(), 1), ("storage".to_owned(), 1)]);
+    let (_, one) = search(&app, "?category=security,storage&pricing=byol&architecture=amd64&grade=A", None).await;
+    assert_eq!(names(&one), ["Contoso Example DB"]);
+    let (_, none) = search(&app, "?deployment=compose", None).await;
+    assert_eq!(none["total"], 0);
+
+    // The listing: texts in the negotiated locale, plans with pinned images, the
+    // security view (grade, SBOM to download, how to verify the signature), versions.
+    let r = app.anon(Method::GET, "/api/v1/catalog/contoso/db").header("accept-language", "nl").send().await.unwrap();
+    assert_eq!(r.headers()["content-language"], "nl-NL");
+    let (status, listing) = json(r).await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing["name"], "Contoso Voorbeeld-DB");
+    assert_eq!(listing["locales"], json!(["en-US", "nl-NL"]));
+    assert!(listing["description_html"].as_str().unwrap().contains("<h2>Wat u krijgt</h2>"), "{listing}");
+    let plans: Vec<&str> = listing["plans"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(plans, ["free", "byol-cluster"]);
+    let image = &listing["plans"][0]["images"][0];
+    let host = app.url.trim_start_matches("http://");
+    assert_eq!(image["reference"], format!("{host}/mp/contoso/db/free/example-db:1.0.0"));
+    assert_eq!(
+        image["pinned_reference"],
+        format!("{host}/mp/contoso/db/free/example-db@{}", image["digest"].as_str().unwrap())
+    );
+    assert_eq!(image["platforms"], json!(["linux/amd64"]));
+    let security = &listing["security"];
+    assert_eq!(security["grade"], "A");
+    assert_eq!(security["breaks_policy"], false);
+    assert_eq!(security["signature"]["key_url"], format!("{}/api/v1/marketplace/signing-key", app.url));
+    assert_eq!(
+        security["signature"]["verify"],
+        format!(
+            "cosign verify --key {}/api/v1/marketplace/signing-key {}",
+            app.url,
+            image["pinned_reference"].as_str().unwrap()
+        )
+    );
+    let sbom_url = security["sboms"][0]["url"].as_str().unwrap();
+    let r = app.anon(Method::GET, sbom_url).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/vnd.cyclonedx+json");
+    let (status, bom) = json(r).await;
+    assert_eq!((status, bom["bomFormat"].as_str()), (200, Some("CycloneDX")));
+    let r = app
+        .anon(Method::GET, &format!("/api/v1/catalog/contoso/db/sboms/sha256:{}", "0".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(listing["versions"][0]["status"], "live");
+    let (status, _) = json(app.anon(Method::GET, "/api/v1/catalog/contoso/nope").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+
+    // Stop-sold: gone for new customers (search and listing), still there for the
+    // publisher, marked; resumed: back.
+    let r = app.as_user(Method::POST, "dev", &format!("{BASE}/db/stop-sell")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(search(&app, "?q=replicated", None).await.1["total"], 0);
+    let (status, _) = json(app.anon(Method::GET, "/api/v1/catalog/contoso/db").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    let (_, own) = json(app.as_user(Method::GET, "dev", "/api/v1/catalog?q=replicated").send().await.unwrap()).await;
+    assert_eq!(own["items"][0]["stop_sold"], true, "{own}");
+    let r = app.as_user(Method::POST, "dev", &format!("{BASE}/db/resume")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(search(&app, "?q=replicated", None).await.1["total"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_plans_show_only_to_their_tenants() {
+    let (app, application, _dir) = approved().await;
+    let mut doc = document(&app).await;
+    // The cluster plan is for fabrikam only.
+    doc["plans"][1]["visibility"] = json!("private");
+    doc["plans"][1]["audience"] = json!(["fabrikam"]);
+    go_live(&app, &application, &doc).await;
+    // A second offer whose only plan is private.
+    let mut only = doc.clone();
+    only["id"] = json!("db-private");
+    only["listings"]["en-US"]["name"] = json!("Contoso Private DB");
+    only["plans"] = json!([doc["plans"][1].clone()]);
+    go_live(&app, &application, &only).await;
+
+    let plans = |listing: &Value| -> Vec<String> {
+        listing["plans"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect()
+    };
+    // Anyone: the public offer with its public plan.
+    let (_, anyone) = search(&app, "?q=contoso&sort=name", None).await;
+    assert_eq!(names(&anyone), ["Contoso Example DB"]);
+    let (_, listing) = json(app.anon(Method::GET, "/api/v1/catalog/contoso/db").send().await.unwrap()).await;
+    assert_eq!(plans(&listing), ["free"]);
+    // An outsider (another customer) signed in: the same; the private-only offer is a
+    // missing listing.
+    let (_, outsider) =
+        json(app.as_user(Method::GET, "outsider", "/api/v1/catalog?q=contoso").send().await.unwrap()).await;
+    assert_eq!(names(&outsider), ["Contoso Example DB"]);
+    let (status, _) =
+        json(app.as_user(Method::GET, "outsider", "/api/v1/catalog/contoso/db-private").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    // The tenant: both offers, and the private plan.
+    let (_, tenant) =
+        json(app.as_user(Method::GET, "cust", "/api/v1/catalog?q=contoso&sort=name").send().await.unwrap()).await;
+    assert_eq!(names(&tenant), ["Contoso Example DB", "Contoso Private DB"]);
+    let (_, listing) = json(app.as_user(Method::GET, "cust", "/api/v1/catalog/contoso/db").send().await.unwrap()).await;
+    assert_eq!(plans(&listing), ["free", "byol-cluster"]);
+    // Operators see everything.
+    let (_, all) = json(app.as_user(Method::GET, "admin", "/api/v1/catalog").send().await.unwrap()).await;
+    assert_eq!(all["total"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_sorted_and_paged_by_cursor() {
+    let (app, application, _dir) = approved().await;
+    let doc = document(&app).await;
+    for (id, name) in [("db", "Delta DB"), ("alpha", "Alpha DB"), ("charlie", "Charlie DB")] {
+        let mut d = doc.clone();
+        d["id"] = json!(id);
+        d["listings"]["en-US"]["name"] = json!(name);
+        go_live(&app, &application, &d).await;
+    }
+    // By name, one per page, following next_cursor and the Link header.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/catalog?sort=name&limit=1".to_owned();
+    loop {
+        let r = app.anon(Method::GET, &path).send().await.unwrap();
+        let link = r.headers().get("link").map(|v| v.to_str().unwrap().to_owned());
+        let (status, page) = json(r).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], 3);
+        seen.extend(names(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                let link = link.expect("a Link header with the next page");
+                assert!(link.contains(&format!("cursor={c}")) && link.contains("sort=name"), "{link}");
+                path = format!("/api/v1/catalog?sort=name&limit=1&cursor={c}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["Alpha DB", "Charlie DB", "Delta DB"]);
+    // Newest first: the order they went live.
+    let (_, newest) = search(&app, "?sort=newest", None).await;
+    assert_eq!(names(&newest), ["Charlie DB", "Alpha DB", "Delta DB"]);
+    // By relevance, two pages: a name match ranks first, and pages do not overlap.
+    let (_, first) = search(&app, "?q=alpha%20db&limit=1", None).await;
+    assert_eq!(names(&first), ["Alpha DB"]);
+    assert_eq!(first["total"], 1);
+    let (_, first) = search(&app, "?q=db&limit=2", None).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = search(&app, &format!("?q=db&limit=2&cursor={cursor}"), None).await;
+    let mut all = names(&first);
+    all.extend(names(&second));
+    all.sort();
+    assert_eq!(all, ["Alpha DB", "Charlie DB", "Delta DB"]);
+}
+
+/// Bad input gets a clear problem, and search syntax in a query is just words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_queries_get_clear_problems() {
+    let (app, application, _dir) = approved().await;
+    let doc = document(&app).await;
+    go_live(&app, &application, &doc).await;
+
+    let long = "a".repeat(10_000);
+    let (status, problem) = search(&app, &format!("?q={long}"), None).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "q");
+    assert!(
+        problem["errors"][0]["detail"].as_str().unwrap().contains("at most 256 characters long (got 10000)"),
+        "{problem}"
+    );
+    // FTS5 and tsquery syntax, quotes and SQL: words, never an error.
+    for q in [
+        "\"replicated",
+        "replicated\"",
+        "replicated*",
+        "NEAR(replicated database)",
+        "name:replicated",
+        "replicated OR kafka",
+        "replicated & !x | y:*",
+        "'; DROP TABLE catalog_items; --",
+        "(((",
+        "\"\"\"",
+        "*",
+    ] {
+        let (status, body) = search(&app, &format!("?q={}", urlencode(q)), None).await;
+        assert_eq!(status, 200, "{q}: {body}");
+    }
+    let (_, found) = search(&app, &format!("?q={}", urlencode("\"replicated* database\"")), None).await;
+    assert_eq!(found["total"], 1, "{found}");
+    // Everything still there.
+    assert_eq!(search(&app, "", None).await.1["total"], 1);
+
+    let (status, problem) = search(&app, "?sort=cheapest&grade=", None).await;
+    assert_eq!(status, 422, "{problem}");
+    let pointers: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert_eq!(pointers, ["sort", "grade"], "{problem}");
+    let (status, problem) = search(&app, "?cursor=bm90IGEgY3Vyc29y", None).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("invalid cursor"), "{problem}");
+    let (status, problem) = search(&app, "?colour=red", None).await;
+    assert_eq!(status, 400, "{problem}");
+    let (status, _) = search(&app, "?limit=0", None).await;
+    assert_eq!(status, 400);
+    // Credentials that are given must be valid.
+    let r = app.anon(Method::GET, "/api/v1/catalog").basic_auth("dev", Some("wrong")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
