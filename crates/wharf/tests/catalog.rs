@@ -326,3 +326,83 @@ async fn bad_queries_get_clear_problems() {
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+/// `wharf catalog search|show`, not logged in: what anyone sees, for people and as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_searches_and_shows_listings_without_a_login() {
+    let (app, application, dir) = approved().await;
+    let doc = document(&app).await;
+    go_live(&app, &application, &doc).await;
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let env = [
+        ("WHARF_URL".to_owned(), app.url.clone()),
+        ("HOME".to_owned(), home.display().to_string()),
+        ("XDG_CONFIG_HOME".to_owned(), home.display().to_string()),
+    ];
+    let run = |args: &[&str]| {
+        let out = common::wharf(args, &env).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let host = app.url.trim_start_matches("http://").to_owned();
+    let redact = |s: &str| {
+        let mut s = s.replace(&app.url, "http://SERVER").replace(&host, "SERVER");
+        // Digests and times differ per run.
+        let digest = regex::Regex::new("sha256:[0-9a-f]{64}").unwrap();
+        s = digest.replace_all(&s, "sha256:DIGEST").into_owned();
+        let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").unwrap();
+        time.replace_all(&s, "TIME").into_owned()
+    };
+
+    let (code, stdout, stderr) = run(&["catalog", "search", "replicated", "database"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!(redact(&stdout), @"
+    LISTING     NAME                GRADE  PRICING    SUMMARY
+    contoso/db  Contoso Example DB  A      byol,free  A replicated example database with backups, for Kubernetes and container hosts.
+
+    1 in all
+    category: databases (1), storage (1)
+    publisher: contoso (1)
+    pricing: byol (1), free (1)
+    architecture: amd64 (1)
+    deployment: container (1), kubernetes (1)
+    grade: A (1)
+    ");
+    let (code, stdout, stderr) = run(&["catalog", "search", "--category", "storage", "-o", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let results: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(names(&results), ["Contoso Example DB"]);
+    let (code, stdout, stderr) = run(&["catalog", "show", "contoso/db", "--language", "nl-NL"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::assert_snapshot!(redact(&stdout), @"
+    Contoso Voorbeeld-DB (contoso/db), version 1, nl-NL
+    by contoso
+    Een gerepliceerde voorbeelddatabase met back-ups, voor Kubernetes en containerhosts.
+    categories: databases
+
+    security: grade A (no critical or high vulnerability with a fix available)
+      signing key: http://SERVER/api/v1/marketplace/signing-key
+      verify: cosign verify --key http://SERVER/api/v1/marketplace/signing-key SERVER/mp/contoso/db/free/example-db@sha256:DIGEST
+      SBOM linux/amd64 (305 bytes): http://SERVER/api/v1/catalog/contoso/db/sboms/sha256:DIGEST
+
+    plans:
+      free (Free): free
+        SERVER/mp/contoso/db/free/example-db@sha256:DIGEST [linux/amd64]
+      byol-cluster (Cluster (bring your own license)): byol
+        SERVER/mp/contoso/db/byol-cluster/example-db@sha256:DIGEST [linux/amd64]
+
+    versions:
+      1 live (submitted TIME)
+    ");
+    // Clear errors: a listing not named as PUBLISHER/OFFER, a missing one, a bad query.
+    let (code, _, stderr) = run(&["catalog", "show", "db"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("name the listing as PUBLISHER/OFFER"), "{stderr}");
+    let (code, _, stderr) = run(&["catalog", "show", "contoso/nope"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the catalog has no listing contoso/nope"), "{stderr}");
+    let (code, _, stderr) = run(&["catalog", "search", "--sort", "cheapest"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("sort: unknown sort order \"cheapest\""), "{stderr}");
+}

@@ -104,7 +104,7 @@ pub async fn run(args: CatalogArgs) -> Result<(), Failure> {
             let view = client.catalog_listing(publisher, offer, language).await?;
             match args.output {
                 Format::Json => output::json(&view),
-                Format::Human => print_listing(&view),
+                Format::Human => print_listing(&view, &client.server()),
             }
         }
     }
@@ -135,7 +135,7 @@ fn print_results(r: &CatalogResults) {
     }
 }
 
-fn print_listing(l: &CatalogListingView) {
+fn print_listing(l: &CatalogListingView, server: &str) {
     output::line(format!("{} ({}/{}), version {}, {}", l.name, l.publisher, l.offer, l.version, l.locale));
     output::line(format!("by {}", l.publisher_name));
     output::line(&l.summary);
@@ -162,7 +162,7 @@ fn print_listing(l: &CatalogListingView) {
         output::line(format!("  verify: {v}"));
     }
     for sbom in &s.sboms {
-        output::line(format!("  SBOM {} ({}): {}", sbom.platform, sbom.size, sbom.url));
+        output::line(format!("  SBOM {} ({} bytes): {server}{}", sbom.platform, sbom.size, sbom.url));
     }
     output::line("\nplans:");
     for p in &l.plans {
