@@ -63,6 +63,7 @@ impl App {
         let key = format!("release:{}:{}", row.pk, version);
         let then = wharf_jobs::new_job(&job, Some(&key)).map_err(|e| AppError::Internal(format!("{e:#}")))?;
         let outcome = self.db.sign_off(row.pk, version, &who, &then).await.map_err(crate::offers::write_error)?;
+        wharf_jobs::queued();
         wharf_core::failpoint("go-live.signed-off");
         if outcome == SignOff::Done {
             tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version, by = %who, "go-live");

@@ -39,11 +39,26 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn run(&self, ctx: &Self::Context) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// Idle workers of this process wait on it besides their poll interval.
+static QUEUED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Tells this process's idle workers that a job was queued (committed), so they look
+/// at once instead of at their next poll. [`enqueue`] calls it; code that queues a
+/// [`new_job`] in a change's transaction calls it after the commit. Workers of other
+/// processes find the job at their next poll.
+pub fn queued() {
+    QUEUED.notify_waiters();
+}
+
 /// Queues `job`. With a `dedup_key`, nothing is queued (and `None` returned) while a
 /// job with that key is queued or running.
 pub async fn enqueue<J: Job>(db: &Db, job: &J, dedup_key: Option<&str>) -> anyhow::Result<Option<JobId>> {
     let payload = serde_json::to_string(job)?;
-    Ok(db.enqueue_job(J::KIND, &payload, &job.fair_key(), dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?)
+    let id = db.enqueue_job(J::KIND, &payload, &job.fair_key(), dedup_key, J::MAX_ATTEMPTS, Timestamp::now()).await?;
+    if id.is_some() {
+        queued();
+    }
+    Ok(id)
 }
 
 /// `job` as a row to queue in the transaction of the change that calls for it
@@ -217,6 +232,10 @@ impl Runner {
     /// One worker: claims and runs jobs one at a time until `stopped` turns true.
     async fn lane(self, mut stopped: tokio::sync::watch::Receiver<bool>) {
         while !*stopped.borrow() {
+            // Registered before looking, so a job queued meanwhile is not missed.
+            let queued = QUEUED.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
             let ran = match self.run_once().await {
                 Ok(r) => r,
                 Err(e) => {
@@ -230,6 +249,7 @@ impl Runner {
             tokio::select! {
                 // The sender gone (the runner dropped) stops the lane too.
                 changed = stopped.changed() => if changed.is_err() { return },
+                () = &mut queued => {}
                 () = tokio::time::sleep(self.poll) => {}
             }
         }

@@ -198,3 +198,39 @@ async fn a_runner_runs_its_workers_at_once_and_stops_starting_jobs_at_shutdown()
         .await;
     assert_eq!(log.order.lock().unwrap().len(), 2, "the two running finished; the other two did not start");
 }
+
+/// An idle worker starts a job queued in its own process at once, not at its next
+/// poll; `queued()` after a job committed in a change's transaction does the same.
+#[tokio::test]
+async fn idle_workers_start_a_job_queued_in_their_process_at_once() {
+    let t = fresh(backend_from_env()).await;
+    let log = Log::default();
+    let runner = Runner::new(t.db.clone()).poll_interval(Duration::from_secs(600)).register::<Served>(log.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(runner.run_until(async move {
+        let _ = stopped.await;
+    }));
+    // The worker has looked once and now waits its ten-minute poll.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let queued_at = std::time::Instant::now();
+    enqueue(&t.db, &Served { key: "a".into(), millis: 1 }, None).await.unwrap();
+    while log.order.lock().unwrap().is_empty() {
+        assert!(queued_at.elapsed() < Duration::from_secs(5), "the queued job did not start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let first = queued_at.elapsed();
+    // A job queued by the database alone (as in a change's transaction), then announced.
+    let payload = r#"{"key":"b","millis":1}"#;
+    let now = wharf_core::Timestamp::now();
+    t.db.enqueue_job(<Served as Job>::KIND, payload, "b", None, 5, now).await.unwrap();
+    let queued_at = std::time::Instant::now();
+    wharf_jobs::queued();
+    while log.order.lock().unwrap().len() < 2 {
+        assert!(queued_at.elapsed() < Duration::from_secs(5), "the announced job did not start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let second = queued_at.elapsed();
+    let _ = stop.send(());
+    running.await.unwrap();
+    assert!(first < Duration::from_secs(1) && second < Duration::from_secs(1), "{first:?}, {second:?}");
+}

@@ -330,6 +330,7 @@ impl App {
             )
             .await
             .map_err(write_error)?;
+        wharf_jobs::queued();
         let validated_in_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(org.name = %org.name, offer.id = %row.offer_id, version = version.version, validated_in_ms, by = %actor.name(), "offer submitted");
         Ok(SubmitResult { version: views::version(&version), state: offer_row.state, warnings, validated_in_ms })
