@@ -745,3 +745,136 @@ mod tests {
         assert_eq!(tsquery(&w(&["x", "y"])), "x & y");
     }
 }
+
+/// Bulk loading for benchmarks: many entries at once, without the pipeline.
+#[cfg(feature = "testing")]
+impl Db {
+    /// Creates one live offer (version 1) per entry, with its catalog entry and
+    /// `grade`, in transactions of a few hundred entries with multi-row statements.
+    /// Entries must have distinct (publisher, offer id) pairs not taken yet.
+    pub async fn bulk_load_catalog(&self, entries: &[(CatalogEntry, Option<String>)]) -> Result<(), DbError> {
+        const BATCH: usize = 400;
+        let now = wharf_core::Timestamp::now().as_millis();
+        for chunk in entries.chunks(BATCH) {
+            let mut tx = self.begin_write().await?;
+            let mut sql = Sql::default();
+            sql.push(
+                "INSERT INTO offers (org_id, offer_id, state, draft, revision, stopped_plans, created_at, updated_at) VALUES ",
+            );
+            for (i, (e, _)) in chunk.iter().enumerate() {
+                sql.push(if i > 0 { ", (" } else { "(" })
+                    .arg(Arg::Int(e.publisher_id.0))
+                    .push(", ")
+                    .arg(Arg::Text(e.offer_id.clone()))
+                    .push(", 'live', '{}', 1, '[]', ")
+                    .arg(Arg::Int(now))
+                    .push(", ")
+                    .arg(Arg::Int(now))
+                    .push(")");
+            }
+            sql.push(" RETURNING id, org_id, offer_id");
+            let mut keys = std::collections::HashMap::new();
+            for r in sql.query().fetch_all(&mut *tx).await? {
+                keys.insert((col::<i64>(&r, "org_id")?, col::<String>(&r, "offer_id")?), col::<i64>(&r, "id")?);
+            }
+            let key = |e: &CatalogEntry| keys.get(&(e.publisher_id.0, e.offer_id.clone())).copied().unwrap_or_default();
+            let mut statements = Vec::new();
+            let mut versions = Sql::default();
+            versions.push(
+                "INSERT INTO offer_versions (offer, version, document, status, submitted_by, submitted_at, updated_at) VALUES ",
+            );
+            let mut items = Sql::default();
+            items.push(
+                "INSERT INTO catalog_items (offer, publisher_id, publisher, publisher_name, offer_id, version, default_locale, \
+                 sort_name, grade, public, stop_sold, listed_at, live_at) VALUES ",
+            );
+            for (i, (e, grade)) in chunk.iter().enumerate() {
+                let sep = if i > 0 { ", (" } else { "(" };
+                versions.push(sep).arg(Arg::Int(key(e))).push(", 1, '{}', 'live', 'bench', ").arg(Arg::Int(now)).push(", ");
+                versions.arg(Arg::Int(now)).push(")");
+                let public = e.plans.iter().any(|p| p.public);
+                items.push(sep).arg(Arg::Int(key(e))).push(", ").arg(Arg::Int(e.publisher_id.0)).push(", ");
+                items.arg(Arg::Text(e.publisher.clone())).push(", ").arg(Arg::Text(e.publisher_name.clone())).push(", ");
+                items.arg(Arg::Text(e.offer_id.clone())).push(", 1, ").arg(Arg::Text(e.default_locale.clone())).push(", ");
+                items.arg(Arg::Text(e.sort_name.clone())).push(", ");
+                match grade {
+                    Some(g) => items.arg(Arg::Text(g.clone())),
+                    None => items.push("NULL"),
+                };
+                // Spread over the last year, so the newest-first order has work to do.
+                let live_at = now - i64::try_from(key(e) % 365).unwrap_or(0) * 86_400_000;
+                items.push(&format!(", {}, 0, ", i64::from(public))).arg(Arg::Int(live_at)).push(", ");
+                items.arg(Arg::Int(live_at)).push(")");
+            }
+            statements.push(versions);
+            statements.push(items);
+            let rows = |head: &str, values: Vec<Vec<Arg>>| {
+                let mut sql = Sql::default();
+                sql.push(head);
+                for (i, row) in values.into_iter().enumerate() {
+                    sql.push(if i > 0 { ", (" } else { "(" });
+                    for (j, a) in row.into_iter().enumerate() {
+                        if j > 0 {
+                            sql.push(", ");
+                        }
+                        sql.arg(a);
+                    }
+                    sql.push(")");
+                }
+                sql
+            };
+            let texts: Vec<Vec<Arg>> = chunk
+                .iter()
+                .flat_map(|(e, _)| {
+                    e.texts.iter().map(|t| {
+                        vec![
+                            Arg::Int(key(e)),
+                            Arg::Text(t.locale.clone()),
+                            Arg::Text(t.language.clone()),
+                            Arg::Text(t.name.clone()),
+                            Arg::Text(t.summary.clone()),
+                            Arg::Text(t.description.clone()),
+                            Arg::Text(t.keywords.clone()),
+                            Arg::Text(t.publisher.clone()),
+                        ]
+                    })
+                })
+                .collect();
+            statements.push(rows(
+                "INSERT INTO catalog_texts (offer, locale, language, name, summary, description, keywords, publisher) VALUES ",
+                texts,
+            ));
+            let facets: Vec<Vec<Arg>> = chunk
+                .iter()
+                .flat_map(|(e, grade)| {
+                    let grade = grade.iter().map(|g| (CatalogFacet::Grade, g.clone()));
+                    e.facets.iter().cloned().chain(grade).map(|(f, v)| {
+                        vec![Arg::Int(key(e)), Arg::Text(f.as_str().to_owned()), Arg::Text(v)]
+                    })
+                })
+                .collect();
+            statements.push(rows("INSERT INTO catalog_facets (offer, facet, value) VALUES ", facets));
+            let plans: Vec<Vec<Arg>> = chunk
+                .iter()
+                .flat_map(|(e, _)| {
+                    e.plans.iter().map(|p| {
+                        vec![Arg::Int(key(e)), Arg::Text(p.id.clone()), Arg::Int(i64::from(p.public)), Arg::Int(0)]
+                    })
+                })
+                .collect();
+            statements.push(rows("INSERT INTO catalog_plans (offer, plan, public, stop_sold) VALUES ", plans));
+            for s in statements {
+                if !s.args.is_empty() {
+                    s.query().execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        // Statistics for the planner, and (SQLite) the full-text index merged.
+        sqlx::query("ANALYZE").execute(self.writes()).await?;
+        if self.backend() == Backend::Sqlite {
+            sqlx::query("INSERT INTO catalog_fts (catalog_fts) VALUES ('optimize')").execute(self.writes()).await?;
+        }
+        Ok(())
+    }
+}
