@@ -19,7 +19,9 @@ use wharf_core::catalog::{LanguageRange, negotiate, text_search_language};
 use wharf_core::{
     CatalogFacet, CatalogSort, FacetValues, OfferKey, PlatformAction, SearchText, Timestamp, TokenScope, VersionStatus,
 };
-use wharf_db::catalog::{CatalogCursor, CatalogEntry, CatalogPlan, CatalogSearch, CatalogText, CatalogViewer};
+use wharf_db::catalog::{CatalogCursor, CatalogEntry, CatalogPlan, CatalogText, CatalogViewer};
+
+use crate::catalog_index::{Looker, Search};
 use wharf_offer::OfferSpec;
 
 use crate::input::{Parsed, invalid};
@@ -89,37 +91,56 @@ impl App {
         if !errors.is_empty() {
             return Err(invalid(errors, Vec::new()));
         }
-        let sort = sort.unwrap_or(if text.is_empty() { CatalogSort::Name } else { CatalogSort::Relevance });
+        let sort = match sort {
+            Some(CatalogSort::Relevance) | None if !text.is_empty() => CatalogSort::Relevance,
+            None | Some(CatalogSort::Relevance) => CatalogSort::Name,
+            Some(other) => other,
+        };
         let after = input.paging.after.as_deref().map(parse_cursor).transpose()?;
-        let search = CatalogSearch {
-            words: text.words(),
+        let looker = match viewer {
+            CatalogViewer::Operator => Looker::Operator,
+            CatalogViewer::Anonymous => Looker::Orgs(Vec::new()),
+            CatalogViewer::User(u) => Looker::Orgs(self.db.org_ids_of_user(u).await?),
+        };
+        let index = self.catalog.get(&self.db).await?;
+        let matches = match text.is_empty() {
+            true => None,
+            false => Some(self.db.catalog_matches(text.words(), index.languages()).await?),
+        };
+        let found = index.search(&Search {
+            matches: matches.as_deref(),
             filters: &filters,
-            viewer,
+            looker: &looker,
             sort,
             after: after.as_ref(),
             limit: input.paging.limit,
-        };
-        let found = self.db.search_catalog(&search).await?;
-        let keys: Vec<OfferKey> = found.hits.iter().map(|h| h.offer).collect();
+        });
+        let keys: Vec<OfferKey> = found.hits.iter().map(|(k, _, _)| *k).collect();
+        let mut rows: HashMap<OfferKey, wharf_db::catalog::CatalogHit> =
+            self.db.catalog_hits(&keys).await?.into_iter().map(|h| (h.offer, h)).collect();
         let mut texts: HashMap<OfferKey, Vec<CatalogText>> = HashMap::new();
         for (k, t) in self.db.catalog_texts(&keys).await? {
             texts.entry(k).or_default().push(t);
         }
-        let mut values: HashMap<(OfferKey, CatalogFacet), Vec<String>> = HashMap::new();
-        for (k, f, v) in self.db.catalog_facet_values(&keys).await? {
-            values.entry((k, f)).or_default().push(v);
+        let mut hits = Vec::new();
+        for (offer, rank, values) in found.hits {
+            // An entry gone since the index was read (its organization deleted) is left out.
+            if let Some(mut h) = rows.remove(&offer) {
+                h.rank = rank;
+                hits.push((h, values));
+            }
         }
-        let sort_used = if text.is_empty() && sort == CatalogSort::Relevance { CatalogSort::Name } else { sort };
-        let next_cursor = if found.more { found.hits.last().map(|h| cursor_text(&h.cursor(sort_used))) } else { None };
-        let items = found
-            .hits
-            .iter()
-            .map(|h| {
+        let next_cursor = if found.more { hits.last().map(|(h, _)| cursor_text(&h.cursor(sort))) } else { None };
+        let items = hits
+            .into_iter()
+            .map(|(h, values)| {
                 let texts = texts.remove(&h.offer).unwrap_or_default();
                 let locales: Vec<String> = texts.iter().map(|t| t.locale.clone()).collect();
                 let locale = negotiate(&input.languages, &locales, &h.default_locale).to_owned();
                 let shown = texts.into_iter().find(|t| t.locale == locale);
-                let mut facet = |f: CatalogFacet| values.remove(&(h.offer, f)).unwrap_or_default();
+                let facet = |f: CatalogFacet| -> Vec<String> {
+                    values.iter().filter(|(x, _)| *x == f).map(|(_, v)| v.clone()).collect()
+                };
                 CatalogItemView {
                     publisher: h.publisher.clone(),
                     publisher_name: h.publisher_name.clone(),

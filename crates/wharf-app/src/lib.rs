@@ -16,6 +16,7 @@ mod actor;
 mod advisories;
 pub mod bootstrap;
 pub mod catalog;
+mod catalog_index;
 mod certification;
 mod config;
 mod error;
@@ -62,6 +63,8 @@ pub struct App {
     auth: Authenticator,
     blobs: BlobStore,
     categories: Arc<Vec<String>>,
+    /// This node's in-memory catalog index.
+    catalog: catalog_index::SharedIndex,
     certification: Arc<certification::Settings>,
     marketplace: Arc<Marketplace>,
     webhooks: Arc<webhooks::Settings>,
@@ -89,6 +92,7 @@ impl App {
             auth,
             blobs,
             categories,
+            catalog: catalog_index::SharedIndex::default(),
             certification: Arc::default(),
             marketplace: Arc::default(),
             webhooks: Arc::default(),

@@ -142,6 +142,15 @@ impl Db {
         rows.iter().map(org_from_row).collect()
     }
 
+    /// The ids of the organizations a user belongs to.
+    pub async fn org_ids_of_user(&self, user: UserId) -> Result<Vec<OrgId>, DbError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY org_id")
+            .bind(user.0)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(ids.into_iter().map(OrgId).collect())
+    }
+
     /// The organizations a user belongs to, with their role, ordered by name.
     pub async fn orgs_of_user(
         &self,
@@ -242,8 +251,12 @@ impl Db {
     }
 
     /// Deletes an organization and its memberships. Returns whether it existed.
+    /// Its catalog entries (and tenancies) go with it: nodes reload their catalog index.
     pub async fn delete_org(&self, org: OrgId) -> Result<bool, DbError> {
-        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(self.writes()).await?;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *tx).await?;
+        sqlx::query("UPDATE catalog_state SET seq = seq + 1, epoch = epoch + 1 WHERE id = 1").execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -406,3 +406,139 @@ async fn the_cli_searches_and_shows_listings_without_a_login() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("sort: unknown sort order \"cheapest\""), "{stderr}");
 }
+
+/// The server searches with a node's in-memory index over the database's full-text
+/// matches; over generated listings it answers exactly what a search done wholly in
+/// SQL answers (results in order through every page, totals, facet counts), for
+/// anyone (a fifth of the listings are private) and for an operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_answers_what_the_database_answers() {
+    use wharf_core::{CatalogFacet, CatalogSort, OrgKind};
+    use wharf_db::catalog::{CatalogEntry, CatalogPlan, CatalogSearch, CatalogText, CatalogViewer};
+    let app = TestApp::start().await;
+    let db = &app.state.db;
+    let mut publishers = Vec::new();
+    for i in 0..12 {
+        publishers
+            .push(db.create_org(&format!("pub{i}").parse().unwrap(), OrgKind::Publisher, None, None).await.unwrap());
+    }
+    let words = ["database", "kafka", "monitoring", "backup", "vector", "proxy", "alpha", "omega"];
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut entries = Vec::new();
+    for i in 0..600 {
+        let p = &publishers[rng.usize(..publishers.len())];
+        let (w1, w2) = (words[rng.usize(..words.len())], words[rng.usize(..words.len())]);
+        let name = format!("{} {w1} {}", ["Swift", "Open", "Edge"][rng.usize(..3)], i % 37);
+        let mut facets = vec![
+            (CatalogFacet::Publisher, p.name.to_string()),
+            (CatalogFacet::Category, ["databases", "security", "web"][rng.usize(..3)].to_owned()),
+            (CatalogFacet::Pricing, ["free", "byol"][rng.usize(..2)].to_owned()),
+            (CatalogFacet::Architecture, "amd64".to_owned()),
+        ];
+        if rng.bool() {
+            facets.push((CatalogFacet::Architecture, "arm64".to_owned()));
+        }
+        let public = rng.usize(..5) != 0;
+        let entry = CatalogEntry {
+            publisher_id: p.id,
+            publisher: p.name.to_string(),
+            publisher_name: p.name.to_string(),
+            offer_id: format!("o{i}"),
+            version: 1,
+            default_locale: "en-US".into(),
+            sort_name: name.to_lowercase(),
+            texts: vec![CatalogText {
+                locale: "en-US".into(),
+                language: "english".into(),
+                name,
+                summary: format!("A {w2} thing"),
+                description: format!("{w1} and {w2}, {}", words[rng.usize(..words.len())]),
+                keywords: w2.into(),
+                publisher: p.name.to_string(),
+            }],
+            facets,
+            plans: vec![CatalogPlan { id: "p".into(), public, audience: Vec::new() }],
+        };
+        entries.push((entry, Some(["A", "B", "F"][rng.usize(..3)].to_owned())));
+    }
+    db.bulk_load_catalog(&entries).await.unwrap();
+    let private: Vec<String> =
+        entries.iter().filter(|(e, _)| !e.plans[0].public).map(|(e, _)| e.offer_id.clone()).collect();
+    assert!(private.len() > 60, "{}", private.len());
+
+    type Case<'a> = (Option<&'a str>, Vec<(CatalogFacet, &'a str)>, CatalogSort);
+    let queries: Vec<Case> = vec![
+        (None, vec![], CatalogSort::Name),
+        (None, vec![], CatalogSort::Newest),
+        (None, vec![(CatalogFacet::Category, "databases")], CatalogSort::Name),
+        (None, vec![(CatalogFacet::Pricing, "free"), (CatalogFacet::Architecture, "arm64")], CatalogSort::Newest),
+        (None, vec![(CatalogFacet::Grade, "A,B"), (CatalogFacet::Category, "web,security")], CatalogSort::Name),
+        (Some("database"), vec![], CatalogSort::Relevance),
+        (Some("kafka monitoring"), vec![], CatalogSort::Relevance),
+        (Some("swift"), vec![(CatalogFacet::Pricing, "byol")], CatalogSort::Name),
+        (Some("vec"), vec![(CatalogFacet::Category, "databases,web")], CatalogSort::Relevance),
+        (Some("omega"), vec![(CatalogFacet::Publisher, "pub3,pub4")], CatalogSort::Newest),
+        (Some("nothingmatches"), vec![], CatalogSort::Relevance),
+    ];
+    for (who, viewer) in [("anyone", CatalogViewer::Anonymous), ("admin", CatalogViewer::Operator)] {
+        for (q, filters, sort) in &queries {
+            // The oracle: one SQL search with every result on one page.
+            let words: Vec<String> =
+                q.map(|q| q.parse::<wharf_core::SearchText>().unwrap().words().to_vec()).unwrap_or_default();
+            let owned: Vec<(CatalogFacet, Vec<String>)> =
+                filters.iter().map(|(f, v)| (*f, v.split(',').map(str::to_owned).collect())).collect();
+            let search =
+                CatalogSearch { words: &words, filters: &owned, viewer, sort: *sort, after: None, limit: 10_000 };
+            let expected = db.search_catalog(&search).await.unwrap();
+            let expected_offers: Vec<String> = expected.hits.iter().map(|h| h.offer_id.clone()).collect();
+            // The server, page after page.
+            let mut params: Vec<(String, String)> =
+                vec![("sort".into(), sort.as_str().into()), ("limit".into(), "37".into())];
+            if let Some(q) = q {
+                params.push(("q".into(), (*q).into()));
+            }
+            for (f, v) in filters {
+                params.push((f.as_str().into(), (*v).into()));
+            }
+            let mut got: Vec<String> = Vec::new();
+            let mut cursor: Option<String> = None;
+            let mut first: Option<Value> = None;
+            loop {
+                let mut p = params.clone();
+                if let Some(c) = &cursor {
+                    p.push(("cursor".into(), c.clone()));
+                }
+                let rb = if who == "admin" {
+                    app.as_user(Method::GET, "admin", "/api/v1/catalog")
+                } else {
+                    app.anon(Method::GET, "/api/v1/catalog")
+                };
+                let (status, page) = json(rb.query(&p).send().await.unwrap()).await;
+                assert_eq!(status, 200, "{page}");
+                got.extend(page["items"].as_array().unwrap().iter().map(|i| i["offer"].as_str().unwrap().to_owned()));
+                cursor = page["next_cursor"].as_str().map(str::to_owned);
+                first.get_or_insert(page);
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            let first = first.unwrap();
+            let context = format!("{who} {q:?} {filters:?} {sort:?}");
+            assert_eq!(got, expected_offers, "{context}");
+            assert_eq!(first["total"].as_u64(), Some(expected.total), "{context}");
+            let mut counts: Vec<(String, String, u64)> = Vec::new();
+            for f in first["facets"].as_array().unwrap() {
+                for v in f["values"].as_array().unwrap() {
+                    counts.push((
+                        f["facet"].as_str().unwrap().into(),
+                        v["value"].as_str().unwrap().into(),
+                        v["count"].as_u64().unwrap(),
+                    ));
+                }
+            }
+            let oracle: Vec<(String, String, u64)> =
+                expected.facets.iter().map(|(f, v, n)| (f.as_str().to_owned(), v.clone(), *n)).collect();
+            assert_eq!(counts, oracle, "{context}");
+        }
+    }
+}

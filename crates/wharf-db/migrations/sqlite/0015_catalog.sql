@@ -19,12 +19,32 @@ CREATE TABLE catalog_items (
     stop_sold      BIGINT  NOT NULL,
     -- When the offer first went live, and when this version did.
     listed_at      BIGINT  NOT NULL,
-    live_at        BIGINT  NOT NULL
+    live_at        BIGINT  NOT NULL,
+    -- The facet values but the grade, one `facet=value` per line (what a node's
+    -- in-memory index loads; catalog_facets has them as rows).
+    facets         TEXT    NOT NULL,
+    -- The text search configurations of its locales, space-separated.
+    languages      TEXT    NOT NULL,
+    -- The catalog_state.seq of its last change: nodes reload what changed since.
+    changed        BIGINT  NOT NULL
 );
 CREATE UNIQUE INDEX catalog_items_by_name ON catalog_items (publisher, offer_id);
 CREATE INDEX catalog_items_by_sort_name ON catalog_items (sort_name, offer);
 CREATE INDEX catalog_items_by_live_at ON catalog_items (live_at, offer);
+CREATE INDEX catalog_items_by_changed ON catalog_items (changed);
 
+-- `seq` is bumped by every change to the catalog, in the change's transaction (whose
+-- lock on this row orders changes as they commit); `epoch` by a deletion that takes
+-- entries away (an organization's): nodes then reload their index whole.
+CREATE TABLE catalog_state (
+    id    BIGINT PRIMARY KEY,
+    seq   BIGINT NOT NULL,
+    epoch BIGINT NOT NULL
+);
+INSERT INTO catalog_state (id, seq, epoch) VALUES (1, 0, 0);
+
+-- `id` is the offer's key times 1024 plus the locale's place in the listing, so the
+-- full-text index's row ids name their offer.
 CREATE TABLE catalog_texts (
     id          INTEGER PRIMARY KEY,
     offer       BIGINT NOT NULL REFERENCES catalog_items (offer) ON DELETE CASCADE,

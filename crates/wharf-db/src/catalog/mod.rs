@@ -8,6 +8,9 @@
 //! text search (`catalog_texts.search`, a GIN index, ranked by `ts_rank_cd`, each
 //! locale stemmed in its own language). Both receive only the words
 //! [`wharf_core::SearchText`] kept, never the reader's query text.
+//!
+//! `testing` (feature `testing`): the whole search in SQL, the oracle of the server's
+//! in-memory index in tests and the benchmark's yardstick, and a bulk loader.
 
 use sqlx::any::AnyRow;
 use wharf_core::catalog::TEXT_SEARCH_LANGUAGES;
@@ -17,6 +20,11 @@ use crate::error::parse_stored;
 use crate::offers::Tx;
 use crate::pool::col;
 use crate::{Backend, Db, DbError};
+
+#[cfg(feature = "testing")]
+mod testing;
+#[cfg(feature = "testing")]
+pub use testing::{CatalogResults, CatalogSearch};
 
 /// One offer's catalog entry, as its live version describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,23 +106,6 @@ pub enum CatalogCursor {
     Newest(i64, i64),
 }
 
-/// A catalog search.
-#[derive(Debug, Clone)]
-pub struct CatalogSearch<'a> {
-    /// The words to find (all of them; the last one as a prefix); none: every entry.
-    pub words: &'a [String],
-    /// Facet filters: within a facet any value, across facets all.
-    pub filters: &'a [(CatalogFacet, Vec<String>)],
-    /// Who is looking.
-    pub viewer: CatalogViewer,
-    /// The order (relevance without words is by name).
-    pub sort: CatalogSort,
-    /// Where the page starts.
-    pub after: Option<&'a CatalogCursor>,
-    /// At most this many results.
-    pub limit: u32,
-}
-
 /// One result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CatalogHit {
@@ -155,19 +146,36 @@ impl CatalogHit {
     }
 }
 
-/// A page of results, how many there are in all and their facet counts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CatalogResults {
-    /// Up to `limit` results.
-    pub hits: Vec<CatalogHit>,
-    /// Whether more follow.
-    pub more: bool,
-    /// Results in all.
-    pub total: u64,
-    /// Per facet and value, the results that have it. A facet the search filters by
-    /// is counted without its own filter, so each of its values says what choosing
-    /// it (too) would give.
-    pub facets: Vec<(CatalogFacet, String, u64)>,
+/// An entry as a node's in-memory index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRow {
+    /// The offer.
+    pub offer: OfferKey,
+    /// The publisher organization.
+    pub publisher_id: OrgId,
+    /// The name sort's key.
+    pub sort_name: String,
+    /// When the live version went live.
+    pub live_at: i64,
+    /// A public plan is on sale.
+    pub public: bool,
+    /// The offer is stop-sold.
+    pub stop_sold: bool,
+    /// Facet values, the grade included.
+    pub facets: Vec<(CatalogFacet, String)>,
+    /// The customer organizations with a private plan on sale.
+    pub audience: Vec<OrgId>,
+    /// The text search configurations of its locales.
+    pub languages: Vec<String>,
+}
+
+/// Where the catalog stands: its change sequence and its deletion epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CatalogState {
+    /// Bumped by every change.
+    pub seq: i64,
+    /// Bumped by every deletion of entries.
+    pub epoch: i64,
 }
 
 /// Writes an offer's entry (replacing what it had), in the caller's transaction.
@@ -188,12 +196,13 @@ pub(crate) async fn project(
     }
     sqlx::query(
         "INSERT INTO catalog_items (offer, publisher_id, publisher, publisher_name, offer_id, version, default_locale, \
-           sort_name, grade, public, stop_sold, listed_at, live_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 0, $9, $10, $10) \
+           sort_name, grade, public, stop_sold, listed_at, live_at, facets, languages, changed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 0, $9, $10, $10, $11, $12, 0) \
          ON CONFLICT (offer) DO UPDATE SET publisher_id = excluded.publisher_id, publisher = excluded.publisher, \
            publisher_name = excluded.publisher_name, offer_id = excluded.offer_id, version = excluded.version, \
            default_locale = excluded.default_locale, sort_name = excluded.sort_name, grade = NULL, \
-           stop_sold = excluded.stop_sold, live_at = excluded.live_at",
+           stop_sold = excluded.stop_sold, live_at = excluded.live_at, facets = excluded.facets, \
+           languages = excluded.languages",
     )
     .bind(pk.0)
     .bind(entry.publisher_id.0)
@@ -205,13 +214,16 @@ pub(crate) async fn project(
     .bind(&entry.sort_name)
     .bind(i64::from(stop_sold))
     .bind(now)
+    .bind(facet_lines(&entry.facets))
+    .bind(languages(&entry.texts))
     .execute(&mut **tx)
     .await?;
-    for t in &entry.texts {
+    for (slot, t) in entry.texts.iter().take(LOCALE_SLOTS as usize).enumerate() {
         sqlx::query(
-            "INSERT INTO catalog_texts (offer, locale, language, name, summary, description, keywords, publisher) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO catalog_texts (id, offer, locale, language, name, summary, description, keywords, publisher) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
+        .bind(text_id(pk, slot))
         .bind(pk.0)
         .bind(&t.locale)
         .bind(&t.language)
@@ -253,7 +265,42 @@ pub(crate) async fn project(
         }
     }
     set_grade(tx, pk, entry.version).await?;
-    refresh_public(tx, pk).await
+    refresh_public(tx, pk).await?;
+    bump(tx, pk).await
+}
+
+/// Locales of a listing indexed for search (`catalog_texts.id` is the offer's key
+/// times this plus the locale's place); a listing's locales past it are shown but not
+/// searched.
+const LOCALE_SLOTS: i64 = 1024;
+
+fn text_id(pk: OfferKey, slot: usize) -> i64 {
+    pk.0 * LOCALE_SLOTS + i64::try_from(slot).unwrap_or(0)
+}
+
+/// The distinct text search configurations of a listing's locales.
+fn languages(texts: &[CatalogText]) -> String {
+    let set: std::collections::BTreeSet<&str> = texts.iter().map(|t| t.language.as_str()).collect();
+    set.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+/// The facet values but the grade as `catalog_items.facets` keeps them.
+fn facet_lines(facets: &[(CatalogFacet, String)]) -> String {
+    facets.iter().filter(|(f, _)| *f != CatalogFacet::Grade).map(|(f, v)| format!("{f}={v}\n")).collect()
+}
+
+/// Records a change of an entry: the catalog's sequence goes up (the row lock orders
+/// concurrent changes as they commit) and the entry carries it.
+async fn bump(tx: &mut Tx, pk: OfferKey) -> Result<(), DbError> {
+    let seq: i64 = sqlx::query_scalar("UPDATE catalog_state SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE catalog_items SET changed = $1 WHERE offer = $2")
+        .bind(seq)
+        .bind(pk.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Recomputes whether an entry has a public plan on sale.
@@ -270,23 +317,32 @@ async fn refresh_public(tx: &mut Tx, pk: OfferKey) -> Result<(), DbError> {
 
 /// Marks an entry stop-sold or on sale again.
 pub(crate) async fn set_stop_sold(tx: &mut Tx, pk: OfferKey, stop: bool) -> Result<(), DbError> {
-    sqlx::query("UPDATE catalog_items SET stop_sold = $1 WHERE offer = $2")
+    let updated = sqlx::query("UPDATE catalog_items SET stop_sold = $1 WHERE offer = $2")
         .bind(i64::from(stop))
         .bind(pk.0)
         .execute(&mut **tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if updated == 1 {
+        bump(tx, pk).await?;
+    }
     Ok(())
 }
 
 /// Marks one plan of an entry stop-sold or on sale again.
 pub(crate) async fn set_plan_stop_sold(tx: &mut Tx, pk: OfferKey, plan: &PlanId, stop: bool) -> Result<(), DbError> {
-    sqlx::query("UPDATE catalog_plans SET stop_sold = $1 WHERE offer = $2 AND plan = $3")
+    let updated = sqlx::query("UPDATE catalog_plans SET stop_sold = $1 WHERE offer = $2 AND plan = $3")
         .bind(i64::from(stop))
         .bind(pk.0)
         .bind(plan.as_str())
         .execute(&mut **tx)
-        .await?;
-    refresh_public(tx, pk).await
+        .await?
+        .rows_affected();
+    if updated == 1 {
+        refresh_public(tx, pk).await?;
+        bump(tx, pk).await?;
+    }
+    Ok(())
 }
 
 /// Copies the health grade of version `version` into its entry, if it is the
@@ -314,6 +370,7 @@ pub(crate) async fn set_grade(tx: &mut Tx, pk: OfferKey, version: i64) -> Result
         .bind(version)
         .execute(&mut **tx)
         .await?;
+        bump(tx, pk).await?;
     }
     Ok(())
 }
@@ -323,6 +380,7 @@ pub(crate) async fn set_grade(tx: &mut Tx, pk: OfferKey, version: i64) -> Result
 enum Arg {
     Text(String),
     Int(i64),
+    #[cfg(feature = "testing")]
     Real(f64),
 }
 
@@ -353,6 +411,7 @@ impl Sql {
             q = match a {
                 Arg::Text(s) => q.bind(s.clone()),
                 Arg::Int(i) => q.bind(*i),
+                #[cfg(feature = "testing")]
                 Arg::Real(r) => q.bind(*r),
             };
         }
@@ -385,170 +444,131 @@ fn tsquery(words: &[String]) -> String {
 }
 
 impl Db {
-    /// Searches the catalog (see [`CatalogSearch`]).
-    pub async fn search_catalog(&self, s: &CatalogSearch<'_>) -> Result<CatalogResults, DbError> {
-        let keyword = !s.words.is_empty();
-        let sort = if keyword {
-            s.sort
-        } else if s.sort == CatalogSort::Relevance {
-            CatalogSort::Name
-        } else {
-            s.sort
-        };
-        // The matches (with their rank) as `hits`, ahead of the statement.
-        let with = |sql: &mut Sql| {
-            if !keyword {
-                return;
-            }
-            match self.backend() {
-                Backend::Sqlite => {
-                    // bm25() only works in the full-text scan itself: ranked there,
-                    // then grouped per offer.
-                    sql.push(
-                        "WITH m AS MATERIALIZED (SELECT rowid AS id, bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) AS r \
-                         FROM catalog_fts WHERE catalog_fts MATCH ",
-                    )
-                    .arg(Arg::Text(fts5_query(s.words)))
-                    .push(
-                        "), hits AS (SELECT t.offer AS offer, MIN(m.r) AS rank FROM m JOIN catalog_texts t ON t.id = m.id \
-                         GROUP BY t.offer) ",
-                    );
-                }
-                Backend::Postgres => {
-                    sql.push("WITH q AS (SELECT (");
-                    sql.args.push(Arg::Text(tsquery(s.words)));
-                    let n = sql.args.len();
-                    let parts: Vec<String> =
-                        TEXT_SEARCH_LANGUAGES.iter().map(|l| format!("to_tsquery('{l}', ${n})")).collect();
-                    sql.push(&parts.join(" || ")).push(
-                        ") AS q), hits AS (SELECT t.offer AS offer, \
-                         MIN(-CAST(ts_rank_cd(t.search, q.q) AS DOUBLE PRECISION)) AS rank \
-                         FROM catalog_texts t, q WHERE t.search @@ q.q GROUP BY t.offer) ",
-                    );
-                }
-            }
-        };
-        let from = if keyword {
-            " FROM catalog_items i JOIN hits h ON h.offer = i.offer WHERE "
-        } else {
-            " FROM catalog_items i WHERE "
-        };
-        let rank = if keyword { "h.rank" } else { "CAST(0 AS DOUBLE PRECISION)" };
-        let conditions = |sql: &mut Sql, skip: Option<CatalogFacet>| {
-            visibility(sql, s.viewer);
-            for (facet, values) in s.filters.iter().filter(|(f, v)| Some(*f) != skip && !v.is_empty()) {
-                sql.push(" AND i.offer IN (SELECT offer FROM catalog_facets WHERE facet = ")
-                    .arg(Arg::Text(facet.as_str().to_owned()))
-                    .push(" AND value IN (");
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.arg(Arg::Text(v.clone()));
-                }
-                sql.push("))");
-            }
-        };
+    /// Where the catalog stands now.
+    pub async fn catalog_state(&self) -> Result<CatalogState, DbError> {
+        let (seq, epoch): (i64, i64) =
+            sqlx::query_as("SELECT seq, epoch FROM catalog_state WHERE id = 1").fetch_one(self.pool()).await?;
+        Ok(CatalogState { seq, epoch })
+    }
 
-        // The page.
-        let mut page = Sql::default();
-        with(&mut page);
-        page.push(&format!(
+    /// The entries changed after `since` (all of them with 0), as the index holds them.
+    pub async fn catalog_changes(&self, since: i64) -> Result<Vec<IndexRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT offer, publisher_id, sort_name, live_at, public, stop_sold, grade, facets, languages \
+             FROM catalog_items WHERE changed > $1",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut at = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let mut facets = Vec::new();
+            for line in col::<String>(r, "facets")?.lines() {
+                let (f, v) = line
+                    .split_once('=')
+                    .ok_or_else(|| DbError::Corrupt(format!("catalog_items.facets line {line:?}")))?;
+                facets.push((parse_stored::<CatalogFacet>("catalog_items.facets", f)?, v.to_owned()));
+            }
+            if let Some(g) = col::<Option<String>>(r, "grade")? {
+                facets.push((CatalogFacet::Grade, g));
+            }
+            let offer = OfferKey(col(r, "offer")?);
+            at.insert(offer, out.len());
+            out.push(IndexRow {
+                offer,
+                publisher_id: OrgId(col(r, "publisher_id")?),
+                sort_name: col(r, "sort_name")?,
+                live_at: col(r, "live_at")?,
+                public: col::<i64>(r, "public")? != 0,
+                stop_sold: col::<i64>(r, "stop_sold")? != 0,
+                facets,
+                audience: Vec::new(),
+                languages: col::<String>(r, "languages")?.split_whitespace().map(str::to_owned).collect(),
+            });
+        }
+        let audience: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT DISTINCT a.offer, a.org_id FROM catalog_audience a \
+             JOIN catalog_plans p ON p.offer = a.offer AND p.plan = a.plan \
+             JOIN catalog_items i ON i.offer = a.offer WHERE i.changed > $1 AND p.stop_sold = 0",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        for (offer, org) in audience {
+            if let Some(i) = at.get(&OfferKey(offer)) {
+                out[*i].audience.push(OrgId(org));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The entries whose text holds every word (the last also as a word's start), with
+    /// their rank (smaller is better): the full-text half of a search. `languages` are
+    /// the text search configurations the catalog's texts use (PostgreSQL matches the
+    /// words as each of them stems them).
+    pub async fn catalog_matches(
+        &self,
+        words: &[String],
+        languages: &[String],
+    ) -> Result<Vec<(OfferKey, f64)>, DbError> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One row holding every match as text: far cheaper than a row per match.
+        let text: Option<String> = match self.backend() {
+            Backend::Sqlite => {
+                // bm25() only works in the full-text scan itself; the row id names the offer.
+                let sql = format!(
+                    "WITH m AS MATERIALIZED (SELECT rowid / {LOCALE_SLOTS} AS o, \
+                     bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) AS r FROM catalog_fts WHERE catalog_fts MATCH $1) \
+                     SELECT group_concat(o || ' ' || r, ',') FROM m"
+                );
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(fts5_query(words)).fetch_one(self.pool()).await?
+            }
+            Backend::Postgres => {
+                let known: Vec<&str> =
+                    TEXT_SEARCH_LANGUAGES.iter().copied().filter(|l| languages.iter().any(|x| x == l)).collect();
+                if known.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let parts: Vec<String> = known.iter().map(|l| format!("to_tsquery('{l}', $1)")).collect();
+                let sql = format!(
+                    "WITH q AS (SELECT ({}) AS q) \
+                     SELECT string_agg(t.offer || ' ' || CAST(-ts_rank_cd(t.search, q.q) AS DOUBLE PRECISION), ',') \
+                     FROM catalog_texts t, q WHERE t.search @@ q.q",
+                    parts.join(" || ")
+                );
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tsquery(words)).fetch_one(self.pool()).await?
+            }
+        };
+        let mut best: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        for item in text.as_deref().unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+            let parsed = item.split_once(' ').and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r.parse::<f64>().ok()?)));
+            let (offer, rank) = parsed.ok_or_else(|| DbError::Corrupt(format!("a full-text match {item:?}")))?;
+            let e = best.entry(offer).or_insert(rank);
+            if rank < *e {
+                *e = rank;
+            }
+        }
+        Ok(best.into_iter().map(|(o, r)| (OfferKey(o), r)).collect())
+    }
+
+    /// The entries `offers` (those that exist), for a page of results; rank 0.
+    pub async fn catalog_hits(&self, offers: &[OfferKey]) -> Result<Vec<CatalogHit>, DbError> {
+        if offers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::default();
+        sql.push(
             "SELECT i.offer, i.publisher, i.publisher_name, i.offer_id, i.version, i.default_locale, i.sort_name, \
-             i.grade, i.stop_sold, i.listed_at, i.live_at, {rank} AS rank"
-        ))
-        .push(from);
-        conditions(&mut page, None);
-        if let Some(after) = s.after {
-            match (sort, after) {
-                (CatalogSort::Relevance, CatalogCursor::Rank(r, o)) => {
-                    page.push(&format!(" AND ({rank} > "))
-                        .arg(Arg::Real(*r))
-                        .push(&format!(" OR ({rank} = "))
-                        .arg(Arg::Real(*r))
-                        .push(" AND i.offer > ")
-                        .arg(Arg::Int(*o))
-                        .push("))");
-                }
-                (CatalogSort::Name, CatalogCursor::Name(n, o)) => {
-                    page.push(" AND (i.sort_name > ")
-                        .arg(Arg::Text(n.clone()))
-                        .push(" OR (i.sort_name = ")
-                        .arg(Arg::Text(n.clone()))
-                        .push(" AND i.offer > ")
-                        .arg(Arg::Int(*o))
-                        .push("))");
-                }
-                (CatalogSort::Newest, CatalogCursor::Newest(t, o)) => {
-                    page.push(" AND (i.live_at < ")
-                        .arg(Arg::Int(*t))
-                        .push(" OR (i.live_at = ")
-                        .arg(Arg::Int(*t))
-                        .push(" AND i.offer < ")
-                        .arg(Arg::Int(*o))
-                        .push("))");
-                }
-                // A cursor of another order: start from the top.
-                _ => {}
-            }
-        }
-        page.push(match sort {
-            CatalogSort::Relevance => " ORDER BY rank, i.offer",
-            CatalogSort::Name => " ORDER BY i.sort_name, i.offer",
-            CatalogSort::Newest => " ORDER BY i.live_at DESC, i.offer DESC",
-        })
-        .push(" LIMIT ")
-        .arg(Arg::Int(i64::from(s.limit) + 1));
-        let rows = page.query().fetch_all(self.pool()).await?;
-        let mut hits = rows.iter().map(hit_from_row).collect::<Result<Vec<_>, _>>()?;
-        let more = hits.len() > s.limit as usize;
-        hits.truncate(s.limit as usize);
-
-        // How many in all.
-        let mut count = Sql::default();
-        with(&mut count);
-        count.push("SELECT COUNT(*) AS n").push(from);
-        conditions(&mut count, None);
-        let total: i64 = col(&count.query().fetch_one(self.pool()).await?, "n")?;
-
-        // Facet counts: one statement for the facets not filtered by, one per facet
-        // filtered by (without its own filter).
-        let mut facets = Vec::new();
-        let filtered: Vec<CatalogFacet> = s.filters.iter().filter(|(_, v)| !v.is_empty()).map(|(f, _)| *f).collect();
-        let mut groups: Vec<Option<CatalogFacet>> = vec![None];
-        groups.extend(filtered.iter().map(|f| Some(*f)));
-        for skip in groups {
-            let mut sql = Sql::default();
-            with(&mut sql);
-            sql.push("SELECT f.facet, f.value, COUNT(*) AS n FROM catalog_facets f WHERE f.offer IN (SELECT i.offer")
-                .push(from);
-            conditions(&mut sql, skip);
-            sql.push(")");
-            match skip {
-                Some(f) => {
-                    sql.push(" AND f.facet = ").arg(Arg::Text(f.as_str().to_owned()));
-                }
-                None if !filtered.is_empty() => {
-                    sql.push(" AND f.facet NOT IN (");
-                    for (i, f) in filtered.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(", ");
-                        }
-                        sql.arg(Arg::Text(f.as_str().to_owned()));
-                    }
-                    sql.push(")");
-                }
-                None => {}
-            }
-            sql.push(" GROUP BY f.facet, f.value");
-            for r in sql.query().fetch_all(self.pool()).await? {
-                let facet: CatalogFacet = parse_stored("catalog_facets.facet", &col::<String>(&r, "facet")?)?;
-                let n: i64 = col(&r, "n")?;
-                facets.push((facet, col::<String>(&r, "value")?, u64::try_from(n).unwrap_or(0)));
-            }
-        }
-        facets.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
-        Ok(CatalogResults { hits, more, total: u64::try_from(total).unwrap_or(0), facets })
+             i.grade, i.stop_sold, i.listed_at, i.live_at, CAST(0 AS DOUBLE PRECISION) AS rank \
+             FROM catalog_items i WHERE i.offer IN (",
+        );
+        in_list(&mut sql, offers);
+        sql.push(")");
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        rows.iter().map(hit_from_row).collect()
     }
 
     /// One entry, if `viewer` may see it.
@@ -622,30 +642,6 @@ impl Db {
                         keywords: col(r, "keywords")?,
                         publisher: col(r, "publisher")?,
                     },
-                ))
-            })
-            .collect()
-    }
-
-    /// The facet values of entries.
-    pub async fn catalog_facet_values(
-        &self,
-        offers: &[OfferKey],
-    ) -> Result<Vec<(OfferKey, CatalogFacet, String)>, DbError> {
-        if offers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = Sql::default();
-        sql.push("SELECT offer, facet, value FROM catalog_facets WHERE offer IN (");
-        in_list(&mut sql, offers);
-        sql.push(") ORDER BY offer, facet, value");
-        let rows = sql.query().fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    OfferKey(col(r, "offer")?),
-                    parse_stored("catalog_facets.facet", &col::<String>(r, "facet")?)?,
-                    col(r, "value")?,
                 ))
             })
             .collect()
@@ -743,138 +739,5 @@ mod tests {
         assert_eq!(fts5_query(&w(&["a"])), "\"a\"");
         assert_eq!(tsquery(&w(&["kafka", "stream"])), "kafka & stream:*");
         assert_eq!(tsquery(&w(&["x", "y"])), "x & y");
-    }
-}
-
-/// Bulk loading for benchmarks: many entries at once, without the pipeline.
-#[cfg(feature = "testing")]
-impl Db {
-    /// Creates one live offer (version 1) per entry, with its catalog entry and
-    /// `grade`, in transactions of a few hundred entries with multi-row statements.
-    /// Entries must have distinct (publisher, offer id) pairs not taken yet.
-    pub async fn bulk_load_catalog(&self, entries: &[(CatalogEntry, Option<String>)]) -> Result<(), DbError> {
-        const BATCH: usize = 400;
-        let now = wharf_core::Timestamp::now().as_millis();
-        for chunk in entries.chunks(BATCH) {
-            let mut tx = self.begin_write().await?;
-            let mut sql = Sql::default();
-            sql.push(
-                "INSERT INTO offers (org_id, offer_id, state, draft, revision, stopped_plans, created_at, updated_at) VALUES ",
-            );
-            for (i, (e, _)) in chunk.iter().enumerate() {
-                sql.push(if i > 0 { ", (" } else { "(" })
-                    .arg(Arg::Int(e.publisher_id.0))
-                    .push(", ")
-                    .arg(Arg::Text(e.offer_id.clone()))
-                    .push(", 'live', '{}', 1, '[]', ")
-                    .arg(Arg::Int(now))
-                    .push(", ")
-                    .arg(Arg::Int(now))
-                    .push(")");
-            }
-            sql.push(" RETURNING id, org_id, offer_id");
-            let mut keys = std::collections::HashMap::new();
-            for r in sql.query().fetch_all(&mut *tx).await? {
-                keys.insert((col::<i64>(&r, "org_id")?, col::<String>(&r, "offer_id")?), col::<i64>(&r, "id")?);
-            }
-            let key = |e: &CatalogEntry| keys.get(&(e.publisher_id.0, e.offer_id.clone())).copied().unwrap_or_default();
-            let mut statements = Vec::new();
-            let mut versions = Sql::default();
-            versions.push(
-                "INSERT INTO offer_versions (offer, version, document, status, submitted_by, submitted_at, updated_at) VALUES ",
-            );
-            let mut items = Sql::default();
-            items.push(
-                "INSERT INTO catalog_items (offer, publisher_id, publisher, publisher_name, offer_id, version, default_locale, \
-                 sort_name, grade, public, stop_sold, listed_at, live_at) VALUES ",
-            );
-            for (i, (e, grade)) in chunk.iter().enumerate() {
-                let sep = if i > 0 { ", (" } else { "(" };
-                versions.push(sep).arg(Arg::Int(key(e))).push(", 1, '{}', 'live', 'bench', ").arg(Arg::Int(now)).push(", ");
-                versions.arg(Arg::Int(now)).push(")");
-                let public = e.plans.iter().any(|p| p.public);
-                items.push(sep).arg(Arg::Int(key(e))).push(", ").arg(Arg::Int(e.publisher_id.0)).push(", ");
-                items.arg(Arg::Text(e.publisher.clone())).push(", ").arg(Arg::Text(e.publisher_name.clone())).push(", ");
-                items.arg(Arg::Text(e.offer_id.clone())).push(", 1, ").arg(Arg::Text(e.default_locale.clone())).push(", ");
-                items.arg(Arg::Text(e.sort_name.clone())).push(", ");
-                match grade {
-                    Some(g) => items.arg(Arg::Text(g.clone())),
-                    None => items.push("NULL"),
-                };
-                // Spread over the last year, so the newest-first order has work to do.
-                let live_at = now - i64::try_from(key(e) % 365).unwrap_or(0) * 86_400_000;
-                items.push(&format!(", {}, 0, ", i64::from(public))).arg(Arg::Int(live_at)).push(", ");
-                items.arg(Arg::Int(live_at)).push(")");
-            }
-            statements.push(versions);
-            statements.push(items);
-            let rows = |head: &str, values: Vec<Vec<Arg>>| {
-                let mut sql = Sql::default();
-                sql.push(head);
-                for (i, row) in values.into_iter().enumerate() {
-                    sql.push(if i > 0 { ", (" } else { "(" });
-                    for (j, a) in row.into_iter().enumerate() {
-                        if j > 0 {
-                            sql.push(", ");
-                        }
-                        sql.arg(a);
-                    }
-                    sql.push(")");
-                }
-                sql
-            };
-            let texts: Vec<Vec<Arg>> = chunk
-                .iter()
-                .flat_map(|(e, _)| {
-                    e.texts.iter().map(|t| {
-                        vec![
-                            Arg::Int(key(e)),
-                            Arg::Text(t.locale.clone()),
-                            Arg::Text(t.language.clone()),
-                            Arg::Text(t.name.clone()),
-                            Arg::Text(t.summary.clone()),
-                            Arg::Text(t.description.clone()),
-                            Arg::Text(t.keywords.clone()),
-                            Arg::Text(t.publisher.clone()),
-                        ]
-                    })
-                })
-                .collect();
-            statements.push(rows(
-                "INSERT INTO catalog_texts (offer, locale, language, name, summary, description, keywords, publisher) VALUES ",
-                texts,
-            ));
-            let facets: Vec<Vec<Arg>> = chunk
-                .iter()
-                .flat_map(|(e, grade)| {
-                    let grade = grade.iter().map(|g| (CatalogFacet::Grade, g.clone()));
-                    e.facets.iter().cloned().chain(grade).map(|(f, v)| {
-                        vec![Arg::Int(key(e)), Arg::Text(f.as_str().to_owned()), Arg::Text(v)]
-                    })
-                })
-                .collect();
-            statements.push(rows("INSERT INTO catalog_facets (offer, facet, value) VALUES ", facets));
-            let plans: Vec<Vec<Arg>> = chunk
-                .iter()
-                .flat_map(|(e, _)| {
-                    e.plans.iter().map(|p| {
-                        vec![Arg::Int(key(e)), Arg::Text(p.id.clone()), Arg::Int(i64::from(p.public)), Arg::Int(0)]
-                    })
-                })
-                .collect();
-            statements.push(rows("INSERT INTO catalog_plans (offer, plan, public, stop_sold) VALUES ", plans));
-            for s in statements {
-                if !s.args.is_empty() {
-                    s.query().execute(&mut *tx).await?;
-                }
-            }
-            tx.commit().await?;
-        }
-        // Statistics for the planner, and (SQLite) the full-text index merged.
-        sqlx::query("ANALYZE").execute(self.writes()).await?;
-        if self.backend() == Backend::Sqlite {
-            sqlx::query("INSERT INTO catalog_fts (catalog_fts) VALUES ('optimize')").execute(self.writes()).await?;
-        }
-        Ok(())
     }
 }
