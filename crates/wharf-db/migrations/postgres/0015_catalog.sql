@@ -57,7 +57,8 @@ CREATE TABLE catalog_texts (
     keywords    TEXT   NOT NULL,
     publisher   TEXT   NOT NULL,
     -- The searched document, weighted: name A, keywords and publisher B, summary C,
-    -- description D; kept by the trigger below.
+    -- description D, and its language as the lexeme `~<language>`; kept by the
+    -- trigger below.
     search      tsvector NOT NULL DEFAULT ''::tsvector,
     UNIQUE (offer, locale)
 );
@@ -70,7 +71,10 @@ BEGIN
         setweight(to_tsvector(NEW.language::regconfig, NEW.keywords), 'B') ||
         setweight(to_tsvector(NEW.language::regconfig, NEW.publisher), 'B') ||
         setweight(to_tsvector(NEW.language::regconfig, NEW.summary), 'C') ||
-        setweight(to_tsvector(NEW.language::regconfig, NEW.description), 'D');
+        setweight(to_tsvector(NEW.language::regconfig, NEW.description), 'D') ||
+        -- Marks the language, so a search matches each text in its own language
+        -- inside the index (no query word can hold `~`).
+        array_to_tsvector(ARRAY['~' || NEW.language]);
     RETURN NEW;
 END
 $$;

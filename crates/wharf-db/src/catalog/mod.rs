@@ -5,7 +5,7 @@
 //! catalog never shows a state the offer is not in. Searching is the one place where
 //! the dialects differ in more than DDL (a named exception to "one SQL text"):
 //! SQLite matches with FTS5 (`catalog_fts`, ranked by `bm25`), PostgreSQL with its
-//! text search (`catalog_texts.search`, a GIN index, ranked by `ts_rank_cd`, each
+//! text search (`catalog_texts.search`, a GIN index, ranked by `ts_rank`, each
 //! locale stemmed in its own language). Both receive only the words
 //! [`wharf_core::SearchText`] kept, never the reader's query text.
 //!
@@ -431,6 +431,25 @@ fn fts5_query(words: &[String]) -> String {
         .join(" ")
 }
 
+/// PostgreSQL's matches of the words (the `to_tsquery` text bound as `$n`) with their
+/// rank, `(offer, r)` rows: each locale's text is matched as its own language stems the
+/// words (the `~language` lexeme every text carries keeps the other languages out,
+/// inside the GIN index) and ranked by `ts_rank` with its weights (name A, keywords
+/// and publisher B, summary C, description D). `None` without languages (no texts).
+fn pg_matches(languages: &[String], n: usize) -> Option<String> {
+    let branches: Vec<String> = TEXT_SEARCH_LANGUAGES
+        .iter()
+        .filter(|l| languages.iter().any(|x| x == *l))
+        .map(|l| {
+            format!(
+                "SELECT offer, CAST(-ts_rank(search, to_tsquery('{l}', ${n})) AS DOUBLE PRECISION) AS r \
+                 FROM catalog_texts WHERE search @@ (to_tsquery('{l}', ${n}) && '~{l}'::tsquery)"
+            )
+        })
+        .collect();
+    (!branches.is_empty()).then(|| branches.join(" UNION ALL "))
+}
+
 /// PostgreSQL's `to_tsquery` text for `words` (letters and digits only): all
 /// required, the last one also as a prefix.
 fn tsquery(words: &[String]) -> String {
@@ -527,18 +546,8 @@ impl Db {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(fts5_query(words)).fetch_one(self.pool()).await?
             }
             Backend::Postgres => {
-                let known: Vec<&str> =
-                    TEXT_SEARCH_LANGUAGES.iter().copied().filter(|l| languages.iter().any(|x| x == l)).collect();
-                if known.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let parts: Vec<String> = known.iter().map(|l| format!("to_tsquery('{l}', $1)")).collect();
-                let sql = format!(
-                    "WITH q AS (SELECT ({}) AS q) \
-                     SELECT string_agg(t.offer || ' ' || CAST(-ts_rank_cd(t.search, q.q) AS DOUBLE PRECISION), ',') \
-                     FROM catalog_texts t, q WHERE t.search @@ q.q",
-                    parts.join(" || ")
-                );
+                let Some(matches) = pg_matches(languages, 1) else { return Ok(Vec::new()) };
+                let sql = format!("SELECT string_agg(m.offer || ' ' || m.r, ',') FROM ({matches}) m");
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tsquery(words)).fetch_one(self.pool()).await?
             }
         };

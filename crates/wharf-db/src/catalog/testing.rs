@@ -1,12 +1,11 @@
 //! The catalog's search done wholly in SQL (the oracle of the server's in-memory
 //! index, and the benchmark's yardstick) and a bulk loader for benchmarks.
 
-use wharf_core::catalog::TEXT_SEARCH_LANGUAGES;
 use wharf_core::{CatalogFacet, CatalogSort, OfferKey};
 
 use super::{
     Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, LOCALE_SLOTS, Sql, facet_lines, fts5_query,
-    hit_from_row, in_list, languages, text_id, tsquery, visibility,
+    hit_from_row, in_list, languages, pg_matches, text_id, tsquery, visibility,
 };
 use crate::error::parse_stored;
 use crate::pool::col;
@@ -84,23 +83,13 @@ impl Db {
                     );
                 }
                 Backend::Postgres => {
-                    sql.push("WITH q AS (SELECT (");
                     sql.args.push(Arg::Text(tsquery(s.words)));
-                    let n = sql.args.len();
-                    let mut parts: Vec<String> = TEXT_SEARCH_LANGUAGES
-                        .iter()
-                        .filter(|l| present.iter().any(|p| p == *l))
-                        .map(|l| format!("to_tsquery('{l}', ${n})"))
-                        .collect();
-                    if parts.is_empty() {
-                        // No texts at all: nothing matches anyway.
-                        parts.push(format!("to_tsquery('simple', ${n})"));
-                    }
-                    sql.push(&parts.join(" || ")).push(
-                        ") AS q), hits AS (SELECT t.offer AS offer, \
-                         MIN(-CAST(ts_rank_cd(t.search, q.q) AS DOUBLE PRECISION)) AS rank \
-                         FROM catalog_texts t, q WHERE t.search @@ q.q GROUP BY t.offer) ",
-                    );
+                    // No texts at all: nothing matches anyway.
+                    let matches = pg_matches(&present, sql.args.len())
+                        .unwrap_or_else(|| "SELECT 0 AS offer, CAST(0 AS DOUBLE PRECISION) AS r WHERE 1 = 0".into());
+                    sql.push(&format!(
+                        "WITH hits AS (SELECT offer, MIN(r) AS rank FROM ({matches}) u GROUP BY offer) "
+                    ));
                 }
             }
         };
