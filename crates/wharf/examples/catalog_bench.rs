@@ -17,6 +17,9 @@
 
 #![allow(clippy::print_stdout, reason = "the benchmark reports on stdout")]
 
+#[path = "../tests/common/tar.rs"]
+mod tar;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -365,27 +368,6 @@ async fn measure(url: &str, server: &str, password: &str, queries: usize) {
     println!("go-live to visible in search: {:.0} ms", visible.as_secs_f64() * 1000.0);
 }
 
-/// A tar archive holding one file.
-fn tar(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[148..156].copy_from_slice(b"        ");
-    h[156] = b'0';
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    let mut out = h.to_vec();
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
-    out
-}
-
 fn sha256(data: &[u8]) -> String {
     wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, data).to_string()
 }
@@ -407,7 +389,7 @@ async fn go_live_to_visible(http: &reqwest::Client, server: &str, password: &str
         .await
         .unwrap();
     let token = format!("Bearer {}", r.json::<Value>().await.unwrap()["token"].as_str().unwrap());
-    let layer = tar("hello.txt", b"hello from the catalog benchmark\n");
+    let layer = tar::tar(&[("hello.txt", b"hello from the catalog benchmark\n")]);
     let config = json!({"architecture": "amd64", "os": "linux", "config": {"User": "1000"},
         "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]}})
     .to_string();

@@ -601,7 +601,7 @@ async fn new_advisories_regrade_versions_in_preview_and_live_from_their_sbom() {
     assert_eq!(r.status(), 200);
     // The image ships lodash 4.17.0.
     let package = br#"{"name": "lodash", "version": "4.17.0"}"#;
-    let layer = common::publishing::tar(&[("app/node_modules/lodash/package.json", package)]);
+    let layer = common::tar::tar(&[("app/node_modules/lodash/package.json", package)]);
     common::publishing::push_image_with(&app, "contoso/example-db", "1.0.0", "db", layer).await;
     let v1 = submit(&app).await;
     run_pipeline(&app, &application).await;

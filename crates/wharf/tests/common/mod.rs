@@ -10,6 +10,7 @@
 pub mod publishing;
 pub mod reg;
 pub mod storm;
+pub mod tar;
 pub mod tools;
 
 use std::io::{BufRead, BufReader};
