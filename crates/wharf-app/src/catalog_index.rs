@@ -129,35 +129,46 @@ impl CatalogIndex {
     }
 
     /// Takes in changed entries and recomputes the name order and the packed data.
+    #[cfg(test)]
     fn apply(&mut self, rows: Vec<IndexRow>, state: CatalogState) {
         for row in rows {
-            for l in &row.languages {
-                if !self.languages.contains(l) {
-                    self.languages.push(l.clone());
-                }
-            }
-            let mut values: Vec<u32> = row.facets.iter().map(|(f, v)| self.value_id(*f, v)).collect();
-            values.sort_unstable();
-            values.dedup();
-            let entry = Entry {
-                offer: row.offer,
-                publisher: row.publisher_id,
-                sort_name: row.sort_name,
-                live_at: row.live_at,
-                public: row.public,
-                stop_sold: row.stop_sold,
-                values,
-                audience: row.audience,
-                name_rank: 0,
-            };
-            match self.at.get(&row.offer) {
-                Some(i) => self.entries[*i] = entry,
-                None => {
-                    self.at.insert(row.offer, self.entries.len());
-                    self.entries.push(entry);
-                }
+            self.take(row);
+        }
+        self.finish(state);
+    }
+
+    /// Takes in one changed entry (then [`CatalogIndex::finish`]).
+    fn take(&mut self, row: IndexRow) {
+        for l in &row.languages {
+            if !self.languages.contains(l) {
+                self.languages.push(l.clone());
             }
         }
+        let mut values: Vec<u32> = row.facets.iter().map(|(f, v)| self.value_id(*f, v)).collect();
+        values.sort_unstable();
+        values.dedup();
+        let entry = Entry {
+            offer: row.offer,
+            publisher: row.publisher_id,
+            sort_name: row.sort_name,
+            live_at: row.live_at,
+            public: row.public,
+            stop_sold: row.stop_sold,
+            values,
+            audience: row.audience,
+            name_rank: 0,
+        };
+        match self.at.get(&row.offer) {
+            Some(i) => self.entries[*i] = entry,
+            None => {
+                self.at.insert(row.offer, self.entries.len());
+                self.entries.push(entry);
+            }
+        }
+    }
+
+    /// Recomputes the name order and the packed data after [`CatalogIndex::take`]s.
+    fn finish(&mut self, state: CatalogState) {
         let mut order: Vec<u32> = (0..u32::try_from(self.entries.len()).unwrap_or(u32::MAX)).collect();
         let entries = &self.entries;
         order.sort_unstable_by(|a, b| {
@@ -356,9 +367,8 @@ impl SharedIndex {
             _ => (CatalogIndex::default(), 0),
         };
         let started = std::time::Instant::now();
-        let rows = db.catalog_changes(since).await?;
-        let changed = rows.len();
-        next.apply(rows, state);
+        let changed = db.catalog_changes(since, |row| next.take(row)).await?;
+        next.finish(state);
         let next = Arc::new(next);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(next.clone());
         tracing::debug!(

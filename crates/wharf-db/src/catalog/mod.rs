@@ -470,43 +470,11 @@ impl Db {
         Ok(CatalogState { seq, epoch })
     }
 
-    /// The entries changed after `since` (all of them with 0), as the index holds them.
-    pub async fn catalog_changes(&self, since: i64) -> Result<Vec<IndexRow>, DbError> {
-        let rows = sqlx::query(
-            "SELECT offer, publisher_id, sort_name, live_at, public, stop_sold, grade, facets, languages \
-             FROM catalog_items WHERE changed > $1",
-        )
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        let mut at = std::collections::HashMap::with_capacity(rows.len());
-        for r in &rows {
-            let mut facets = Vec::new();
-            for line in col::<String>(r, "facets")?.lines() {
-                let (f, v) = line
-                    .split_once('=')
-                    .ok_or_else(|| DbError::Corrupt(format!("catalog_items.facets line {line:?}")))?;
-                facets.push((parse_stored::<CatalogFacet>("catalog_items.facets", f)?, v.to_owned()));
-            }
-            if let Some(g) = col::<Option<String>>(r, "grade")? {
-                facets.push((CatalogFacet::Grade, g));
-            }
-            let offer = OfferKey(col(r, "offer")?);
-            at.insert(offer, out.len());
-            out.push(IndexRow {
-                offer,
-                publisher_id: OrgId(col(r, "publisher_id")?),
-                sort_name: col(r, "sort_name")?,
-                live_at: col(r, "live_at")?,
-                public: col::<i64>(r, "public")? != 0,
-                stop_sold: col::<i64>(r, "stop_sold")? != 0,
-                facets,
-                audience: Vec::new(),
-                languages: col::<String>(r, "languages")?.split_whitespace().map(str::to_owned).collect(),
-            });
-        }
-        let audience: Vec<(i64, i64)> = sqlx::query_as(
+    /// The entries changed after `since` (all of them with 0), as the index holds them,
+    /// handed to `each` one at a time as they stream from the database; returns how many.
+    pub async fn catalog_changes(&self, since: i64, mut each: impl FnMut(IndexRow)) -> Result<usize, DbError> {
+        use futures::TryStreamExt as _;
+        let tenancies: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT DISTINCT a.offer, a.org_id FROM catalog_audience a \
              JOIN catalog_plans p ON p.offer = a.offer AND p.plan = a.plan \
              JOIN catalog_items i ON i.offer = a.offer WHERE i.changed > $1 AND p.stop_sold = 0",
@@ -514,12 +482,43 @@ impl Db {
         .bind(since)
         .fetch_all(self.pool())
         .await?;
-        for (offer, org) in audience {
-            if let Some(i) = at.get(&OfferKey(offer)) {
-                out[*i].audience.push(OrgId(org));
-            }
+        let mut audiences: std::collections::HashMap<i64, Vec<OrgId>> = std::collections::HashMap::new();
+        for (offer, org) in tenancies {
+            audiences.entry(offer).or_default().push(OrgId(org));
         }
-        Ok(out)
+        let mut rows = sqlx::query(
+            "SELECT offer, publisher_id, sort_name, live_at, public, stop_sold, grade, facets, languages \
+             FROM catalog_items WHERE changed > $1",
+        )
+        .bind(since)
+        .fetch(self.pool());
+        let mut n = 0;
+        while let Some(r) = rows.try_next().await? {
+            let mut facets = Vec::new();
+            for line in col::<String>(&r, "facets")?.lines() {
+                let (f, v) = line
+                    .split_once('=')
+                    .ok_or_else(|| DbError::Corrupt(format!("catalog_items.facets line {line:?}")))?;
+                facets.push((parse_stored::<CatalogFacet>("catalog_items.facets", f)?, v.to_owned()));
+            }
+            if let Some(g) = col::<Option<String>>(&r, "grade")? {
+                facets.push((CatalogFacet::Grade, g));
+            }
+            let offer: i64 = col(&r, "offer")?;
+            each(IndexRow {
+                offer: OfferKey(offer),
+                publisher_id: OrgId(col(&r, "publisher_id")?),
+                sort_name: col(&r, "sort_name")?,
+                live_at: col(&r, "live_at")?,
+                public: col::<i64>(&r, "public")? != 0,
+                stop_sold: col::<i64>(&r, "stop_sold")? != 0,
+                facets,
+                audience: audiences.remove(&offer).unwrap_or_default(),
+                languages: col::<String>(&r, "languages")?.split_whitespace().map(str::to_owned).collect(),
+            });
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// The entries whose text holds every word (the last also as a word's start), with
