@@ -44,6 +44,10 @@ impl Rig {
         env.push(("WHARF_JOBS__LEASE".into(), "1s".into()));
         env.push(("WHARF_JOBS__BACKOFF".into(), "100ms".into()));
         env.push(("WHARF_JOBS__WORKERS".into(), if in_process_workers { "2" } else { "0" }.into()));
+        // What is checked is storage: the registry's read cache would show the pipeline's
+        // writes (a replaced preview's removed tags) only within `cache_ttl`, as another
+        // node's (ARCHITECTURE.md), and tag lists read within it could name them still.
+        env.push(("WHARF_REGISTRY__CACHE_TTL".into(), "0s".into()));
         let server = Server::spawn(&root.join("data"), &env);
         let rig = Rig { _dir: dir, root, env, server, http: reqwest::Client::new() };
         rig.prepare().await;
