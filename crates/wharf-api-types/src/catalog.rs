@@ -142,6 +142,8 @@ pub struct CatalogListingView {
     pub categories: Vec<String>,
     /// Links the publisher lists.
     pub links: Vec<LinkView>,
+    /// Icons, screenshots and videos.
+    pub media: ListingMediaView,
     /// The privacy policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy_policy_url: Option<String>,
@@ -168,6 +170,27 @@ pub struct CatalogListingView {
     pub listed_at: Timestamp,
     /// Stop-sold: no new subscriptions.
     pub stop_sold: bool,
+}
+
+/// A listing's images (each served at its `url`) and videos.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ListingMediaView {
+    /// Icon URLs by size: `small` (48×48), `medium` (90×90), `large` (216×216), `wide` (255×115).
+    pub icons: std::collections::BTreeMap<String, String>,
+    /// Screenshots, in order.
+    pub screenshots: Vec<ScreenshotView>,
+    /// Videos (links to where they are hosted).
+    pub videos: Vec<LinkView>,
+}
+
+/// A screenshot of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScreenshotView {
+    /// Where the image is.
+    pub url: String,
+    /// Its caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
 }
 
 /// A link of a listing.

@@ -20,8 +20,8 @@ mod webhooks;
 pub use advisories::{AdvisoryImportView, AdvisorySnapshotView, RejectedFile};
 pub use catalog::{
     CatalogImageView, CatalogItemView, CatalogListingView, CatalogPlanView, CatalogQuery, CatalogResults,
-    CatalogSbomView, FacetValueView, FacetView, LinkView, ReleasedVersionView, SecurityView, SignatureView,
-    SupportView,
+    CatalogSbomView, FacetValueView, FacetView, LinkView, ListingMediaView, ReleasedVersionView, ScreenshotView,
+    SecurityView, SignatureView, SupportView,
 };
 pub use offers::{
     CompareQuery, Comparison, EventView, GoLiveRequest, HealthView, MediaView, OfferView, ProgressEvent,

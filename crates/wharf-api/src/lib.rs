@@ -68,6 +68,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/catalog", get(catalog::search))
         .route("/catalog/{publisher}/{offer}", get(catalog::show))
         .route("/catalog/{publisher}/{offer}/sboms/{digest}", get(catalog::sbom))
+        .route("/catalog/{publisher}/{offer}/media/{digest}", get(catalog::media))
         .route("/schemas/offer.json", get(offers::schema))
         .route("/categories", get(offers::categories))
         .route("/orgs/{org}/offers", get(offers::list).post(offers::create))

@@ -28,7 +28,7 @@ use crate::routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
         offers::compare,
         offers::history, offers::upload_media, offers::get_media,
         advisories::import, advisories::list,
-        catalog::search, catalog::show, catalog::sbom,
+        catalog::search, catalog::show, catalog::sbom, catalog::media,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),

@@ -13,7 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 use bytes::Bytes;
 use wharf_api_types::{
     CatalogImageView, CatalogItemView, CatalogListingView, CatalogPlanView, CatalogResults, CatalogSbomView,
-    FacetValueView, FacetView, LinkView, ReleasedVersionView, SbomView, SecurityView, SignatureView, SupportView,
+    FacetValueView, FacetView, LinkView, ListingMediaView, ReleasedVersionView, SbomView, ScreenshotView, SecurityView,
+    SignatureView, SupportView,
 };
 use wharf_core::catalog::{LanguageRange, negotiate, text_search_language};
 use wharf_core::{
@@ -25,7 +26,7 @@ use crate::catalog_index::{Looker, Search};
 use wharf_offer::OfferSpec;
 
 use crate::input::{Parsed, invalid};
-use crate::{Actor, App, AppError, Paging};
+use crate::{Actor, App, AppError, MediaFile, Paging};
 
 /// Writes the catalog entry of every live version that has none; queued when the
 /// server starts (after an upgrade that added the catalog, nothing else is missing).
@@ -290,6 +291,35 @@ impl App {
             description,
             keywords: listing.keywords.clone(),
             categories: listing.categories.clone(),
+            media: ListingMediaView {
+                icons: spec
+                    .media
+                    .icons
+                    .slots()
+                    .into_iter()
+                    .filter_map(|(slot, d)| Some((slot.to_owned(), format!("{base}/media/{}", d?))))
+                    .collect(),
+                screenshots: spec
+                    .media
+                    .screenshots
+                    .iter()
+                    .filter_map(|s| {
+                        Some(ScreenshotView {
+                            url: format!("{base}/media/{}", s.image.as_ref()?),
+                            caption: s.caption.clone(),
+                        })
+                    })
+                    .collect(),
+                videos: spec
+                    .media
+                    .videos
+                    .iter()
+                    .map(|v| LinkView {
+                        title: v.title.clone().unwrap_or_default(),
+                        url: v.url.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            },
             links: listing
                 .useful_links
                 .iter()
@@ -315,6 +345,29 @@ impl App {
             listed_at: Timestamp::from_millis(hit.listed_at),
             stop_sold: hit.stop_sold,
         })
+    }
+
+    /// One image (icon or screenshot) of a listing's live version.
+    pub async fn catalog_media(
+        &self,
+        actor: Option<&Actor>,
+        publisher: &str,
+        offer: &str,
+        digest: &str,
+    ) -> Result<MediaFile, AppError> {
+        let viewer = self.viewer(actor)?;
+        let hit = self.visible_entry(viewer, publisher, offer).await?;
+        let missing = || AppError::NotFound(format!("the listing {publisher}/{offer} has no image {digest}"));
+        let version = self.db.offer_version(hit.offer, hit.version).await?.ok_or_else(missing)?;
+        let spec: OfferSpec = serde_json::from_str(&version.document)
+            .map_err(|e| AppError::Internal(format!("stored version does not parse: {e}")))?;
+        if !spec.media.images().any(|i| i == digest) {
+            return Err(missing());
+        }
+        let d: wharf_oci::Digest = digest.parse().map_err(|_| missing())?;
+        let org = self.db.org_by_name(&hit.publisher.parse().map_err(|_| missing())?).await?.ok_or_else(missing)?;
+        let m = self.db.media(org.id, &d).await?.ok_or_else(missing)?;
+        Ok(MediaFile { media_type: m.media_type, bytes: self.blob_bytes(&d).await? })
     }
 
     /// One SBOM of a listing's live version (CycloneDX JSON).

@@ -575,6 +575,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/advisories
     GET /api/v1/catalog
     GET /api/v1/catalog/{publisher}/{offer}
+    GET /api/v1/catalog/{publisher}/{offer}/media/{digest}
     GET /api/v1/catalog/{publisher}/{offer}/sboms/{digest}
     GET /api/v1/categories
     GET /api/v1/marketplace/signing-key

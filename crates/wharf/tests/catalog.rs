@@ -164,6 +164,20 @@ async fn a_live_offer_is_searchable_at_once_in_every_locale_with_its_security_vi
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(listing["versions"][0]["status"], "live");
+    // Its icons and screenshots, served for anyone who may see it.
+    let icon = listing["media"]["icons"]["small"].as_str().unwrap();
+    let r = app.anon(Method::GET, icon).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/png"));
+    assert_eq!(&r.bytes().await.unwrap()[1..4], b"PNG");
+    let shot = listing["media"]["screenshots"][0]["url"].as_str().unwrap();
+    assert_eq!(app.anon(Method::GET, shot).send().await.unwrap().status(), 200);
+    assert_eq!(listing["media"]["videos"][0]["title"], "Example DB in five minutes");
+    let r = app
+        .anon(Method::GET, &format!("/api/v1/catalog/contoso/db/media/sha256:{}", "0".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
     let (status, _) = json(app.anon(Method::GET, "/api/v1/catalog/contoso/nope").send().await.unwrap()).await;
     assert_eq!(status, 404);
 

@@ -106,6 +106,21 @@ pub(crate) async fn sbom(
     Ok(([(header::CONTENT_TYPE, "application/vnd.cyclonedx+json")], bytes).into_response())
 }
 
+/// An image (icon or screenshot) of a listing, as its `media` names it.
+#[utoipa::path(get, path = "/api/v1/catalog/{publisher}/{offer}/media/{digest}", tag = "catalog",
+    params(("publisher" = String, Path), ("offer" = String, Path), ("digest" = String, Path)),
+    responses((status = 200, description = "the image (PNG or JPEG)", content_type = "image/png"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security((), ("basic" = []), ("bearer" = [])))]
+pub(crate) async fn media(
+    State(state): State<ApiState>,
+    MaybeCaller(actor): MaybeCaller,
+    Path((publisher, offer, digest)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let file = state.app.catalog_media(actor.as_ref(), &publisher, &offer, &digest).await?;
+    Ok(([(header::CONTENT_TYPE, file.media_type)], file.bytes).into_response())
+}
+
 /// The reader's languages from `Accept-Language` (none when absent or unreadable).
 fn languages(headers: &HeaderMap) -> Vec<LanguageRange> {
     headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(accept_language).unwrap_or_default()
