@@ -193,10 +193,7 @@ impl App {
 
         let visible: BTreeSet<String> = self.db.catalog_plans(hit.offer, viewer).await?.into_iter().collect();
         let stopped = self.db.offer_by_key(hit.offer).await?.map(|o| o.stopped_plans).unwrap_or_default();
-        let sboms = match self.stored_report(hit.offer, hit.version).await? {
-            Some(report) => crate::pipeline::sboms_of(&report)?,
-            None => Vec::new(),
-        };
+        let sboms = self.stored_sboms(hit.offer, hit.version).await?;
         let promotions = self.db.promotions(hit.offer, hit.version).await?;
         let host = &self.marketplace.registry_host;
         let plans: Vec<CatalogPlanView> = spec
@@ -380,10 +377,7 @@ impl App {
     ) -> Result<Bytes, AppError> {
         let viewer = self.viewer(actor)?;
         let hit = self.visible_entry(viewer, publisher, offer).await?;
-        let sboms: Vec<SbomView> = match self.stored_report(hit.offer, hit.version).await? {
-            Some(report) => crate::pipeline::sboms_of(&report)?,
-            None => Vec::new(),
-        };
+        let sboms: Vec<SbomView> = self.stored_sboms(hit.offer, hit.version).await?;
         let sbom = sboms
             .iter()
             .find(|s| s.digest == digest)
@@ -407,10 +401,7 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("version {version} of offer {pk}")))?;
         let spec: OfferSpec = serde_json::from_str(&row.document)
             .map_err(|e| AppError::Internal(format!("stored version does not parse: {e}")))?;
-        let platforms: Vec<String> = match self.stored_report(pk, version).await? {
-            Some(report) => crate::pipeline::sboms_of(&report)?.into_iter().map(|s| s.platform).collect(),
-            None => Vec::new(),
-        };
+        let platforms: Vec<String> = self.stored_sboms(pk, version).await?.into_iter().map(|s| s.platform).collect();
         let publisher_name = org.display_name.clone().unwrap_or_else(|| org.name.to_string());
         Ok(entry_of(&spec, org.id, org.name.as_str(), &publisher_name, offer.offer_id.as_str(), version, &platforms))
     }

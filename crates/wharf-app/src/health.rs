@@ -14,7 +14,7 @@ use wharf_api_types::HealthView;
 use wharf_certify::advisories::Advisory;
 use wharf_certify::check::Check;
 use wharf_certify::package::StoredComponent;
-use wharf_core::{OrgAction, PipelineStep, Timestamp, TokenScope, WebhookEvent};
+use wharf_core::{OrgAction, Timestamp, TokenScope, WebhookEvent};
 use wharf_db::health::{Graded, HealthRow};
 
 use crate::{Actor, App, AppError};
@@ -94,13 +94,7 @@ impl App {
         engine: &wharf_certify::certify::Engine,
         snapshot: Option<i64>,
     ) -> Result<(), AppError> {
-        let steps = self.db.version_steps(g.offer, g.version).await?;
-        let Some(digest) = steps.into_iter().find(|s| s.step == PipelineStep::Certification).and_then(|s| s.report)
-        else {
-            return Ok(());
-        };
-        let read = self.blobs.get(&digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
-        let bytes = read.bytes().await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let Some(bytes) = self.stored_report(g.offer, g.version).await? else { return Ok(()) };
         let report: StoredReport =
             serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(format!("stored report: {e}")))?;
         let now = Timestamp::now();

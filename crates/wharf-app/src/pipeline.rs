@@ -175,6 +175,18 @@ impl App {
         self.blob_bytes(&digest).await.map(Some)
     }
 
+    /// The SBOMs certification stored for a version (none before its report).
+    pub(crate) async fn stored_sboms(
+        &self,
+        offer: OfferKey,
+        version: i64,
+    ) -> Result<Vec<wharf_api_types::SbomView>, AppError> {
+        match self.stored_report(offer, version).await? {
+            Some(report) => sboms_of(&report),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// A stored blob, whole (reports and SBOMs: a few MiB at most).
     pub(crate) async fn blob_bytes(&self, digest: &wharf_oci::Digest) -> Result<Bytes, AppError> {
         let read = self.blobs.get(digest, None).await.map_err(|e| AppError::Unavailable(e.to_string()))?;

@@ -568,11 +568,9 @@ impl Db {
             return Ok(Vec::new());
         }
         let mut sql = Sql::default();
-        sql.push(
-            "SELECT i.offer, i.publisher, i.publisher_name, i.offer_id, i.version, i.default_locale, i.sort_name, \
-             i.grade, i.stop_sold, i.listed_at, i.live_at, CAST(0 AS DOUBLE PRECISION) AS rank \
-             FROM catalog_items i WHERE i.offer IN (",
-        );
+        sql.push(&format!(
+            "SELECT {HIT_COLUMNS}, CAST(0 AS DOUBLE PRECISION) AS rank FROM catalog_items i WHERE i.offer IN ("
+        ));
         in_list(&mut sql, offers);
         sql.push(")");
         let rows = sql.query().fetch_all(self.pool()).await?;
@@ -587,11 +585,9 @@ impl Db {
         viewer: CatalogViewer,
     ) -> Result<Option<CatalogHit>, DbError> {
         let mut sql = Sql::default();
-        sql.push(
-            "SELECT i.offer, i.publisher, i.publisher_name, i.offer_id, i.version, i.default_locale, i.sort_name, \
-             i.grade, i.stop_sold, i.listed_at, i.live_at, CAST(0 AS DOUBLE PRECISION) AS rank \
-             FROM catalog_items i WHERE i.publisher = ",
-        )
+        sql.push(&format!(
+            "SELECT {HIT_COLUMNS}, CAST(0 AS DOUBLE PRECISION) AS rank FROM catalog_items i WHERE i.publisher = "
+        ))
         .arg(Arg::Text(publisher.to_owned()))
         .push(" AND i.offer_id = ")
         .arg(Arg::Text(offer_id.to_owned()))
@@ -718,6 +714,10 @@ fn visibility(sql: &mut Sql, viewer: CatalogViewer) {
         }
     }
 }
+
+/// The columns [`hit_from_row`] reads (but `rank`), of `catalog_items i`.
+const HIT_COLUMNS: &str = "i.offer, i.publisher, i.publisher_name, i.offer_id, i.version, i.default_locale, \
+     i.sort_name, i.grade, i.stop_sold, i.listed_at, i.live_at";
 
 fn hit_from_row(r: &AnyRow) -> Result<CatalogHit, DbError> {
     Ok(CatalogHit {

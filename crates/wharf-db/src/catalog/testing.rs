@@ -4,8 +4,8 @@
 use wharf_core::{CatalogFacet, CatalogSort, OfferKey};
 
 use super::{
-    Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, LOCALE_SLOTS, Sql, facet_lines, fts5_query,
-    hit_from_row, in_list, languages, pg_matches, text_id, tsquery, visibility,
+    Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, HIT_COLUMNS, LOCALE_SLOTS, Sql, facet_lines,
+    fts5_query, hit_from_row, in_list, languages, pg_matches, text_id, tsquery, visibility,
 };
 use crate::error::parse_stored;
 use crate::pool::col;
@@ -118,11 +118,7 @@ impl Db {
         // The page.
         let mut page = Sql::default();
         with(&mut page);
-        page.push(&format!(
-            "SELECT i.offer, i.publisher, i.publisher_name, i.offer_id, i.version, i.default_locale, i.sort_name, \
-             i.grade, i.stop_sold, i.listed_at, i.live_at, {rank} AS rank"
-        ))
-        .push(from);
+        page.push(&format!("SELECT {HIT_COLUMNS}, {rank} AS rank")).push(from);
         conditions(&mut page, None);
         if let Some(after) = s.after {
             match (sort, after) {
