@@ -156,6 +156,9 @@ pub struct CatalogListingView {
     /// The publisher's terms (Markdown), for `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms: Option<String>,
+    /// SHA-256 of the contract and terms: what a subscription accepts (send it back
+    /// as `terms_sha256` to refuse a subscription if they changed meanwhile).
+    pub terms_sha256: String,
     /// The plans the reader may see.
     pub plans: Vec<CatalogPlanView>,
     /// What is known of its security.

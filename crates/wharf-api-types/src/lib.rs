@@ -13,6 +13,7 @@ mod offers;
 mod orgs;
 mod page;
 mod problem;
+mod subscriptions;
 mod tokens;
 mod users;
 mod webhooks;
@@ -30,6 +31,11 @@ pub use offers::{
 pub use orgs::{ApprovalView, CreateOrgRequest, MemberView, OrgView, SetMemberRequest, UpdateOrgRequest};
 pub use page::{Page, PageQuery};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
+pub use subscriptions::{
+    AcceptedTermsView, AccessOfferSpec, AccessOfferView, AccessPlanSpec, AccessSubscribeRequest, AccessSubscriptionView,
+    AccessUsageView, CreatePullSecretRequest, CreatedPullSecretView, OpensSpec, PullSecretView, QuotaView, SubscribeRequest,
+    SubscriptionView, UsageView,
+};
 pub use tokens::{CreateTokenRequest, CreatedTokenView, TokenState, TokenView};
 pub use users::{CreateUserRequest, CredentialKind, CurrentUserView, UpdateUserRequest, UserView};
 pub use webhooks::{AttemptView, CreateWebhookRequest, CreatedWebhookView, DeliveryView, WebhookView};

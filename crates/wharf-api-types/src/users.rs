@@ -25,6 +25,8 @@ pub enum CredentialKind {
     Password,
     /// An API token (Basic or Bearer).
     ApiToken,
+    /// A subscription's pull secret (registry only).
+    PullSecret,
 }
 
 /// The caller, with what their credential allows.

@@ -22,6 +22,8 @@ pub enum ApiError {
     NotFound(String),
     /// Clashes with stored state (409).
     Conflict(String),
+    /// A quota of the organization's access plans is used up (403, `quota-exceeded`).
+    QuotaExceeded(String),
     /// Fields break rules (422); every invalid field is listed.
     Validation(Vec<FieldError>),
     /// `If-Match` names another version of the resource (412).
@@ -63,6 +65,9 @@ impl ApiError {
             ApiError::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN.as_u16(), "forbidden", "Not allowed", d),
             ApiError::NotFound(d) => Problem::new(StatusCode::NOT_FOUND.as_u16(), "not-found", "Not found", d),
             ApiError::Conflict(d) => Problem::new(StatusCode::CONFLICT.as_u16(), "conflict", "Conflict", d),
+            ApiError::QuotaExceeded(d) => {
+                Problem::new(StatusCode::FORBIDDEN.as_u16(), "quota-exceeded", "Quota exceeded", d)
+            }
             ApiError::Validation(errors) => {
                 let detail = match errors.len() {
                     1 => format!("{}: {}", errors[0].pointer, errors[0].detail),
@@ -160,6 +165,7 @@ impl From<wharf_app::AppError> for ApiError {
             A::Forbidden(d) => ApiError::Forbidden(d),
             A::NotFound(d) => ApiError::NotFound(d),
             A::Conflict(d) => ApiError::Conflict(d),
+            A::QuotaExceeded(d) => ApiError::QuotaExceeded(d),
             A::Invalid(errors) => ApiError::Validation(errors),
             A::PreconditionFailed(d) => ApiError::PreconditionFailed(d),
             A::PreconditionRequired(d) => ApiError::PreconditionRequired(d),

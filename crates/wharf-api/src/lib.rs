@@ -43,7 +43,7 @@ pub struct ApiState {
 
 /// The `/api/v1` routes.
 pub fn router(state: ApiState) -> Router {
-    use routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
+    use routes::{advisories, catalog, offers, orgs, subscriptions as subs, tokens, users, webhooks};
     let limit = state.limits.max_body();
     let advisories_limit = usize::try_from(state.limits.max_advisories_bytes).unwrap_or(usize::MAX);
     let api = Router::new()
@@ -65,6 +65,19 @@ pub fn router(state: ApiState) -> Router {
             "/advisories",
             get(advisories::list).post(advisories::import).layer(DefaultBodyLimit::max(advisories_limit)),
         )
+        .route("/access-offers", get(subs::list_access_offers).post(subs::create_access_offer))
+        .route(
+            "/access-offers/{name}",
+            get(subs::get_access_offer).put(subs::put_access_offer).delete(subs::delete_access_offer),
+        )
+        .route("/orgs/{org}/access", get(subs::list_access).post(subs::subscribe_access))
+        .route("/orgs/{org}/access/{id}", delete(subs::cancel_access))
+        .route("/orgs/{org}/usage", get(subs::usage))
+        .route("/orgs/{org}/subscriptions", get(subs::list).post(subs::subscribe))
+        .route("/orgs/{org}/subscriptions/{id}", get(subs::get))
+        .route("/orgs/{org}/subscriptions/{id}/cancel", post(subs::cancel))
+        .route("/orgs/{org}/subscriptions/{id}/pull-secrets", get(subs::pull_secrets).post(subs::create_pull_secret))
+        .route("/orgs/{org}/subscriptions/{id}/pull-secrets/{secret}", delete(subs::revoke_pull_secret))
         .route("/catalog", get(catalog::search))
         .route("/catalog/{publisher}/{offer}", get(catalog::show))
         .route("/catalog/{publisher}/{offer}/sboms/{digest}", get(catalog::sbom))

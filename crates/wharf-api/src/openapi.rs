@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
+use crate::routes::{advisories, catalog, offers, orgs, subscriptions as subs, tokens, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,10 @@ use crate::routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
         advisories::import, advisories::list,
         catalog::search, catalog::show, catalog::sbom, catalog::media,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries,
+        subs::list_access_offers, subs::create_access_offer, subs::get_access_offer, subs::put_access_offer,
+        subs::delete_access_offer, subs::list_access, subs::subscribe_access, subs::cancel_access, subs::usage,
+        subs::list, subs::subscribe, subs::get, subs::cancel, subs::pull_secrets, subs::create_pull_secret,
+        subs::revoke_pull_secret,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
     modifiers(&Security),
@@ -41,6 +45,8 @@ use crate::routes::{advisories, catalog, offers, orgs, tokens, users, webhooks};
         (name = "offers", description = "Offers as code: drafts, versions, lifecycle, history, listing media"),
         (name = "catalog", description = "What customers browse: search with facets, listings with their security view"),
         (name = "advisories", description = "The server's vulnerability advisory store (operators)"),
+        (name = "access", description = "Access offers (operators' offers of catalog items, with plans and quotas), customers' access subscriptions and usage"),
+        (name = "subscriptions", description = "Customer organizations' subscriptions to plans (entitlements) and their pull secrets"),
         (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks) and their delivery log"),
     )
 )]

@@ -100,8 +100,12 @@ impl App {
         let after = input.paging.after.as_deref().map(parse_cursor).transpose()?;
         let looker = match viewer {
             CatalogViewer::Operator => Looker::Operator,
-            CatalogViewer::Anonymous => Looker::Orgs(Vec::new()),
-            CatalogViewer::User(u) => Looker::Orgs(self.db.org_ids_of_user(u).await?),
+            CatalogViewer::Anonymous => Looker::Orgs(Vec::new(), Vec::new()),
+            CatalogViewer::User(u) => {
+                let orgs = self.db.org_ids_of_user(u).await?;
+                let subscribed = self.db.subscribed_offers(&orgs).await?;
+                Looker::Orgs(orgs, subscribed)
+            }
         };
         let index = self.catalog.get(&self.db).await?;
         let matches = match text.is_empty() {
@@ -334,6 +338,7 @@ impl App {
             }),
             contract: spec.legal.as_ref().and_then(|l| l.contract.clone()),
             terms: spec.legal.as_ref().and_then(|l| l.terms.clone()),
+            terms_sha256: wharf_offer::spec::terms_sha256(spec.legal.as_ref()),
             plans,
             security,
             versions,

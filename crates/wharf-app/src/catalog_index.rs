@@ -67,8 +67,10 @@ pub(crate) struct CatalogIndex {
 pub(crate) enum Looker {
     /// Everything.
     Operator,
-    /// Public entries on sale, and what these organizations (the user's) may see.
-    Orgs(Vec<OrgId>),
+    /// Public entries on sale, and what these organizations (the user's) may see:
+    /// their own offers, private plans on sale to them, and the offers they
+    /// subscribe to (stop-sold or not).
+    Orgs(Vec<OrgId>, Vec<OfferKey>),
 }
 
 /// A search of the index.
@@ -194,10 +196,12 @@ impl CatalogIndex {
         match looker {
             Looker::Operator => true,
             _ if self.hot[i].open => true,
-            Looker::Orgs(orgs) if orgs.is_empty() => false,
-            Looker::Orgs(orgs) => {
+            Looker::Orgs(orgs, _) if orgs.is_empty() => false,
+            Looker::Orgs(orgs, subscribed) => {
                 let e = &self.entries[i];
-                orgs.contains(&e.publisher) || (!e.stop_sold && e.audience.iter().any(|a| orgs.contains(a)))
+                orgs.contains(&e.publisher)
+                    || subscribed.contains(&e.offer)
+                    || (!e.stop_sold && e.audience.iter().any(|a| orgs.contains(a)))
             }
         }
     }
@@ -413,7 +417,7 @@ mod tests {
             ],
             CatalogState { seq: 1, epoch: 0 },
         );
-        let anyone = Looker::Orgs(Vec::new());
+        let anyone = Looker::Orgs(Vec::new(), Vec::new());
         let filters = vec![(Category, vec!["db".to_owned()])];
         fn run(
             ix: &CatalogIndex,
@@ -439,7 +443,7 @@ mod tests {
         let next = search(&filters, &anyone, Some(&CatalogCursor::Name("alpha".into(), 2)));
         assert_eq!((next.hits[0].0, next.more), (OfferKey(1), false));
         // The private entry shows to its tenant.
-        let tenant = Looker::Orgs(vec![OrgId(7)]);
+        let tenant = Looker::Orgs(vec![OrgId(7)], Vec::new());
         assert_eq!(search(&filters, &tenant, None).total, 3);
         // An unknown value matches nothing.
         assert_eq!(search(&[(Category, vec!["nope".into()])], &anyone, None).total, 0);

@@ -20,6 +20,10 @@ pub enum AppError {
     /// Clashes with stored state.
     #[error("{0}")]
     Conflict(String),
+    /// A quota of the organization's access plans is used up; the message names the
+    /// quota, its limit and the access offer.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Fields break rules; every invalid field is listed, by JSON Pointer into the request.
     #[error("{}", .0.iter().map(|e| if e.pointer.is_empty() { e.detail.clone() } else { format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail) }).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),

@@ -12,6 +12,7 @@
 //! Errors are [`AppError`]: what went wrong in the caller's terms, mapped to HTTP by
 //! `wharf-api` and to exit codes by the CLI.
 
+mod access;
 mod actor;
 mod advisories;
 pub mod bootstrap;
@@ -30,6 +31,7 @@ pub mod packaging;
 mod page;
 pub mod pipeline;
 mod registry;
+mod subscriptions;
 pub mod release;
 pub mod signing;
 mod tokens;

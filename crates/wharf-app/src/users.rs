@@ -48,6 +48,7 @@ impl App {
             credential: match principal.credential {
                 Credential::Password => CredentialKind::Password,
                 Credential::ApiToken(_) => CredentialKind::ApiToken,
+                Credential::PullSecret(_) => CredentialKind::PullSecret,
             },
             scopes: principal.scopes.iter().collect(),
             operator_role: principal.operator_role,

@@ -7,6 +7,8 @@
 
 /// Every token secret starts with this.
 pub const PREFIX: &str = "wharf_pat_";
+/// Every pull secret (a subscription's registry credential for clusters) starts with this.
+pub const PULL_SECRET_PREFIX: &str = "wharf_pull_";
 const BODY_LEN: usize = 40;
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -15,6 +17,23 @@ pub fn generate() -> (String, String) {
     let secret = format!("{PREFIX}{}", random_string(BASE62, BODY_LEN));
     let hash = hash(&secret);
     (secret, hash)
+}
+
+/// A new pull secret and the hash to store.
+pub fn generate_pull_secret() -> (String, String) {
+    let secret = format!("{PULL_SECRET_PREFIX}{}", random_string(BASE62, BODY_LEN));
+    let hash = hash(&secret);
+    (secret, hash)
+}
+
+/// Whether a credential is shaped like a pull secret.
+pub fn looks_like_pull_secret(secret: &str) -> bool {
+    secret.starts_with(PULL_SECRET_PREFIX)
+}
+
+/// The user name a pull secret logs in with.
+pub fn pull_secret_user(id: i64) -> String {
+    format!("pull-secret-{id}")
 }
 
 /// The stored form of a secret.
@@ -45,5 +64,7 @@ mod tests {
         assert_eq!(ha, hash(&a));
         assert_eq!(ha.len(), 64);
         assert!(!looks_like_token("hunter2hunter2"));
+        let (p, hp) = generate_pull_secret();
+        assert!(looks_like_pull_secret(&p) && !looks_like_token(&p) && hp == hash(&p));
     }
 }

@@ -65,6 +65,10 @@ struct Inner {
     verified: std::sync::Mutex<std::collections::HashMap<String, RegistryClaims>>,
 }
 
+/// The longest life of a registry token that may pull from the marketplace: a
+/// cancelled subscription stops pulling within it.
+pub const ENTITLED_TOKEN_TTL: Duration = Duration::from_secs(300);
+
 /// Verified tokens remembered; beyond it the memory is cleared.
 const MAX_VERIFIED_TOKENS: usize = 10_000;
 
@@ -124,6 +128,9 @@ impl Authenticator {
         if api_token::looks_like_token(secret) {
             return self.by_token(Some(user), secret).await;
         }
+        if api_token::looks_like_pull_secret(secret) {
+            return self.by_pull_secret(user, secret).await;
+        }
         let gate = &self.inner.gate;
         gate.check_throttle(user, client)?;
         let name: Option<UserName> = user.parse().ok();
@@ -164,6 +171,26 @@ impl Authenticator {
         }
         self.inner.db.touch_token(token.id, now).await?;
         self.principal(owner, Credential::ApiToken(token.id), token.scopes).await
+    }
+
+    /// A pull secret: only while neither it nor its subscription is revoked or
+    /// cancelled, with the user name it was issued for. It carries `registry:pull`
+    /// only and no operator role, whoever issued it.
+    async fn by_pull_secret(&self, user: &str, secret: &str) -> Result<Principal, AuthError> {
+        let (row, _org) =
+            self.inner.db.active_pull_secret(&api_token::hash(secret)).await?.ok_or(AuthError::InvalidCredentials)?;
+        if user != api_token::pull_secret_user(row.id) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let name: UserName = row.created_by.parse().map_err(|_| AuthError::InvalidCredentials)?;
+        let issuer = self.inner.db.user_by_name(&name).await?.ok_or(AuthError::InvalidCredentials)?;
+        Ok(Principal {
+            user_id: issuer.id,
+            user_name: issuer.name,
+            credential: Credential::PullSecret(row.subscription),
+            scopes: TokenScopes::new([TokenScope::RegistryPull]).map_err(|e| AuthError::Internal(e.to_string()))?,
+            operator_role: None,
+        })
     }
 
     async fn principal(&self, user: User, credential: Credential, scopes: TokenScopes) -> Result<Principal, AuthError> {
@@ -228,6 +255,15 @@ impl Authenticator {
         let Some(p) = principal else {
             return Ok(Vec::new());
         };
+        // A pull secret opens its subscription's repositories and nothing else.
+        if let Credential::PullSecret(subscription) = p.credential {
+            let wants_pull = scope.actions.iter().any(|a| a == "pull" || a == "*");
+            let ok = scope.resource_type == "repository"
+                && wants_pull
+                && scope.name.starts_with(&format!("{MARKETPLACE_NAMESPACE}/"))
+                && self.inner.db.subscription_delivers(subscription, &scope.name).await?;
+            return Ok(if ok { vec!["pull".to_owned()] } else { Vec::new() });
+        }
         match scope.resource_type.as_str() {
             "registry" if scope.name == "catalog" => {
                 let ok = p.may_platform(wharf_core::PlatformAction::ReadAll) && p.has_scope(TokenScope::RegistryPull);
@@ -276,8 +312,9 @@ impl Authenticator {
 
     /// The marketplace namespace is written only by the publishing pipeline: nobody
     /// pushes or deletes there. Pull goes to the owning publisher's members, to
-    /// operators, and, while a version is in preview, to its preview audience.
-    /// (Customers' entitlements come with subscriptions.)
+    /// operators, while a version is in preview to its preview audience, and to the
+    /// members of customer organizations with an active subscription to a plan that
+    /// delivers from the repository (its entitlement; stop-selling keeps it).
     async fn marketplace_actions(
         &self,
         p: &Principal,
@@ -294,7 +331,8 @@ impl Authenticator {
         let role = self.inner.db.role_in_org(mp.publisher, p.user_id).await?;
         let ok = mp.previewer
             || p.may_platform(wharf_core::PlatformAction::ReadAll)
-            || (role.is_some() && p.may_in_org(mp.kind, role, OrgAction::Pull));
+            || (role.is_some() && p.may_in_org(mp.kind, role, OrgAction::Pull))
+            || self.inner.db.entitled_to_repository(repo.as_str(), p.user_id).await?;
         Ok(if ok { vec!["pull".to_owned()] } else { Vec::new() })
     }
 
@@ -312,11 +350,19 @@ impl Authenticator {
         }
         let access = self.registry_access(principal, requested).await?;
         let now = Timestamp::now();
+        // Entitlements end with their subscription: a token that may pull from the
+        // marketplace lives at most ENTITLED_TOKEN_TTL, whatever `auth.token_ttl` says.
+        let marketplace = format!("{MARKETPLACE_NAMESPACE}/");
+        let ttl = if access.iter().any(|a| a.name.starts_with(&marketplace)) {
+            settings.token_ttl.min(ENTITLED_TOKEN_TTL)
+        } else {
+            settings.token_ttl
+        };
         let claims = RegistryClaims {
             iss: settings.issuer.clone(),
             sub: principal.map(|p| p.user_name.to_string()).unwrap_or_default(),
             aud: settings.service.clone(),
-            exp: now.plus(settings.token_ttl).as_secs(),
+            exp: now.plus(ttl).as_secs(),
             nbf: now.as_secs(),
             iat: now.as_secs(),
             jti: uuid::Uuid::new_v4().to_string(),
@@ -326,7 +372,7 @@ impl Authenticator {
         Ok(IssuedToken {
             access_token: token.clone(),
             token,
-            expires_in: settings.token_ttl.as_secs(),
+            expires_in: ttl.as_secs(),
             issued_at: now.to_string(),
             access,
         })

@@ -10,6 +10,9 @@ pub enum Credential {
     Password,
     /// An API token: its scopes only.
     ApiToken(TokenId),
+    /// A subscription's pull secret (the subscription's id): pulls what that
+    /// subscription entitles, nothing else. The principal's user is who issued it.
+    PullSecret(i64),
 }
 
 /// An authenticated user, with the scopes of the credential they used and their

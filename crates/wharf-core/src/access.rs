@@ -112,6 +112,12 @@ pub enum OrgAction {
     EditOffers,
     /// Submit, cancel, stop-sell and resume offers and plans.
     PublishOffers,
+    /// See the organization's subscriptions, entitlements, usage and pull secrets
+    /// (customer organizations only).
+    ReadSubscriptions,
+    /// Subscribe to access offers and plans, accepting their terms; cancel; issue
+    /// pull secrets (customer organizations only).
+    Subscribe,
     /// Change the organization's settings.
     Update,
     /// Add, remove and change members below owner.
@@ -124,7 +130,7 @@ pub enum OrgAction {
 
 impl OrgAction {
     /// All actions, in documentation order.
-    pub const ALL: [OrgAction; 12] = [
+    pub const ALL: [OrgAction; 14] = [
         OrgAction::Read,
         OrgAction::ReadMembers,
         OrgAction::Pull,
@@ -133,6 +139,8 @@ impl OrgAction {
         OrgAction::ReadOffers,
         OrgAction::EditOffers,
         OrgAction::PublishOffers,
+        OrgAction::ReadSubscriptions,
+        OrgAction::Subscribe,
         OrgAction::Update,
         OrgAction::ManageMembers,
         OrgAction::ManageOwners,
@@ -149,6 +157,8 @@ impl OrgAction {
             OrgAction::ReadOffers => "see offers, drafts, versions and history",
             OrgAction::EditOffers => "create offers, edit drafts, upload listing media",
             OrgAction::PublishOffers => "submit, cancel, stop-sell and resume offers",
+            OrgAction::ReadSubscriptions => "see subscriptions, entitlements, usage and pull secrets",
+            OrgAction::Subscribe => "subscribe (accepting terms), cancel, issue pull secrets",
             OrgAction::Update => "change organization settings",
             OrgAction::ManageMembers => "add, remove and re-role members below owner",
             OrgAction::ManageOwners => "grant and revoke owner",
@@ -159,11 +169,17 @@ impl OrgAction {
     /// The least privileged role that may perform the action.
     fn minimum_role(self) -> Role {
         match self {
-            OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull | OrgAction::ReadOffers => Role::Viewer,
+            OrgAction::Read
+            | OrgAction::ReadMembers
+            | OrgAction::Pull
+            | OrgAction::ReadOffers
+            | OrgAction::ReadSubscriptions => Role::Viewer,
             OrgAction::Push | OrgAction::EditOffers => Role::Developer,
-            OrgAction::DeleteArtifacts | OrgAction::Update | OrgAction::ManageMembers | OrgAction::PublishOffers => {
-                Role::Admin
-            }
+            OrgAction::DeleteArtifacts
+            | OrgAction::Update
+            | OrgAction::ManageMembers
+            | OrgAction::PublishOffers
+            | OrgAction::Subscribe => Role::Admin,
             OrgAction::ManageOwners | OrgAction::Delete => Role::Owner,
         }
     }
@@ -178,11 +194,18 @@ impl OrgAction {
                 | OrgAction::PublishOffers
         )
     }
+
+    fn customers_only(self) -> bool {
+        matches!(self, OrgAction::ReadSubscriptions | OrgAction::Subscribe)
+    }
 }
 
 /// Whether a member with `role` in an organization of `kind` may perform `action` there.
 pub fn org_permits(kind: OrgKind, role: Role, action: OrgAction) -> bool {
     if action.publishers_only() && !kind.owns_repositories() {
+        return false;
+    }
+    if action.customers_only() && kind != OrgKind::Customer {
         return false;
     }
     role >= action.minimum_role()
@@ -198,12 +221,14 @@ pub enum PlatformAction {
     ManageUsers,
     /// Create organizations of any kind and act as an owner in every organization.
     ManageOrgs,
+    /// Define access offers, their plans and quotas; read every organization's usage.
+    ManageAccess,
 }
 
 impl PlatformAction {
     /// All platform actions, in documentation order.
-    pub const ALL: [PlatformAction; 3] =
-        [PlatformAction::ReadAll, PlatformAction::ManageUsers, PlatformAction::ManageOrgs];
+    pub const ALL: [PlatformAction; 4] =
+        [PlatformAction::ReadAll, PlatformAction::ManageUsers, PlatformAction::ManageOrgs, PlatformAction::ManageAccess];
 
     fn describe(self) -> &'static str {
         match self {
@@ -212,6 +237,7 @@ impl PlatformAction {
             }
             PlatformAction::ManageUsers => "create users, reset passwords, disable accounts",
             PlatformAction::ManageOrgs => "create organizations of any kind; act as owner in every organization",
+            PlatformAction::ManageAccess => "define access offers, plans and quotas; read usage per organization",
         }
     }
 }
@@ -222,7 +248,9 @@ impl PlatformAction {
 pub fn platform_permits(role: Role, action: PlatformAction) -> bool {
     match action {
         PlatformAction::ReadAll => true,
-        PlatformAction::ManageUsers | PlatformAction::ManageOrgs => role >= Role::Admin,
+        PlatformAction::ManageUsers | PlatformAction::ManageOrgs | PlatformAction::ManageAccess => {
+            role >= Role::Admin
+        }
     }
 }
 
@@ -230,10 +258,17 @@ pub fn platform_permits(role: Role, action: PlatformAction) -> bool {
 pub fn platform_grants_org_action(platform: PlatformAction, kind: OrgKind, action: OrgAction) -> bool {
     match platform {
         PlatformAction::ReadAll => {
-            matches!(action, OrgAction::Read | OrgAction::ReadMembers | OrgAction::Pull | OrgAction::ReadOffers)
+            matches!(
+                action,
+                OrgAction::Read
+                    | OrgAction::ReadMembers
+                    | OrgAction::Pull
+                    | OrgAction::ReadOffers
+                    | OrgAction::ReadSubscriptions
+            )
         }
         PlatformAction::ManageOrgs => org_permits(kind, Role::Owner, action),
-        PlatformAction::ManageUsers => false,
+        PlatformAction::ManageUsers | PlatformAction::ManageAccess => false,
     }
 }
 
@@ -253,7 +288,8 @@ pub fn permission_matrix_markdown() -> String {
             let cell = match (publisher, customer) {
                 (true, true) => "yes",
                 (true, false) => "yes (not in customer organizations)",
-                (false, _) => "no",
+                (false, true) => "yes (customer organizations only)",
+                (false, false) => "no",
             };
             out.push_str(&format!(" {cell} |"));
         }

@@ -4,6 +4,7 @@
 //! - [`access`]: organization kinds, membership roles and the permission matrix.
 //! - [`catalog`]: catalog facets, sort orders, search text and locale negotiation.
 //! - [`scope`]: API token scopes.
+//! - [`subscription`]: access offers, their plans, what they open and their quotas.
 //! - [`ids`]: typed database ids.
 //! - [`offer`]: offer and plan ids, offer states, version statuses and history events.
 //! - [`time`]: the timestamp type stored in the database and shown in the API.
@@ -75,6 +76,7 @@ pub mod ids;
 pub mod names;
 pub mod offer;
 pub mod scope;
+pub mod subscription;
 pub mod text;
 pub mod time;
 
@@ -84,6 +86,7 @@ pub use ids::{JobId, OfferKey, OrgId, RepositoryId, TokenId, UserId};
 pub use names::{MARKETPLACE_NAMESPACE, NameError, OrgName, UserName};
 pub use offer::{OfferEvent, OfferId, OfferState, PipelineStep, PlanId, StepState, VersionStatus, WebhookEvent};
 pub use scope::{ScopeError, TokenScope, TokenScopes};
+pub use subscription::{AccessOfferName, AccessPlanKind, AccessPlanName, Opens, QuotaKind, QuotaUse};
 pub use text::{DisplayName, Email, TokenName};
 pub use time::{HumanDuration, Timestamp};
 

@@ -41,7 +41,7 @@ pub enum NameError {
     Reserved(String),
 }
 
-fn check_name(s: &str) -> Result<(), NameError> {
+pub(crate) fn check_name(s: &str) -> Result<(), NameError> {
     if s.is_empty() {
         return Err(NameError::Empty);
     }

@@ -30,6 +30,7 @@ mod pool;
 pub mod publishing;
 pub mod registry;
 pub mod steps;
+pub mod subscriptions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;

@@ -108,6 +108,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0015_catalog.sql"),
         postgres: include_str!("../migrations/postgres/0015_catalog.sql"),
     },
+    Step {
+        version: 16,
+        description: "subscriptions",
+        sqlite: include_str!("../migrations/sqlite/0016_subscriptions.sql"),
+        postgres: include_str!("../migrations/postgres/0016_subscriptions.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

@@ -66,6 +66,16 @@ impl OfferSpec {
     }
 }
 
+/// SHA-256 (hex) of an offer's legal terms, as customers accept them: of the
+/// contract kind and the terms text, each followed by a newline (`standard` and no
+/// text when the offer names none).
+pub fn terms_sha256(legal: Option<&Legal>) -> String {
+    let contract = legal.and_then(|l| l.contract.as_deref()).unwrap_or("standard");
+    let terms = legal.and_then(|l| l.terms.as_deref()).unwrap_or("");
+    let text = format!("{contract}\n{terms}\n");
+    wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, text.as_bytes()).hex().to_owned()
+}
+
 /// SHA-256 of a lead secret, in hex.
 pub fn secret_sha256(secret: &str) -> String {
     wharf_oci::Digest::of(wharf_oci::Algorithm::Sha256, secret.as_bytes()).hex().to_owned()

@@ -567,11 +567,16 @@ async fn openapi_document_covers_the_api() {
     }
     ops.sort();
     insta::assert_snapshot!(ops.join("\n"), @"
+    DELETE /api/v1/access-offers/{name}
     DELETE /api/v1/orgs/{org}
+    DELETE /api/v1/orgs/{org}/access/{id}
     DELETE /api/v1/orgs/{org}/approval
     DELETE /api/v1/orgs/{org}/members/{user}
+    DELETE /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets/{secret}
     DELETE /api/v1/orgs/{org}/webhooks/{id}
     DELETE /api/v1/user/tokens/{id}
+    GET /api/v1/access-offers
+    GET /api/v1/access-offers/{name}
     GET /api/v1/advisories
     GET /api/v1/catalog
     GET /api/v1/catalog/{publisher}/{offer}
@@ -581,6 +586,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/marketplace/signing-key
     GET /api/v1/orgs
     GET /api/v1/orgs/{org}
+    GET /api/v1/orgs/{org}/access
     GET /api/v1/orgs/{org}/media/{digest}
     GET /api/v1/orgs/{org}/members
     GET /api/v1/orgs/{org}/offers
@@ -597,6 +603,10 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/sboms/{digest}
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps
+    GET /api/v1/orgs/{org}/subscriptions
+    GET /api/v1/orgs/{org}/subscriptions/{id}
+    GET /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets
+    GET /api/v1/orgs/{org}/usage
     GET /api/v1/orgs/{org}/webhooks
     GET /api/v1/orgs/{org}/webhooks/{id}/deliveries
     GET /api/v1/schemas/offer.json
@@ -606,8 +616,10 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/users/{name}
     PATCH /api/v1/orgs/{org}
     PATCH /api/v1/users/{name}
+    POST /api/v1/access-offers
     POST /api/v1/advisories
     POST /api/v1/orgs
+    POST /api/v1/orgs/{org}/access
     POST /api/v1/orgs/{org}/media
     POST /api/v1/orgs/{org}/offers
     POST /api/v1/orgs/{org}/offers/{offer}/cancel
@@ -617,9 +629,13 @@ async fn openapi_document_covers_the_api() {
     POST /api/v1/orgs/{org}/offers/{offer}/resume
     POST /api/v1/orgs/{org}/offers/{offer}/stop-sell
     POST /api/v1/orgs/{org}/offers/{offer}/submit
+    POST /api/v1/orgs/{org}/subscriptions
+    POST /api/v1/orgs/{org}/subscriptions/{id}/cancel
+    POST /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets
     POST /api/v1/orgs/{org}/webhooks
     POST /api/v1/user/tokens
     POST /api/v1/users
+    PUT /api/v1/access-offers/{name}
     PUT /api/v1/orgs/{org}/approval
     PUT /api/v1/orgs/{org}/members/{user}
     PUT /api/v1/orgs/{org}/offers/{offer}/draft

@@ -450,32 +450,11 @@ pub(crate) async fn go_live(
     let request: GoLiveRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body must be JSON like {{\"version\": 2}}: {e}")))?;
     let actor = caller.actor();
-    let key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII".into()))?),
-        None => None,
-    };
     let fingerprint = format!("POST /orgs/{org}/offers/{offer}/go-live {}", serde_json::json!(request));
-    if let Some(key) = key
-        && let Some(replay) = state.app.recall(&actor, key, &fingerprint).await?
-    {
-        return Ok(replayed(replay));
-    }
-    let view = state.app.go_live(&actor, &org, &offer, request.version).await?;
-    let answer = wharf_app::idempotency::Replay {
-        status: StatusCode::ACCEPTED.as_u16(),
-        body: serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    };
-    let answer = match key {
-        Some(key) => state.app.remember(&actor, key, &fingerprint, answer).await?,
-        None => answer,
-    };
-    Ok(replayed(answer))
-}
-
-/// An answer kept for an idempotent request, as a JSON response.
-fn replayed(answer: wharf_app::idempotency::Replay) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    (status, [(header::CONTENT_TYPE, "application/json")], answer.body).into_response()
+    super::idempotent(&state, &actor, &headers, &fingerprint, StatusCode::ACCEPTED, async {
+        state.app.go_live(&actor, &org, &offer, request.version).await
+    })
+    .await
 }
 
 /// The marketplace's public key (PEM) that signs every promoted image: give it to

@@ -596,9 +596,9 @@ impl Db {
         sql.query().fetch_optional(self.pool()).await?.as_ref().map(hit_from_row).transpose()
     }
 
-    /// The plans of an entry `viewer` may see and subscribe to: public plans on sale,
-    /// private ones on sale to the viewer's organizations; all of them for the
-    /// publisher's members and operators.
+    /// The plans of an entry `viewer` may see: public plans on sale, private ones on
+    /// sale to the viewer's organizations, and those they subscribe to; all of them
+    /// for the publisher's members and operators.
     pub async fn catalog_plans(&self, pk: OfferKey, viewer: CatalogViewer) -> Result<Vec<String>, DbError> {
         let mut sql = Sql::default();
         sql.push("SELECT p.plan FROM catalog_plans p JOIN catalog_items i ON i.offer = p.offer WHERE p.offer = ")
@@ -611,7 +611,9 @@ impl Db {
                 .push("((p.public = 1 AND p.stop_sold = 0) OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = ")
                 .arg(Arg::Int(u.0))
                 .push(
-                    " AND (m.org_id = i.publisher_id OR (p.stop_sold = 0 AND EXISTS (SELECT 1 FROM catalog_audience a \
+                    " AND (m.org_id = i.publisher_id OR EXISTS (SELECT 1 FROM subscriptions s \
+                     WHERE s.offer = p.offer AND s.plan = p.plan AND s.org_id = m.org_id AND s.cancelled_at IS NULL) \
+                     OR (p.stop_sold = 0 AND EXISTS (SELECT 1 FROM catalog_audience a \
                      WHERE a.offer = p.offer AND a.plan = p.plan AND a.org_id = m.org_id)))))",
                 ),
         };
@@ -672,6 +674,23 @@ impl Db {
         Ok(())
     }
 
+    /// The offers these organizations have an active subscription to.
+    pub async fn subscribed_offers(&self, orgs: &[OrgId]) -> Result<Vec<OfferKey>, DbError> {
+        let mut out = Vec::new();
+        for org in orgs {
+            let rows: Vec<(i64,)> = sqlx::query_as(
+                "SELECT DISTINCT offer FROM subscriptions WHERE org_id = $1 AND cancelled_at IS NULL ORDER BY offer",
+            )
+            .bind(org.0)
+            .fetch_all(self.pool())
+            .await?;
+            out.extend(rows.into_iter().map(|(o,)| OfferKey(o)));
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Live versions without a catalog entry (for a rebuild): (offer, version).
     pub async fn live_versions_not_in_catalog(&self) -> Result<Vec<(OfferKey, i64)>, DbError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
@@ -707,7 +726,9 @@ fn visibility(sql: &mut Sql, viewer: CatalogViewer) {
             sql.push("((i.public = 1 AND i.stop_sold = 0) OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = ")
                 .arg(Arg::Int(u.0))
                 .push(
-                    " AND (m.org_id = i.publisher_id OR (i.stop_sold = 0 AND EXISTS (SELECT 1 FROM catalog_audience a \
+                    " AND (m.org_id = i.publisher_id OR EXISTS (SELECT 1 FROM subscriptions s \
+                     WHERE s.offer = i.offer AND s.org_id = m.org_id AND s.cancelled_at IS NULL) \
+                     OR (i.stop_sold = 0 AND EXISTS (SELECT 1 FROM catalog_audience a \
                      JOIN catalog_plans p ON p.offer = a.offer AND p.plan = a.plan \
                      WHERE a.offer = i.offer AND a.org_id = m.org_id AND p.stop_sold = 0)))))",
                 );

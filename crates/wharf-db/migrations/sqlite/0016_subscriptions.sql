@@ -1,0 +1,97 @@
+-- Access offers: the operator's offers of catalog items, made of base and add-on
+-- plans that open items and set quotas. `document` holds the definition as the API
+-- shows it (JSON: display name, description, visibility, plans with what they open
+-- and their quotas); the audience of a private offer is kept as rows, so deleting an
+-- organization takes it out.
+CREATE TABLE access_offers (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT   NOT NULL UNIQUE,
+    document    TEXT   NOT NULL,
+    public      BIGINT NOT NULL,
+    created_by  TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+
+CREATE TABLE access_audience (
+    access_offer BIGINT NOT NULL REFERENCES access_offers (id) ON DELETE CASCADE,
+    org_id       BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    PRIMARY KEY (access_offer, org_id)
+);
+
+-- A customer organization's subscription to an access plan. At most one active
+-- subscription per organization and plan.
+CREATE TABLE access_subscriptions (
+    id           INTEGER PRIMARY KEY,
+    org_id       BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    access_offer BIGINT NOT NULL REFERENCES access_offers (id),
+    plan         TEXT   NOT NULL,
+    created_by   TEXT   NOT NULL,
+    created_at   BIGINT NOT NULL,
+    cancelled_by TEXT,
+    cancelled_at BIGINT
+);
+CREATE UNIQUE INDEX access_subscriptions_active ON access_subscriptions (org_id, access_offer, plan) WHERE cancelled_at IS NULL;
+
+-- A customer organization's subscription to a plan of a catalog item: its
+-- entitlement. It goes through one base access subscription (whose quotas it counts
+-- against) and records the terms accepted: the live version then, the terms'
+-- SHA-256, who accepted and when. At most one active subscription per organization
+-- and plan.
+CREATE TABLE subscriptions (
+    id                  INTEGER PRIMARY KEY,
+    org_id              BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    offer               BIGINT NOT NULL REFERENCES offers (id) ON DELETE CASCADE,
+    plan                TEXT   NOT NULL,
+    access_subscription BIGINT NOT NULL REFERENCES access_subscriptions (id),
+    terms_version       BIGINT NOT NULL,
+    terms_sha256        TEXT   NOT NULL,
+    accepted_by         TEXT   NOT NULL,
+    accepted_at         BIGINT NOT NULL,
+    share_contact       BIGINT NOT NULL,
+    cancelled_by        TEXT,
+    cancelled_at        BIGINT
+);
+CREATE UNIQUE INDEX subscriptions_active ON subscriptions (org_id, offer, plan) WHERE cancelled_at IS NULL;
+CREATE INDEX subscriptions_by_offer ON subscriptions (offer, plan);
+
+-- Credentials for clusters: each pulls what one subscription entitles, nothing else.
+-- Only the secret's SHA-256 is kept.
+CREATE TABLE pull_secrets (
+    id           INTEGER PRIMARY KEY,
+    subscription BIGINT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    name         TEXT   NOT NULL,
+    secret_hash  TEXT   NOT NULL UNIQUE,
+    created_by   TEXT   NOT NULL,
+    created_at   BIGINT NOT NULL,
+    revoked_at   BIGINT
+);
+CREATE INDEX pull_secrets_by_subscription ON pull_secrets (subscription);
+
+-- Leads: what a publisher learns of subscriptions to its offers (and a test lead
+-- when a version goes live), delivered to the offer's lead destination as a signed
+-- webhook. `key` names what the lead reports, so it is queued once. The contact
+-- details are in `payload` only where the customer agreed to share them.
+CREATE TABLE leads (
+    id           INTEGER PRIMARY KEY,
+    key          TEXT   NOT NULL UNIQUE,
+    publisher_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    offer        BIGINT NOT NULL REFERENCES offers (id) ON DELETE CASCADE,
+    action       TEXT   NOT NULL CHECK (action IN ('subscribed', 'cancelled', 'test')),
+    payload      TEXT   NOT NULL,
+    state        TEXT   NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'no_destination')),
+    attempts     BIGINT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    finished_at  BIGINT
+);
+CREATE INDEX leads_by_publisher ON leads (publisher_id, id);
+
+CREATE TABLE lead_attempts (
+    lead_id     BIGINT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+    attempt     BIGINT NOT NULL,
+    at          BIGINT NOT NULL,
+    status      BIGINT,
+    error       TEXT,
+    duration_ms BIGINT NOT NULL,
+    PRIMARY KEY (lead_id, attempt)
+);
