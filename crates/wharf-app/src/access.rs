@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 
 use wharf_api_types::{
-    AccessOfferSpec, AccessOfferView, AccessPlanSpec, AccessSubscribeRequest, AccessSubscriptionView,
-    AccessUsageView, FieldError, QuotaView, UsageView,
+    AccessOfferSpec, AccessOfferView, AccessPlanSpec, AccessSubscribeRequest, AccessSubscriptionView, AccessUsageView,
+    FieldError, QuotaView, UsageView,
 };
 use wharf_core::subscription::{ItemFacts, combined_limit};
 use wharf_core::{
@@ -182,9 +182,9 @@ impl App {
                 }
             }
             for (j, item) in o.items.iter().flatten().enumerate() {
-                let ok = item.split_once('/').is_some_and(|(p, o)| {
-                    p.parse::<OrgName>().is_ok() && o.parse::<wharf_core::OfferId>().is_ok()
-                });
+                let ok = item
+                    .split_once('/')
+                    .is_some_and(|(p, o)| p.parse::<OrgName>().is_ok() && o.parse::<wharf_core::OfferId>().is_ok());
                 if !ok {
                     err(at(&format!("opens/items/{j}")), format!("{item:?} is not publisher/offer"));
                 }
@@ -252,8 +252,10 @@ impl App {
             }
         }
         let document = serde_json::to_string(&spec).map_err(|e| AppError::Internal(e.to_string()))?;
-        let row =
-            self.db.put_access_offer(&spec.name, &document, public, &audience, &actor.name(), replacing.is_some()).await?;
+        let row = self
+            .db
+            .put_access_offer(&spec.name, &document, public, &audience, &actor.name(), replacing.is_some())
+            .await?;
         tracing::info!(access_offer = %row.name, by = %actor.name(), replaced = replacing.is_some(), "access offer saved");
         self.access_offer_view(AccessOffer::from_row(row)?, true).await
     }
@@ -261,7 +263,8 @@ impl App {
     async fn active_access_subscriptions_to(&self, offer: i64, plan: &str) -> Result<Vec<String>, AppError> {
         let mut names = Vec::new();
         for (org, name, _) in self.db.access_subscribers(offer).await? {
-            if self.db.access_subscriptions(org, true).await?.iter().any(|s| s.access_offer == offer && s.plan == plan) {
+            if self.db.access_subscriptions(org, true).await?.iter().any(|s| s.access_offer == offer && s.plan == plan)
+            {
                 names.push(name);
             }
         }
@@ -332,8 +335,11 @@ impl App {
     /// Deletes an access offer nobody ever subscribed to (operators).
     pub async fn delete_access_offer(&self, actor: &Actor, name: &str) -> Result<(), AppError> {
         Self::require_access_admin(actor)?;
-        let row =
-            self.db.access_offer(name).await?.ok_or_else(|| AppError::NotFound(format!("no access offer named {name:?}")))?;
+        let row = self
+            .db
+            .access_offer(name)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no access offer named {name:?}")))?;
         if !self.db.delete_access_offer(row.id).await? {
             return Err(AppError::Conflict(format!(
                 "access offer {name:?} has subscriptions (active or cancelled); change its plans instead"
@@ -360,7 +366,8 @@ impl App {
         let active = self.db.access_subscriptions(org.id, true).await?;
         if kind == AccessPlanKind::AddOn {
             let has_base = active.iter().any(|s| {
-                s.access_offer == offer.row.id && offer.plan(&s.plan).is_some_and(|p| kind_of(p) == AccessPlanKind::Base)
+                s.access_offer == offer.row.id
+                    && offer.plan(&s.plan).is_some_and(|p| kind_of(p) == AccessPlanKind::Base)
             });
             if !has_base {
                 let bases: Vec<&str> = offer
@@ -384,7 +391,11 @@ impl App {
     }
 
     /// A customer organization's access subscriptions, newest first.
-    pub async fn access_subscriptions(&self, actor: &Actor, org: &str) -> Result<Vec<AccessSubscriptionView>, AppError> {
+    pub async fn access_subscriptions(
+        &self,
+        actor: &Actor,
+        org: &str,
+    ) -> Result<Vec<AccessSubscriptionView>, AppError> {
         actor.require(TokenScope::ApiRead)?;
         let (org, _) = self.org_for(actor, org, OrgAction::ReadSubscriptions).await?;
         let mut out = Vec::new();
@@ -403,8 +414,10 @@ impl App {
     pub async fn cancel_access_subscription(&self, actor: &Actor, org: &str, id: i64) -> Result<(), AppError> {
         actor.require(TokenScope::ApiWrite)?;
         let (org, _) = self.org_for(actor, org, OrgAction::Subscribe).await?;
-        let not_found = || AppError::NotFound(format!("organization {} has no active access subscription {id}", org.name));
-        let sub = self.db.access_subscription(org.id, id).await?.filter(|s| s.cancelled.is_none()).ok_or_else(not_found)?;
+        let not_found =
+            || AppError::NotFound(format!("organization {} has no active access subscription {id}", org.name));
+        let sub =
+            self.db.access_subscription(org.id, id).await?.filter(|s| s.cancelled.is_none()).ok_or_else(not_found)?;
         let n = self.db.subscriptions_through(&[sub.id]).await?;
         if n > 0 {
             return Err(AppError::Conflict(format!(

@@ -86,8 +86,10 @@ impl App {
         if !subscriber && !item.spec.plans.iter().any(on_sale) {
             return Err(AppError::NotFound(format!("the catalog has no listing {:?}", request.offer)));
         }
-        let no_plan = || AppError::NotFound(format!("{}/{} has no plan {:?}", item.publisher, item.offer, request.plan));
-        let plan = item.spec.plans.iter().find(|p| p.id.as_deref() == Some(request.plan.as_str())).ok_or_else(no_plan)?;
+        let no_plan =
+            || AppError::NotFound(format!("{}/{} has no plan {:?}", item.publisher, item.offer, request.plan));
+        let plan =
+            item.spec.plans.iter().find(|p| p.id.as_deref() == Some(request.plan.as_str())).ok_or_else(no_plan)?;
         if !sees(plan) {
             return Err(no_plan());
         }
@@ -249,7 +251,8 @@ impl App {
             return Err(AppError::Conflict(format!("subscription {id} is already cancelled")));
         }
         tracing::info!(org = %org.name, subscription = id, by = %actor.name(), "subscription cancelled");
-        let s = self.db.subscription(org.id, id).await?.ok_or_else(|| AppError::Internal("subscription gone".into()))?;
+        let s =
+            self.db.subscription(org.id, id).await?.ok_or_else(|| AppError::Internal("subscription gone".into()))?;
         self.subscription_view(&org, s).await
     }
 

@@ -227,8 +227,12 @@ pub enum PlatformAction {
 
 impl PlatformAction {
     /// All platform actions, in documentation order.
-    pub const ALL: [PlatformAction; 4] =
-        [PlatformAction::ReadAll, PlatformAction::ManageUsers, PlatformAction::ManageOrgs, PlatformAction::ManageAccess];
+    pub const ALL: [PlatformAction; 4] = [
+        PlatformAction::ReadAll,
+        PlatformAction::ManageUsers,
+        PlatformAction::ManageOrgs,
+        PlatformAction::ManageAccess,
+    ];
 
     fn describe(self) -> &'static str {
         match self {
@@ -248,9 +252,7 @@ impl PlatformAction {
 pub fn platform_permits(role: Role, action: PlatformAction) -> bool {
     match action {
         PlatformAction::ReadAll => true,
-        PlatformAction::ManageUsers | PlatformAction::ManageOrgs | PlatformAction::ManageAccess => {
-            role >= Role::Admin
-        }
+        PlatformAction::ManageUsers | PlatformAction::ManageOrgs | PlatformAction::ManageAccess => role >= Role::Admin,
     }
 }
 

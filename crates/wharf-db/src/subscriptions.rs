@@ -276,7 +276,8 @@ impl Db {
 
     /// An access offer by name.
     pub async fn access_offer(&self, name: &str) -> Result<Option<AccessOfferRow>, DbError> {
-        let row = sqlx::query("SELECT * FROM access_offers WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
+        let row =
+            sqlx::query("SELECT * FROM access_offers WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
         match row {
             Some(r) => Ok(Some(self.access_offer_from_row(&r).await?)),
             None => Ok(None),

@@ -178,6 +178,34 @@ pub async fn run_pipeline(app: &TestApp, application: &wharf_app::App) {
     assert!(ran.iter().all(|r| matches!(r, wharf_jobs::Ran::Succeeded(_))), "{ran:?}");
 }
 
+/// Publishes `doc` as a new offer (or a new version of it) and takes it live.
+pub async fn go_live(app: &TestApp, application: &wharf_app::App, doc: &Value) {
+    let id = doc["id"].as_str().unwrap();
+    let r = app.as_user(Method::POST, "dev", BASE).json(doc).send().await.unwrap();
+    if r.status() == 409 {
+        let path = format!("{BASE}/{id}/draft");
+        let r = app.as_user(Method::GET, "dev", &path).send().await.unwrap();
+        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let r = app.as_user(Method::PUT, "dev", &path).header("if-match", etag).json(doc).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    } else {
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let (status, body) =
+        json(app.as_user(Method::POST, "dev", &format!("{BASE}/{id}/submit")).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{body}");
+    let version = body["version"]["version"].as_i64().unwrap();
+    run_pipeline(app, application).await;
+    let r = app
+        .as_user(Method::POST, "dev", &format!("{BASE}/{id}/go-live"))
+        .json(&json!({"version": version}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    run_pipeline(app, application).await;
+}
+
 pub async fn submit(app: &TestApp) -> i64 {
     let (status, body) =
         json(app.as_user(Method::POST, "dev", &format!("{BASE}/db/submit")).send().await.unwrap()).await;

@@ -1,0 +1,359 @@
+//! Access offers, subscriptions and entitlement-scoped pulls, over HTTP: operators
+//! define access offers of base and add-on plans with quotas; a customer
+//! organization subscribes to one before it may subscribe to the items it opens,
+//! accepting their terms; quotas are enforced with an error naming the quota and its
+//! limit; pulls follow entitlements only (user tokens and per-subscription pull
+//! secrets); cancelling refuses new tokens at once; stop-selling keeps subscribers
+//! pulling and seeing the listing; other tenants' subscriptions do not exist for
+//! them.
+
+mod common;
+
+use common::publishing::{BASE, PERMISSIVE, document, get_manifest, go_live, setup};
+use common::{PASSWORD, TestApp, json};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const FREE_REPO: &str = "mp/contoso/db/free/example-db";
+const CLUSTER_REPO: &str = "mp/contoso/db/byol-cluster/example-db";
+
+/// A live `contoso/db` (plans `free` and `byol-cluster`), customers `fabrikam`
+/// (owner `cust`) and `northwind` (owner `outsider`).
+async fn live() -> (TestApp, wharf_app::App, tempfile::TempDir) {
+    let (app, application, dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let doc = document(&app).await;
+    go_live(&app, &application, &doc).await;
+    (app, application, dir)
+}
+
+fn access_offers() -> [Value; 2] {
+    [
+        json!({
+            "name": "standard", "display_name": "Standard access",
+            "plans": [
+                {"name": "databases", "kind": "base", "opens": {"categories": ["databases"]}, "quotas": {"subscriptions": 1}},
+                {"name": "more", "kind": "add_on", "opens": {"publishers": ["contoso"]}, "quotas": {"subscriptions": 1}},
+            ],
+        }),
+        json!({
+            "name": "vip", "display_name": "For fabrikam", "visibility": "private", "audience": ["fabrikam"],
+            "plans": [{"name": "everything", "kind": "base", "opens": {"all": true}}],
+        }),
+    ]
+}
+
+async fn post(app: &TestApp, user: &str, path: &str, body: &Value) -> (u16, Value) {
+    json(app.as_user(Method::POST, user, path).json(body).send().await.unwrap()).await
+}
+
+async fn get(app: &TestApp, user: &str, path: &str) -> (u16, Value) {
+    json(app.as_user(Method::GET, user, path).send().await.unwrap()).await
+}
+
+/// Creates the two access offers and subscribes fabrikam to `standard`'s base plan.
+async fn standard_access(app: &TestApp) {
+    for offer in access_offers() {
+        let (status, body) = post(app, "admin", "/api/v1/access-offers", &offer).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) =
+        post(app, "cust", "/api/v1/orgs/fabrikam/access", &json!({"access_offer": "standard", "plan": "databases"}))
+            .await;
+    assert_eq!((status, body["kind"].as_str()), (201, Some("base")), "{body}");
+}
+
+async fn subscribe(app: &TestApp, plan: &str) -> (u16, Value) {
+    let body = json!({"offer": "contoso/db", "plan": plan, "accept_terms": true});
+    post(app, "cust", "/api/v1/orgs/fabrikam/subscriptions", &body).await
+}
+
+/// What a registry token for `scope` grants, asked with Basic `user:secret`: the
+/// HTTP status, the granted actions, the token and its lifetime.
+async fn token(app: &TestApp, user: &str, secret: &str, scope: &str) -> (u16, Vec<String>, String, u64) {
+    let r = app
+        .http
+        .get(format!("{}/token", app.url))
+        .query(&[("service", "wharf-registry"), ("scope", scope)])
+        .basic_auth(user, Some(secret))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(r).await;
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    let granted = match token.split('.').nth(1) {
+        Some(payload) => {
+            use base64::Engine as _;
+            let claims: Value =
+                serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+                    .unwrap();
+            claims["access"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|a| a["actions"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    (status, granted, token, body["expires_in"].as_u64().unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_offers_open_items_and_quotas_bound_subscriptions() {
+    let (app, _application, _dir) = live().await;
+
+    // A definition with every field wrong: each problem reported at once, nothing stored.
+    let bad = json!({
+        "name": "Bad Name", "display_name": "", "visibility": "secret", "audience": ["contoso", "nobody"],
+        "plans": [
+            {"name": "a", "kind": "extra", "opens": {"all": true, "categories": ["no-such-category"]},
+             "quotas": {"gigawatts": 1, "deployments": 3}},
+            {"name": "a", "kind": "add_on", "opens": {"items": ["not-an-item"]}},
+        ],
+    });
+    let (status, problem) = post(&app, "admin", "/api/v1/access-offers", &bad).await;
+    assert_eq!(status, 422, "{problem}");
+    let pointers: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    insta::assert_snapshot!(pointers.join("\n"), @"
+    /name
+    /display_name
+    /visibility
+    /audience
+    /audience/0
+    /audience/1
+    /plans/0/kind
+    /plans/0/opens
+    /plans/0/opens/categories/0
+    /plans/0/quotas/deployments
+    /plans/0/quotas/gigawatts
+    /plans/1/name
+    /plans/1/opens/items/0
+    /plans
+    ");
+    let (_, all) = get(&app, "admin", "/api/v1/access-offers").await;
+    assert_eq!(all, json!([]));
+    // Customers do not define access offers.
+    let (status, _) = post(&app, "cust", "/api/v1/access-offers", &access_offers()[0]).await;
+    assert_eq!(status, 403);
+
+    // Before any access subscription, the item cannot be subscribed to.
+    for offer in access_offers() {
+        let (status, body) = post(&app, "admin", "/api/v1/access-offers", &offer).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, problem) = subscribe(&app, "free").await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("no access plan of organization fabrikam opens contoso/db"));
+
+    // A private access offer exists only for its audience.
+    let (_, seen) = get(&app, "outsider", "/api/v1/access-offers").await;
+    let names: Vec<&str> = seen.as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["standard"]);
+    let (status, _) = get(&app, "outsider", "/api/v1/access-offers/vip").await;
+    assert_eq!(status, 404);
+    let (status, missing) =
+        post(&app, "outsider", "/api/v1/orgs/northwind/access", &json!({"access_offer": "vip", "plan": "everything"}))
+            .await;
+    let (_, absent) =
+        post(&app, "outsider", "/api/v1/orgs/northwind/access", &json!({"access_offer": "nope", "plan": "everything"}))
+            .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        missing["detail"].as_str().unwrap().replace("vip", "X"),
+        absent["detail"].as_str().unwrap().replace("nope", "X")
+    );
+    let (_, fabrikam_sees) = get(&app, "cust", "/api/v1/access-offers/vip").await;
+    assert_eq!(fabrikam_sees["audience"], Value::Null, "customers do not see other tenants named: {fabrikam_sees}");
+
+    // An add-on needs its base plan.
+    let add_on = json!({"access_offer": "standard", "plan": "more"});
+    let (status, problem) = post(&app, "cust", "/api/v1/orgs/fabrikam/access", &add_on).await;
+    assert_eq!(status, 409);
+    assert!(problem["detail"].as_str().unwrap().contains("subscribe to a base plan of \"standard\" first (databases)"));
+    let (status, _) =
+        post(&app, "cust", "/api/v1/orgs/fabrikam/access", &json!({"access_offer": "standard", "plan": "databases"}))
+            .await;
+    assert_eq!(status, 201);
+
+    // Terms: must be accepted; a stale SHA-256 is refused.
+    let (status, problem) =
+        post(&app, "cust", "/api/v1/orgs/fabrikam/subscriptions", &json!({"offer": "contoso/db", "plan": "free"}))
+            .await;
+    assert_eq!((status, problem["errors"][0]["pointer"].as_str()), (422, Some("/accept_terms")), "{problem}");
+    let stale = json!({"offer": "contoso/db", "plan": "free", "accept_terms": true, "terms_sha256": "00".repeat(32)});
+    let (status, problem) = post(&app, "cust", "/api/v1/orgs/fabrikam/subscriptions", &stale).await;
+    assert_eq!(status, 409, "{problem}");
+    let (_, listing) = get(&app, "cust", "/api/v1/catalog/contoso/db").await;
+    let terms = listing["terms_sha256"].as_str().unwrap().to_owned();
+
+    // The same subscription twice under one Idempotency-Key: one subscription.
+    let body = json!({"offer": "contoso/db", "plan": "free", "accept_terms": true, "terms_sha256": terms, "share_contact": true});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = app
+            .as_user(Method::POST, "cust", "/api/v1/orgs/fabrikam/subscriptions")
+            .header("idempotency-key", "3c1f6a52-5d1e-4d4b-9b8e-2f4f1d0c9a77")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answers.push(json(r).await);
+    }
+    assert_eq!(answers[0].0, 201, "{}", answers[0].1);
+    assert_eq!(answers[0], answers[1]);
+    let sub = answers[0].1.clone();
+    assert_eq!(sub["terms"]["sha256"], json!(terms));
+    assert_eq!(sub["terms"]["accepted_by"], "cust");
+    assert_eq!(sub["access"], "standard/databases");
+    assert_eq!(sub["repositories"], json!([format!("{}/{FREE_REPO}", app.url.trim_start_matches("http://"))]));
+    let (_, list) = get(&app, "cust", "/api/v1/orgs/fabrikam/subscriptions").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // Without the key, a second subscription to the same plan is a conflict.
+    let (status, _) = subscribe(&app, "free").await;
+    assert_eq!(status, 409);
+
+    // The quota: one subscription through the base plan.
+    let (status, problem) = subscribe(&app, "byol-cluster").await;
+    assert_eq!((status, problem["type"].as_str()), (403, Some("urn:wharf:problem:quota-exceeded")), "{problem}");
+    insta::assert_snapshot!(problem["detail"].as_str().unwrap(), @"
+    quota subscriptions of access offer \"standard\" is used up: 1 of 1 subscriptions; cancel one, or add an add-on plan that raises it
+    ");
+    let (_, usage) = get(&app, "cust", "/api/v1/orgs/fabrikam/usage").await;
+    assert_eq!(usage["access"][0]["quotas"], json!([{"quota": "subscriptions", "limit": 1, "used": 1}]));
+    // The add-on raises it.
+    let (status, _) = post(&app, "cust", "/api/v1/orgs/fabrikam/access", &add_on).await;
+    assert_eq!(status, 201);
+    let (status, body) = subscribe(&app, "byol-cluster").await;
+    assert_eq!(status, 201, "{body}");
+    let (_, usage) = get(&app, "admin", "/api/v1/orgs/fabrikam/usage").await;
+    assert_eq!(usage["access"][0]["plans"], json!(["databases", "more"]));
+    assert_eq!(usage["access"][0]["quotas"], json!([{"quota": "subscriptions", "limit": 2, "used": 2}]));
+    let (_, standard) = get(&app, "admin", "/api/v1/access-offers/standard").await;
+    assert_eq!(standard["subscribers"], json!(["fabrikam"]));
+
+    // Another tenant: fabrikam's subscription does not exist for it, by any path.
+    let id = sub["id"].as_i64().unwrap();
+    for path in [
+        format!("/api/v1/orgs/fabrikam/subscriptions/{id}"),
+        format!("/api/v1/orgs/northwind/subscriptions/{id}"),
+        format!("/api/v1/orgs/fabrikam/subscriptions/{id}/pull-secrets"),
+        "/api/v1/orgs/fabrikam/usage".to_owned(),
+        "/api/v1/orgs/fabrikam/access".to_owned(),
+    ] {
+        let (status, _) = get(&app, "outsider", &path).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let (status, _) = post(
+        &app,
+        "outsider",
+        &format!("/api/v1/orgs/fabrikam/subscriptions/{id}/pull-secrets"),
+        &json!({"name": "steal"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // The access subscription cannot go while subscriptions go through it; the plan
+    // cannot be removed while subscribed; the access offer cannot be deleted.
+    let (_, access) = get(&app, "cust", "/api/v1/orgs/fabrikam/access").await;
+    let base = access.as_array().unwrap().iter().find(|a| a["plan"] == "databases").unwrap()["id"].as_i64().unwrap();
+    let r = app.as_user(Method::DELETE, "cust", &format!("/api/v1/orgs/fabrikam/access/{base}")).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    let mut fewer = access_offers()[0].clone();
+    fewer["plans"].as_array_mut().unwrap().truncate(1);
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/access-offers/standard").json(&fewer).send().await.unwrap();
+    let (status, problem) = json(r).await;
+    assert_eq!(status, 409);
+    assert!(problem["detail"].as_str().unwrap().contains("plan \"more\" cannot be removed: fabrikam subscribe"));
+    let r = app.as_user(Method::DELETE, "admin", "/api/v1/access-offers/standard").send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    let r = app.as_user(Method::DELETE, "admin", "/api/v1/access-offers/vip").send().await.unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_follow_entitlements_and_end_with_the_subscription() {
+    let (app, _application, _dir) = live().await;
+    standard_access(&app).await;
+    let free_pull = format!("repository:{FREE_REPO}:pull");
+    let cluster_pull = format!("repository:{CLUSTER_REPO}:pull");
+
+    // Not subscribed yet: nothing.
+    let (_, granted, _, _) = token(&app, "cust", PASSWORD, &free_pull).await;
+    assert!(granted.is_empty());
+    let (status, sub) = subscribe(&app, "free").await;
+    assert_eq!(status, 201, "{sub}");
+    let id = sub["id"].as_i64().unwrap();
+
+    // A member's token pulls the subscribed plan's repository, not another plan's,
+    // and lives at most five minutes; another tenant gets nothing.
+    let (_, granted, bearer, ttl) = token(&app, "cust", PASSWORD, &free_pull).await;
+    assert_eq!(granted, ["pull"]);
+    assert!(ttl <= 300, "{ttl}");
+    let (status, _, _) = get_manifest(&app, Some(&format!("Bearer {bearer}")), FREE_REPO, "1.0.0").await;
+    assert_eq!(status, 200);
+    let (_, granted, _, _) = token(&app, "cust", PASSWORD, &cluster_pull).await;
+    assert!(granted.is_empty());
+    let (_, granted, _, _) = token(&app, "outsider", PASSWORD, &free_pull).await;
+    assert!(granted.is_empty());
+
+    // A pull secret: the subscription's repository only, never the publisher's sources.
+    let (status, secret) = post(
+        &app,
+        "cust",
+        &format!("/api/v1/orgs/fabrikam/subscriptions/{id}/pull-secrets"),
+        &json!({"name": "prod cluster"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{secret}");
+    let (user, password) = (secret["username"].as_str().unwrap(), secret["password"].as_str().unwrap());
+    assert!(password.starts_with("wharf_pull_"));
+    assert!(secret["kubernetes_secret"].as_str().unwrap().contains("type: kubernetes.io/dockerconfigjson"));
+    let (status, granted, pulled, _) = token(&app, user, password, &free_pull).await;
+    assert_eq!((status, granted), (200, vec!["pull".to_owned()]));
+    let (status, _, _) = get_manifest(&app, Some(&format!("Bearer {pulled}")), FREE_REPO, "1.0.0").await;
+    assert_eq!(status, 200);
+    for scope in
+        [cluster_pull.clone(), "repository:contoso/example-db:pull".into(), format!("repository:{FREE_REPO}:push")]
+    {
+        let (_, granted, _, _) = token(&app, user, password, &scope).await;
+        assert!(granted.iter().all(|a| a != "push") && (scope.ends_with(":push") || granted.is_empty()), "{scope}");
+    }
+    let (status, _, _, _) = token(&app, "cust", password, &free_pull).await;
+    assert_eq!(status, 401, "a pull secret logs in only under its own user name");
+    let r = app.with_token(Method::GET, password, "/api/v1/user").send().await.unwrap();
+    assert_eq!(r.status(), 401, "a pull secret is no API credential");
+    let (_, listed) = get(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{id}/pull-secrets")).await;
+    assert_eq!(listed[0]["name"], "prod cluster");
+    assert!(listed[0].get("password").is_none());
+
+    // Stop-sell: the subscriber keeps seeing and pulling; a newcomer sees nothing.
+    let r = app.as_user(Method::POST, "dev", &format!("{BASE}/db/stop-sell")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, _) = get(&app, "cust", "/api/v1/catalog/contoso/db").await;
+    assert_eq!(status, 200);
+    let (_, found) = get(&app, "cust", "/api/v1/catalog?q=example").await;
+    assert_eq!(found["total"], 1);
+    let (status, _) = get(&app, "outsider", "/api/v1/catalog/contoso/db").await;
+    assert_eq!(status, 404);
+    let (_, granted, _, _) = token(&app, "cust", PASSWORD, &free_pull).await;
+    assert_eq!(granted, ["pull"]);
+    let (_, granted, _, _) = token(&app, user, password, &free_pull).await;
+    assert_eq!(granted, ["pull"]);
+
+    // Cancelling: new tokens refused at once, for members and the pull secret alike.
+    let (status, cancelled) =
+        post(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{id}/cancel"), &json!({})).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    let (_, granted, _, _) = token(&app, "cust", PASSWORD, &free_pull).await;
+    assert!(granted.is_empty());
+    let (status, _, _, _) = token(&app, user, password, &free_pull).await;
+    assert_eq!(status, 401);
+    // The stop-sold listing is gone for the former subscriber.
+    let (status, _) = get(&app, "cust", "/api/v1/catalog/contoso/db").await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{id}/cancel"), &json!({})).await;
+    assert_eq!(status, 409);
+}
