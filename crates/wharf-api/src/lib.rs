@@ -61,6 +61,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/orgs/{org}/webhooks/{id}", delete(webhooks::delete))
         .route("/orgs/{org}/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/orgs/{org}/leads", get(webhooks::leads))
         .route(
             "/advisories",
             get(advisories::list).post(advisories::import).layer(DefaultBodyLimit::max(advisories_limit)),

@@ -29,7 +29,7 @@ use crate::routes::{advisories, catalog, offers, orgs, subscriptions as subs, to
         offers::history, offers::upload_media, offers::get_media,
         advisories::import, advisories::list,
         catalog::search, catalog::show, catalog::sbom, catalog::media,
-        webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries,
+        webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::leads,
         subs::list_access_offers, subs::create_access_offer, subs::get_access_offer, subs::put_access_offer,
         subs::delete_access_offer, subs::list_access, subs::subscribe_access, subs::cancel_access, subs::usage,
         subs::list, subs::subscribe, subs::get, subs::cancel, subs::pull_secrets, subs::create_pull_secret,
@@ -47,7 +47,7 @@ use crate::routes::{advisories, catalog, offers, orgs, subscriptions as subs, to
         (name = "advisories", description = "The server's vulnerability advisory store (operators)"),
         (name = "access", description = "Access offers (operators' offers of catalog items, with plans and quotas), customers' access subscriptions and usage"),
         (name = "subscriptions", description = "Customer organizations' subscriptions to plans (entitlements) and their pull secrets"),
-        (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks) and their delivery log"),
+        (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks), their delivery log, and publishers' leads"),
     )
 )]
 struct ApiDoc;

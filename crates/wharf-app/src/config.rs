@@ -81,10 +81,18 @@ pub struct WebhookConfig {
     /// Fixed addresses for host names, used instead of DNS (as `curl --resolve`): for
     /// split-horizon setups. The addresses are checked like resolved ones.
     pub resolve: std::collections::BTreeMap<String, Vec<String>>,
+    /// A PEM file of certificate authorities trusted for `https` destinations besides
+    /// the system's (a private CA of an on-premises marketplace); empty: none.
+    pub ca_file: String,
 }
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig { allow: Vec::new(), timeout: HumanDuration::secs(10), resolve: Default::default() }
+        WebhookConfig {
+            allow: Vec::new(),
+            timeout: HumanDuration::secs(10),
+            resolve: Default::default(),
+            ca_file: String::new(),
+        }
     }
 }

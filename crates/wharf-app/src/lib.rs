@@ -25,6 +25,7 @@ pub mod gc;
 pub mod health;
 pub mod idempotency;
 mod input;
+pub mod leads;
 mod offers;
 mod orgs;
 pub mod packaging;

@@ -17,6 +17,7 @@ use wharf_db::publishing::SignOff;
 use wharf_db::steps::Progress;
 use wharf_oci::Digest;
 
+use crate::leads::LeadAction;
 use crate::signing::signature_tag;
 use crate::{Actor, App, AppError};
 
@@ -116,6 +117,7 @@ impl App {
         if version.status == VersionStatus::Live {
             // Live already (the worker died before recording the step's end).
             self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
+            self.queue_lead(job.offer, job.version, LeadAction::Test, None).await?;
             return self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionLive, None).await;
         }
         if version.status != VersionStatus::Preview {
@@ -174,6 +176,7 @@ impl App {
         self.db.version_to_live(job.offer, job.version, PIPELINE, &entry).await.map_err(crate::offers::write_error)?;
         self.end_step(job.offer, job.version, PipelineStep::Live, StepState::Passed, None).await?;
         tracing::info!(offer = %job.offer, version = job.version, "version live");
+        self.queue_lead(job.offer, job.version, LeadAction::Test, None).await?;
         self.announce(job.offer, job.version, &job.publisher, WebhookEvent::VersionLive, None).await
     }
 

@@ -22,6 +22,7 @@ use wharf_db::orgs::Org;
 use wharf_db::subscriptions::{NewSubscription, PullSecretRow, SubscribeError, SubscriptionRow};
 use wharf_offer::spec::OfferSpec;
 
+use crate::leads::{LeadAction, LeadCustomer};
 use crate::{Actor, App, AppError};
 
 /// The live version of an item, as a subscription reads it.
@@ -148,6 +149,7 @@ impl App {
                 Ok(row) => {
                     tracing::info!(org = %org.name, offer = %request.offer, plan = %request.plan,
                         subscription = row.id, by = %actor.name(), "subscribed");
+                    self.lead_for(actor, &org, &row, LeadAction::Subscribed).await?;
                     return self.subscription_view(&org, row).await;
                 }
                 Err(SubscribeError::Quota(used, limit)) => {
@@ -253,7 +255,36 @@ impl App {
         tracing::info!(org = %org.name, subscription = id, by = %actor.name(), "subscription cancelled");
         let s =
             self.db.subscription(org.id, id).await?.ok_or_else(|| AppError::Internal("subscription gone".into()))?;
+        self.lead_for(actor, &org, &s, LeadAction::Cancelled).await?;
         self.subscription_view(&org, s).await
+    }
+
+    /// Queues the publisher's lead about a subscription, about the live version; the
+    /// contact is the actor who accepted the terms, when the customer shares it.
+    async fn lead_for(
+        &self,
+        actor: &Actor,
+        org: &Org,
+        s: &SubscriptionRow,
+        action: LeadAction,
+    ) -> Result<(), AppError> {
+        let contact = match (s.share_contact, actor.user_id()) {
+            (true, Some(user)) => {
+                self.db.user_by_id(user).await?.map(|u| (u.name.to_string(), u.email.map(|e| e.to_string())))
+            }
+            _ => None,
+        };
+        let customer = LeadCustomer {
+            org: org.name.to_string(),
+            org_display_name: org.display_name.clone(),
+            subscription: s.id,
+            plan: s.plan.clone(),
+            contact,
+        };
+        let versions = self.db.offer_versions(s.offer).await?;
+        let live = versions.iter().find(|v| v.status == wharf_core::VersionStatus::Live);
+        let version = live.map_or(s.terms_version, |v| v.version);
+        self.queue_lead(s.offer, version, action, Some(&customer)).await
     }
 
     fn pull_secret_view(row: &PullSecretRow) -> PullSecretView {

@@ -11,14 +11,13 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wharf_api_types::{AttemptView, CreateWebhookRequest, CreatedWebhookView, DeliveryView, WebhookView};
 use wharf_core::{OrgAction, OrgId, Timestamp, TokenScope, WebhookEvent};
-use wharf_db::webhooks::WebhookRow;
-use wharf_webhook::{DeliveryError, Destination, DestinationPolicy, Resolver, Secret, SystemResolver};
+use wharf_db::webhooks::{DeliveryLog, WebhookRow};
+use wharf_webhook::{Connection, DeliveryError, Destination, DestinationPolicy, Resolver, Secret, SystemResolver};
 
 use crate::config::WebhookConfig;
 use crate::{Actor, App, AppError};
@@ -31,8 +30,8 @@ const DELIVERIES_LISTED: u32 = 100;
 /// How deliveries reach their destinations.
 #[derive(Debug, Default)]
 pub(crate) struct Settings {
-    policy: DestinationPolicy,
-    timeout: Duration,
+    pub(crate) policy: DestinationPolicy,
+    connection: Connection,
     resolver: Lookup,
 }
 
@@ -53,7 +52,24 @@ impl Settings {
                 parsed.map_err(|e| AppError::field("/webhooks/resolve", format!("{host}: {addresses:?}: {e}")))?;
             fixed.insert(host.to_ascii_lowercase(), parsed);
         }
-        Ok(Settings { policy: DestinationPolicy::new(allowed), timeout: config.timeout.0, resolver: Lookup { fixed } })
+        let roots = if config.ca_file.is_empty() {
+            Vec::new()
+        } else {
+            let pem = std::fs::read(&config.ca_file).map_err(|e| {
+                AppError::field("/webhooks/ca_file", format!("{:?} cannot be read: {e}", config.ca_file))
+            })?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| AppError::field("/webhooks/ca_file", format!("{:?}: {e}", config.ca_file)))?;
+            if roots.is_empty() {
+                return Err(AppError::field("/webhooks/ca_file", format!("{:?} holds no certificate", config.ca_file)));
+            }
+            roots
+        };
+        Ok(Settings {
+            policy: DestinationPolicy::new(allowed),
+            connection: Connection { timeout: config.timeout.0, roots },
+            resolver: Lookup { fixed },
+        })
     }
 }
 
@@ -180,7 +196,7 @@ impl App {
         };
         let mut out = Vec::new();
         for d in self.db.deliveries(hook.id, DELIVERIES_LISTED).await? {
-            let attempts = self.db.delivery_attempts(&d.id).await?;
+            let attempts = self.attempts(DeliveryLog::Webhooks, &d.id).await?;
             out.push(DeliveryView {
                 payload: serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::Null),
                 id: d.id,
@@ -188,16 +204,7 @@ impl App {
                 state: d.state,
                 created_at: d.created_at,
                 finished_at: d.finished_at,
-                attempts: attempts
-                    .into_iter()
-                    .map(|a| AttemptView {
-                        attempt: a.attempt,
-                        at: a.at,
-                        status: a.status,
-                        error: a.error,
-                        duration_ms: a.duration_ms,
-                    })
-                    .collect(),
+                attempts,
             });
         }
         Ok(out)
@@ -234,25 +241,41 @@ impl App {
             return Ok(());
         }
         let Some(hook) = self.db.webhook(d.webhook_id).await? else { return Ok(()) };
-        let last = d.attempts + 1 >= MAX_ATTEMPTS;
+        let secret = hook
+            .secret
+            .parse::<Secret>()
+            .map_err(|e| AppError::Internal(format!("webhook {}: stored secret: {e}", hook.id)))?;
+        self.attempt(DeliveryLog::Webhooks, &d.id, d.attempts, &hook.url, &secret, &d.payload).await
+    }
+
+    /// One attempt at a message of `log` to `url`, signed with `secret`, recorded in
+    /// the log. `Err` asks the job to retry; a destination the policy refuses is
+    /// refused for good.
+    pub(crate) async fn attempt(
+        &self,
+        log: DeliveryLog,
+        id: &str,
+        attempts: u32,
+        url: &str,
+        secret: &Secret,
+        payload: &str,
+    ) -> Result<(), AppError> {
+        let last = attempts + 1 >= MAX_ATTEMPTS;
         let settings = &self.webhooks;
-        let outcome = match (hook.url.parse::<Destination>(), hook.secret.parse::<Secret>()) {
-            (Ok(destination), Ok(secret)) => {
+        let outcome = match url.parse::<Destination>() {
+            Ok(destination) => {
                 wharf_webhook::deliver(
                     &settings.policy,
                     &settings.resolver,
                     &destination,
-                    &secret,
-                    &d.id,
-                    d.payload.as_bytes(),
-                    settings.timeout,
+                    secret,
+                    id,
+                    payload.as_bytes(),
+                    &settings.connection,
                 )
                 .await
             }
-            (Err(e), _) => Err(DeliveryError::Destination(e)),
-            (_, Err(e)) => {
-                return Err(AppError::Internal(format!("webhook {}: stored secret: {e}", hook.id)));
-            }
+            Err(e) => Err(DeliveryError::Destination(e)),
         };
         let (status, error, ms, state) = match &outcome {
             Ok(r) if r.accepted() => (Some(r.status), None, r.duration.as_millis(), "delivered"),
@@ -267,12 +290,30 @@ impl App {
             Err(e) => (None, Some(e.to_string()), 0, if last { "failed" } else { "pending" }),
         };
         let ms = u64::try_from(ms).unwrap_or(u64::MAX);
-        let attempt = self.db.record_attempt(&d.id, status, error.as_deref(), ms, state).await?;
-        metrics::counter!("wharf_webhook_attempts_total", "result" => state).increment(1);
-        tracing::info!(webhook = hook.id, delivery = %d.id, attempt, state, status, error, "webhook delivery attempt");
+        let attempt = self.db.record_attempt(log, id, status, error.as_deref(), ms, state).await?;
+        let kind = if log == DeliveryLog::Leads { "lead" } else { "webhook" };
+        metrics::counter!("wharf_webhook_attempts_total", "result" => state, "kind" => kind).increment(1);
+        tracing::info!(kind, delivery = %id, attempt, state, status, error, "delivery attempt");
         match state {
             "pending" => Err(AppError::Unavailable(error.unwrap_or_default())),
             _ => Ok(()),
         }
+    }
+
+    /// A message's attempts, as the API shows them.
+    pub(crate) async fn attempts(&self, log: DeliveryLog, id: &str) -> Result<Vec<AttemptView>, AppError> {
+        Ok(self
+            .db
+            .delivery_attempts(log, id)
+            .await?
+            .into_iter()
+            .map(|a| AttemptView {
+                attempt: a.attempt,
+                at: a.at,
+                status: a.status,
+                error: a.error,
+                duration_ms: a.duration_ms,
+            })
+            .collect())
     }
 }

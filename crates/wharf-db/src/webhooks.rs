@@ -75,6 +75,85 @@ pub struct AttemptRow {
     pub duration_ms: u64,
 }
 
+/// Which log a delivery belongs to: a webhook's messages or a publisher's leads. Both
+/// keep messages with the same columns and every attempt in a table of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryLog {
+    /// `webhook_deliveries` and `webhook_attempts`.
+    Webhooks,
+    /// `leads` and `lead_attempts`.
+    Leads,
+}
+
+impl DeliveryLog {
+    fn tables(self) -> (&'static str, &'static str) {
+        match self {
+            DeliveryLog::Webhooks => ("webhook_deliveries", "webhook_attempts"),
+            DeliveryLog::Leads => ("leads", "lead_attempts"),
+        }
+    }
+}
+
+/// A lead: what a publisher learns of a subscription (or a test lead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadRow {
+    /// Its id: the `webhook-id` of every attempt.
+    pub id: String,
+    /// The publisher organization.
+    pub publisher_id: OrgId,
+    /// The offer.
+    pub offer: wharf_core::OfferKey,
+    /// The version whose lead destination receives it.
+    pub version: i64,
+    /// `subscribed`, `cancelled` or `test`.
+    pub action: String,
+    /// The body (JSON).
+    pub payload: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// When it was delivered or given up.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// A lead to queue.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLead<'a> {
+    /// Its id (what it reports, so it is queued once).
+    pub id: &'a str,
+    /// The publisher organization.
+    pub publisher_id: OrgId,
+    /// The offer.
+    pub offer: wharf_core::OfferKey,
+    /// The version whose lead destination receives it.
+    pub version: i64,
+    /// `subscribed`, `cancelled` or `test`.
+    pub action: &'a str,
+    /// The body (JSON).
+    pub payload: &'a str,
+}
+
+const LEAD_COLUMNS: &str =
+    "id, publisher_id, offer, version, action, payload, state, attempts, created_at, finished_at";
+
+fn lead_from_row(r: &AnyRow) -> Result<LeadRow, DbError> {
+    Ok(LeadRow {
+        id: col(r, "id")?,
+        publisher_id: OrgId(col(r, "publisher_id")?),
+        offer: wharf_core::OfferKey(col(r, "offer")?),
+        version: col(r, "version")?,
+        action: col(r, "action")?,
+        payload: col(r, "payload")?,
+        state: col(r, "state")?,
+        attempts: u32::try_from(col::<i64>(r, "attempts")?).unwrap_or(0),
+        created_at: Timestamp::from_millis(col(r, "created_at")?),
+        finished_at: col::<Option<i64>>(r, "finished_at")?.map(Timestamp::from_millis),
+    })
+}
+
 /// attempt, at, status, error, duration_ms
 type AttemptTuple = (i64, i64, Option<i64>, Option<String>, i64);
 
@@ -197,13 +276,13 @@ impl Db {
     }
 
     /// The attempts of a message, first first.
-    pub async fn delivery_attempts(&self, delivery: &str) -> Result<Vec<AttemptRow>, DbError> {
-        let rows: Vec<AttemptTuple> = sqlx::query_as(
-            "SELECT attempt, at, status, error, duration_ms FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
-        )
-        .bind(delivery)
-        .fetch_all(self.pool())
-        .await?;
+    pub async fn delivery_attempts(&self, log: DeliveryLog, delivery: &str) -> Result<Vec<AttemptRow>, DbError> {
+        let (_, attempts) = log.tables();
+        let sql = format!(
+            "SELECT attempt, at, status, error, duration_ms FROM {attempts} WHERE delivery_id = $1 ORDER BY attempt"
+        );
+        let rows: Vec<AttemptTuple> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(delivery).fetch_all(self.pool()).await?;
         Ok(rows
             .into_iter()
             .map(|(attempt, at, status, error, duration_ms)| AttemptRow {
@@ -220,6 +299,7 @@ impl Db {
     /// `failed`, or still `pending`); returns the attempt's number.
     pub async fn record_attempt(
         &self,
+        log: DeliveryLog,
         delivery: &str,
         status: Option<u16>,
         error: Option<&str>,
@@ -227,28 +307,69 @@ impl Db {
         state: &str,
     ) -> Result<u32, DbError> {
         let now = Timestamp::now().as_millis();
+        let (messages, attempts_table) = log.tables();
         let mut tx = self.begin_write().await?;
-        let attempts: i64 = sqlx::query_scalar(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $1, \
-             finished_at = CASE WHEN $1 = 'pending' THEN NULL ELSE $2 END WHERE id = $3 RETURNING attempts",
-        )
-        .bind(state)
-        .bind(now)
-        .bind(delivery)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(delivery)
-        .bind(attempts)
-        .bind(now)
-        .bind(status.map(i64::from))
-        .bind(error)
-        .bind(i64::try_from(duration_ms).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
+        let sql = format!(
+            "UPDATE {messages} SET attempts = attempts + 1, state = $1, \
+             finished_at = CASE WHEN $1 = 'pending' THEN NULL ELSE $2 END WHERE id = $3 RETURNING attempts"
+        );
+        let attempts: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(state)
+            .bind(now)
+            .bind(delivery)
+            .fetch_one(&mut *tx)
+            .await?;
+        let sql = format!(
+            "INSERT INTO {attempts_table} (delivery_id, attempt, at, status, error, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(delivery)
+            .bind(attempts)
+            .bind(now)
+            .bind(status.map(i64::from))
+            .bind(error)
+            .bind(i64::try_from(duration_ms).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
+    }
+
+    /// Queues a lead unless one of that id exists; returns whether it is new.
+    pub async fn queue_lead(&self, lead: NewLead<'_>) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "INSERT INTO leads (id, publisher_id, offer, version, action, payload, state, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(lead.id)
+        .bind(lead.publisher_id.0)
+        .bind(lead.offer.0)
+        .bind(lead.version)
+        .bind(lead.action)
+        .bind(lead.payload)
+        .bind(Timestamp::now().as_millis())
+        .execute(self.writes())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One lead.
+    pub async fn lead(&self, id: &str) -> Result<Option<LeadRow>, DbError> {
+        let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(lead_from_row).transpose()
+    }
+
+    /// A publisher's leads, newest first, at most `limit`.
+    pub async fn leads(&self, publisher: OrgId, limit: u32) -> Result<Vec<LeadRow>, DbError> {
+        let sql =
+            format!("SELECT {LEAD_COLUMNS} FROM leads WHERE publisher_id = $1 ORDER BY created_at DESC, id LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(publisher.0)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(lead_from_row).collect()
     }
 }

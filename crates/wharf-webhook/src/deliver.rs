@@ -37,6 +37,30 @@ pub enum DeliveryError {
     },
 }
 
+/// How deliveries connect: how long one may take, and the certificate authorities
+/// trusted for `https` besides the system's (an operator's private CA).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Bounds connecting and the whole request.
+    pub timeout: Duration,
+    /// Extra trusted roots.
+    pub roots: Vec<reqwest::Certificate>,
+}
+
+impl Default for Connection {
+    /// Ten seconds, the system's roots.
+    fn default() -> Connection {
+        Connection::new(Duration::from_secs(10))
+    }
+}
+
+impl Connection {
+    /// With `timeout` and the system's roots only.
+    pub fn new(timeout: Duration) -> Connection {
+        Connection { timeout, roots: Vec::new() }
+    }
+}
+
 /// Delivers `body` (JSON) to `destination` as message `id`, signed with `secret`: the
 /// host is resolved once and every address checked against `policy`; the connection
 /// goes only to those addresses; a redirect is not followed.
@@ -47,12 +71,17 @@ pub async fn deliver(
     secret: &Secret,
     id: &str,
     body: &[u8],
-    timeout: Duration,
+    connection: &Connection,
 ) -> Result<Delivered, DeliveryError> {
+    let timeout = connection.timeout;
     let addresses = policy.resolve(destination, resolver).await?;
     let url = destination.url().to_string();
     let failed = |e: reqwest::Error| DeliveryError::Failed { url: url.clone(), reason: e.to_string() };
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for root in &connection.roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    let client = builder
         .redirect(reqwest::redirect::Policy::none())
         .resolve_to_addrs(destination.host(), &addresses)
         .no_proxy()

@@ -17,6 +17,6 @@ pub mod deliver;
 pub mod destination;
 pub mod signature;
 
-pub use deliver::{Delivered, DeliveryError, deliver};
+pub use deliver::{Connection, Delivered, DeliveryError, deliver};
 pub use destination::{Destination, DestinationError, DestinationPolicy, Resolver, SystemResolver};
 pub use signature::{Secret, SignatureError};

@@ -42,6 +42,19 @@ impl Secret {
         Ok(Secret(bytes))
     }
 
+    /// A secret someone chose (a lead destination's): a `whsec_<base64>` secret is
+    /// decoded as usual; any other text of 16 to 256 bytes is used as the key itself.
+    pub fn from_text(text: &str) -> Result<Secret, SignatureError> {
+        if let Ok(secret) = text.parse::<Secret>() {
+            return Ok(secret);
+        }
+        if (16..=256).contains(&text.len()) {
+            Ok(Secret(text.as_bytes().to_vec()))
+        } else {
+            Err(SignatureError::BadSecret)
+        }
+    }
+
     /// The secret as it is shown once and stored: `whsec_<base64>`.
     pub fn expose(&self) -> String {
         format!("{PREFIX}{}", STANDARD.encode(&self.0))
@@ -87,6 +100,15 @@ fn message(id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chosen_secrets_are_keys_unless_whsec() {
+        let a = Secret::from_text("sixteen-chars-ok").unwrap();
+        assert_eq!(a.0, b"sixteen-chars-ok");
+        let b = Secret::from_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        assert_eq!(b.0.len(), 24);
+        assert!(Secret::from_text("short").is_err());
+    }
 
     /// The example of the Standard Webhooks specification's reference libraries.
     #[test]

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use wharf_webhook::{DeliveryError, Destination, DestinationError, DestinationPolicy, Resolver, Secret, deliver};
+use wharf_webhook::{
+    Connection, DeliveryError, Destination, DestinationError, DestinationPolicy, Resolver, Secret, deliver,
+};
 
 /// Names to addresses, as a DNS server controlled by an attacker might answer.
 struct TestResolver(HashMap<&'static str, Vec<IpAddr>>);
@@ -112,7 +114,8 @@ async fn deliveries_reach_only_allowed_addresses_and_follow_no_redirect() {
         let (policy, resolver, secret) = (&policy, &resolver, &secret);
         async move {
             let d: Destination = url.parse().unwrap();
-            deliver(policy, resolver, &d, secret, "msg_1", br#"{"type":"version.live"}"#, timeout).await
+            deliver(policy, resolver, &d, secret, "msg_1", br#"{"type":"version.live"}"#, &Connection::new(timeout))
+                .await
         }
     };
 

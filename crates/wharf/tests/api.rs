@@ -587,6 +587,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs
     GET /api/v1/orgs/{org}
     GET /api/v1/orgs/{org}/access
+    GET /api/v1/orgs/{org}/leads
     GET /api/v1/orgs/{org}/media/{digest}
     GET /api/v1/orgs/{org}/members
     GET /api/v1/orgs/{org}/offers

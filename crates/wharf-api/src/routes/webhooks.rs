@@ -71,3 +71,18 @@ pub(crate) async fn deliveries(
     let id = webhook_id(&org, &id)?;
     Ok(Json(state.app.webhook_deliveries(&caller.actor(), &org, id).await?))
 }
+
+/// The publisher's leads, newest first (up to 200): one per subscription to its
+/// offers and per cancellation, and a test lead per version gone live; each with the
+/// offer, plan, action and customer organization (contact details only where the
+/// customer agreed to share them), its delivery state and every attempt to the
+/// offer's lead destination.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/leads", tag = "webhooks", params(("org" = String, Path)),
+    responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn leads(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<Vec<DeliveryView>>, ApiError> {
+    Ok(Json(state.app.leads(&caller.actor(), &org).await?))
+}

@@ -102,6 +102,20 @@ pub(crate) async fn check(
             }
         }
     }
+    // A lead destination must be an address webhooks may reach (checked again on the
+    // resolved addresses at every delivery).
+    let lead_url = FieldPath::root().key("lead_destination").key("url");
+    if let Some(url) = spec.lead_destination.as_ref().and_then(|l| l.url.as_deref())
+        && !flagged.contains(&lead_url)
+    {
+        let checked = url
+            .parse::<wharf_webhook::Destination>()
+            .map_err(|e| e.to_string())
+            .and_then(|d| app.webhooks.policy.check(&d).map_err(|e| e.to_string()));
+        if let Err(why) = checked {
+            problems.error(&lead_url, why);
+        }
+    }
     problems.extend(wharf_offer::versions::check_against_earlier(spec, earlier));
     if stage == Stage::Submit {
         resolve_tags(app, org, spec, &flagged, &mut problems).await?;

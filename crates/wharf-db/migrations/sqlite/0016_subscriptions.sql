@@ -69,29 +69,30 @@ CREATE TABLE pull_secrets (
 CREATE INDEX pull_secrets_by_subscription ON pull_secrets (subscription);
 
 -- Leads: what a publisher learns of subscriptions to its offers (and a test lead
--- when a version goes live), delivered to the offer's lead destination as a signed
--- webhook. `key` names what the lead reports, so it is queued once. The contact
--- details are in `payload` only where the customer agreed to share them.
+-- when a version goes live), delivered to the lead destination of the offer's
+-- version as a signed webhook. The id names what the lead reports (it is the
+-- `webhook-id` of every attempt), so a lead is queued once. Contact details are in
+-- `payload` only where the customer agreed to share them.
 CREATE TABLE leads (
-    id           INTEGER PRIMARY KEY,
-    key          TEXT   NOT NULL UNIQUE,
+    id           TEXT   PRIMARY KEY,
     publisher_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     offer        BIGINT NOT NULL REFERENCES offers (id) ON DELETE CASCADE,
+    version      BIGINT NOT NULL,
     action       TEXT   NOT NULL CHECK (action IN ('subscribed', 'cancelled', 'test')),
     payload      TEXT   NOT NULL,
-    state        TEXT   NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'no_destination')),
+    state        TEXT   NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
     attempts     BIGINT NOT NULL,
     created_at   BIGINT NOT NULL,
     finished_at  BIGINT
 );
-CREATE INDEX leads_by_publisher ON leads (publisher_id, id);
+CREATE INDEX leads_by_publisher ON leads (publisher_id, created_at);
 
 CREATE TABLE lead_attempts (
-    lead_id     BIGINT NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+    delivery_id TEXT   NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
     attempt     BIGINT NOT NULL,
     at          BIGINT NOT NULL,
     status      BIGINT,
     error       TEXT,
     duration_ms BIGINT NOT NULL,
-    PRIMARY KEY (lead_id, attempt)
+    PRIMARY KEY (delivery_id, attempt)
 );

@@ -166,6 +166,7 @@ fn runner(config: &Config, db: &Db, blobs: &BlobStore, app: &wharf_app::App) -> 
         .register::<wharf_app::packaging::PackageVersion>(app.clone())
         .register::<wharf_app::release::ReleaseVersion>(app.clone())
         .register::<wharf_app::webhooks::DeliverWebhook>(app.clone())
+        .register::<wharf_app::leads::DeliverLead>(app.clone())
         .register::<wharf_app::health::RegradeVersions>(app.clone())
         .register::<wharf_app::catalog::RebuildCatalog>(app.clone())
 }

@@ -161,6 +161,7 @@ pub async fn run_jobs(app: &TestApp, application: &wharf_app::App) -> Vec<wharf_
         .register::<PackageVersion>(application.clone())
         .register::<ReleaseVersion>(application.clone())
         .register::<wharf_app::webhooks::DeliverWebhook>(application.clone())
+        .register::<wharf_app::leads::DeliverLead>(application.clone())
         .register::<wharf_app::health::RegradeVersions>(application.clone());
     let mut ran = Vec::new();
     loop {
