@@ -2,7 +2,8 @@
 //! ([`rules`]), and the pieces both the server and the CLI need: reading YAML and
 //! JSON with every unknown key named ([`parse`]), Markdown rendered and sanitized
 //! ([`text`]), listing images checked from their bytes ([`media`]), ids and version
-//! tags ([`ids`]), the JSON Schema ([`schema`]) and the starter file ([`template`]).
+//! tags ([`ids`]), the JSON Schema ([`schema`]), the starter file ([`template`]) and
+//! Azure createUiDefinition forms mapped to parameters ([`ui_definition`]).
 //!
 //! No I/O: callers hand in bytes and the server's data.
 
@@ -16,6 +17,7 @@ pub mod schema;
 pub mod spec;
 pub mod template;
 pub mod text;
+pub mod ui_definition;
 pub mod versions;
 
 pub use ids::{Locale, OfferId, PlanId, VersionTag};

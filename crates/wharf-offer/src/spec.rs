@@ -364,18 +364,30 @@ pub struct PlanImage {
 /// A deployment template and the form of its parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Deployment {
-    /// `kubernetes` (manifests), `compose` (a Compose file) or `container` (a single
-    /// container host command).
+    /// `kubernetes` (manifests), `compose` (a Compose file), `container` (a single
+    /// container host command) or `helm` (a chart stored in the registry; the template
+    /// is its values file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<DeploymentKind>)]
     pub kind: Option<String>,
     /// The template text. `${name}` is replaced by parameter `name`, `${image:REPO}`
-    /// by the image of repository REPO pinned by digest.
+    /// by the image of repository REPO pinned by digest (`$${` is a literal `${`). YAML
+    /// templates are rendered structurally: a placeholder that is a whole scalar takes
+    /// the parameter's type; values never add YAML structure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// `helm`: the repository of the plan's images that holds the chart (an OCI
+    /// artifact pushed by `helm push`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<String>,
     /// The parameters customers fill in: at most 50.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
+    /// Instead of `parameters`: an Azure `createUiDefinition.json` whose outputs name
+    /// the template's parameters (see docs/offers.md for the elements rendered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub ui_definition: Option<serde_json::Value>,
 }
 
 /// What a deployment template is for.
@@ -388,6 +400,8 @@ pub enum DeploymentKind {
     Compose,
     /// One command for a single container host.
     Container,
+    /// A Helm chart from the registry, with a values file.
+    Helm,
 }
 
 /// One field of the deployment form.
@@ -421,12 +435,26 @@ pub struct Parameter {
     /// `string`: a regular expression the whole value must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// `string` and `secret`: more regular expressions the whole value must match,
+    /// each with the message shown when it does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validations: Vec<ParameterValidation>,
     /// `choice`: the allowed values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
     /// `secret`: generate a random value of this many characters when the customer gives none (16 to 128).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate_length: Option<u32>,
+}
+
+/// A rule a text parameter's value must keep.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ParameterValidation {
+    /// A regular expression the whole value must match.
+    pub pattern: String,
+    /// Shown when it does not (at most 200 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The type of a deployment parameter.

@@ -137,20 +137,42 @@ impl Checker<'_> {
         let kind = path.key("kind");
         let k = d.kind.as_deref();
         match k {
-            None => self.p.error(&kind, "is required: kubernetes, compose or container"),
-            Some("kubernetes" | "compose" | "container") => {}
-            Some(other) => self.p.error(&kind, format!("must be kubernetes, compose or container (got {other:?})")),
+            None => self.p.error(&kind, "is required: kubernetes, compose, container or helm"),
+            Some("kubernetes" | "compose" | "container" | "helm") => {}
+            Some(other) => {
+                self.p.error(&kind, format!("must be kubernetes, compose, container or helm (got {other:?})"))
+            }
+        }
+        let repos: HashSet<&str> = plan.images.iter().filter_map(|i| i.repository.as_deref()).collect();
+        match (k, &d.chart) {
+            (Some("helm"), None) => self.p.error(&path.key("chart"), "is required for helm: the repository of the chart"),
+            (Some("helm"), Some(c)) if !repos.contains(c.as_str()) => {
+                self.p.error(&path.key("chart"), format!("{c:?} is not one of the plan's image repositories"))
+            }
+            (Some("helm"), Some(_)) | (_, None) => {}
+            (_, Some(_)) => self.p.error(&path.key("chart"), "is only for helm deployments"),
         }
         let params = path.key("parameters");
         self.most(&d.parameters, 50, &params, "parameters");
-        let mut names = HashSet::new();
+        let mut names: HashSet<String> = HashSet::new();
         for (i, param) in d.parameters.iter().enumerate() {
             self.parameter(param, &params.index(i));
             if let Some(n) = &param.name {
-                names.insert(n.as_str());
+                names.insert(n.clone());
             }
         }
         self.unique(d.parameters.iter().map(|p| p.name.as_deref()), |i| params.index(i).key("name"), str::to_owned);
+        if let Some(ui) = &d.ui_definition {
+            let upath = path.key("ui_definition");
+            if !d.parameters.is_empty() {
+                self.p.error(&upath, "give parameters or a ui_definition, not both");
+            }
+            let mapped = crate::ui_definition::map_form(ui);
+            for problem in &mapped.problems {
+                self.p.error(&upath, format!("{}: {}", problem.pointer, problem.message));
+            }
+            names.extend(mapped.parameters.iter().filter_map(|p| p.name.clone()));
+        }
         let tpath = path.key("template");
         let Some(template) = &d.template else {
             if self.submit {
@@ -166,7 +188,6 @@ impl Checker<'_> {
             self.p.error(&tpath, format!("must be at most {MAX_TEMPLATE_BYTES} bytes (is {})", template.len()));
             return;
         }
-        let repos: HashSet<&str> = plan.images.iter().filter_map(|i| i.repository.as_deref()).collect();
         let mut used = HashSet::new();
         for m in PLACEHOLDER.captures_iter(template) {
             let whole = m.get(0).map_or("", |g| g.as_str());
@@ -204,6 +225,9 @@ impl Checker<'_> {
                 } else {
                     Err("has a document without apiVersion and kind: every document must be a Kubernetes object".into())
                 }
+            }),
+            Some("helm") => self.yaml_documents(template, &tpath, |doc| {
+                if doc.is_object() { Ok(()) } else { Err("must be a Helm values file (a YAML mapping)".into()) }
             }),
             Some("compose") => self.yaml_documents(template, &tpath, |doc| {
                 if doc.get("services").is_some_and(|v| v.is_object()) {
@@ -296,6 +320,20 @@ impl Checker<'_> {
                     Ok(re) => pattern = Some(re),
                     Err(e) => self.p.error(&path.key("pattern"), format!("is not a valid regular expression: {e}")),
                 }
+            }
+        }
+        if !param.validations.is_empty() && kind != "string" && kind != "secret" {
+            self.p.error(&path.key("validations"), only("validations", "string and secret"));
+        }
+        for (i, v) in param.validations.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(&format!("^(?:{})$", v.pattern)) {
+                self.p.error(
+                    &path.key("validations").index(i).key("pattern"),
+                    format!("is not a valid regular expression: {e}"),
+                );
+            }
+            if let Some(m) = &v.message {
+                self.rule(&path.key("validations").index(i).key("message"), text::one_line(m, 200));
             }
         }
         if kind == "choice" {
