@@ -74,7 +74,9 @@ impl Walk {
             }
             let path = format!("{prefix}.{name}");
             match kind {
-                "Microsoft.Common.Section" => self.elements(element.get("elements"), &path, &format!("{here}/elements")),
+                "Microsoft.Common.Section" => {
+                    self.elements(element.get("elements"), &path, &format!("{here}/elements"))
+                }
                 k if DISPLAY_ONLY.contains(&k) => {}
                 "Microsoft.Common.TextBox"
                 | "Microsoft.Common.PasswordBox"
@@ -130,13 +132,17 @@ fn parameter(name: &str, pointer: &str, element: &Value, problems: &mut Vec<UiPr
     };
     match kind {
         "Microsoft.Common.TextBox" | "Microsoft.Common.PasswordBox" => {
-            p.kind = Some(if kind.ends_with("TextBox") && !kind.ends_with("PasswordBox") { "string" } else { "secret" }.into());
+            p.kind = Some(
+                if kind.ends_with("TextBox") && !kind.ends_with("PasswordBox") { "string" } else { "secret" }.into(),
+            );
             // Azure's regexes are JavaScript's and match anywhere unless anchored.
-            let message = text(element, "validationMessage").or_else(|| constraint(element, "validationMessage").and_then(Value::as_str).map(str::to_owned));
+            let message = text(element, "validationMessage")
+                .or_else(|| constraint(element, "validationMessage").and_then(Value::as_str).map(str::to_owned));
             if let Some(re) = constraint(element, "regex").and_then(Value::as_str) {
                 p.validations.push(ParameterValidation { pattern: format!(".*?(?:{re}).*"), message: message.clone() });
             }
-            for (i, v) in constraint(element, "validations").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (i, v) in constraint(element, "validations").and_then(Value::as_array).into_iter().flatten().enumerate()
+            {
                 match v.get("regex").and_then(Value::as_str) {
                     Some(re) => p.validations.push(ParameterValidation {
                         pattern: format!(".*?(?:{re}).*"),
@@ -222,7 +228,10 @@ pub fn map_form(ui: &Value) -> MappedForm {
     for (key, expr) in &outputs {
         let pointer = format!("/parameters/outputs/{key}");
         if !OUTPUT_NAME.is_match(key) {
-            walk.problem(&pointer, format!("output {key:?} is not a parameter name (a letter, then letters, digits, _)"));
+            walk.problem(
+                &pointer,
+                format!("output {key:?} is not a parameter name (a letter, then letters, digits, _)"),
+            );
             continue;
         }
         let expr = expr.as_str().unwrap_or_default();
@@ -292,11 +301,8 @@ mod tests {
             }
         });
         let mapped = map_form(&ui);
-        let kinds: Vec<(String, String)> = mapped
-            .parameters
-            .iter()
-            .map(|p| (p.name.clone().unwrap(), p.kind.clone().unwrap()))
-            .collect();
+        let kinds: Vec<(String, String)> =
+            mapped.parameters.iter().map(|p| (p.name.clone().unwrap(), p.kind.clone().unwrap())).collect();
         assert_eq!(
             kinds,
             [
@@ -309,12 +315,17 @@ mod tests {
             ]
         );
         let nodes = &mapped.parameters[3];
-        assert_eq!((nodes.choices.clone(), nodes.default.clone()), (vec!["1".to_owned(), "3".to_owned()], Some(json!("1"))));
+        assert_eq!(
+            (nodes.choices.clone(), nodes.default.clone()),
+            (vec!["1".to_owned(), "3".to_owned()], Some(json!("1")))
+        );
         let port = &mapped.parameters[4];
         assert_eq!((port.min, port.max, port.default.clone()), (Some(1024), Some(65535), Some(json!(8080))));
         let problems: Vec<String> = mapped.problems.iter().map(|p| format!("{}: {}", p.pointer, p.message)).collect();
         assert_eq!(problems.len(), 2, "{problems:#?}");
-        assert!(problems[0].starts_with("/parameters/steps/0/elements/4/type: element \"vnet\" is a Microsoft.Network.VirtualNetworkCombo"));
+        assert!(problems[0].starts_with(
+            "/parameters/steps/0/elements/4/type: element \"vnet\" is a Microsoft.Network.VirtualNetworkCombo"
+        ));
         assert!(problems[1].starts_with("/parameters/outputs/location: output \"location\" is \"[location()]\""));
     }
 }

@@ -145,7 +145,9 @@ impl Checker<'_> {
         }
         let repos: HashSet<&str> = plan.images.iter().filter_map(|i| i.repository.as_deref()).collect();
         match (k, &d.chart) {
-            (Some("helm"), None) => self.p.error(&path.key("chart"), "is required for helm: the repository of the chart"),
+            (Some("helm"), None) => {
+                self.p.error(&path.key("chart"), "is required for helm: the repository of the chart")
+            }
             (Some("helm"), Some(c)) if !repos.contains(c.as_str()) => {
                 self.p.error(&path.key("chart"), format!("{c:?} is not one of the plan's image repositories"))
             }
@@ -202,7 +204,7 @@ impl Checker<'_> {
                         format!("uses ${{image:{repo}}}, but the plan has no image from repository {repo:?}"),
                     );
                 }
-            } else if names.contains(inner) {
+            } else if names.contains(inner) || inner == "pull_secret" {
                 used.insert(inner.to_owned());
             } else {
                 self.p.error(&tpath, format!("uses ${{{inner}}}, which is not one of the plan's parameters"));
