@@ -33,8 +33,9 @@ pub use page::{Page, PageQuery};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use subscriptions::{
     AcceptedTermsView, AccessOfferSpec, AccessOfferView, AccessPlanSpec, AccessSubscribeRequest,
-    AccessSubscriptionView, AccessUsageView, CreatePullSecretRequest, CreatedPullSecretView, OpensSpec, PullSecretView,
-    QuotaView, SubscribeRequest, SubscriptionView, UsageView,
+    AccessSubscriptionView, AccessUsageView, CreatePullSecretRequest, CreatedPullSecretView, DeployFileView,
+    DeployRequest, DeploymentSummaryView, DeploymentView, OpensSpec, PullSecretView, QuotaView, SubscribeRequest,
+    SubscriptionView, UsageView,
 };
 pub use tokens::{CreateTokenRequest, CreatedTokenView, TokenState, TokenView};
 pub use users::{CreateUserRequest, CredentialKind, CurrentUserView, UpdateUserRequest, UserView};

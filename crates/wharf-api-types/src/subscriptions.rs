@@ -263,3 +263,89 @@ pub struct CreatedPullSecretView {
     /// `podman login` / `docker login` command (reads the password from stdin).
     pub login_command: String,
 }
+
+/// Renders (and records) a deployment of a subscription's plan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequest {
+    /// The parameters' values by name (text, numbers, booleans); missing ones take
+    /// their defaults, secrets with `generate_length` are generated.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// A name for the deployment (the Helm release, the pull secret's prefix): the
+    /// organization-name rule; default `<offer>-<n>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Only check the values and show the rendering, with placeholders for the
+    /// credential: nothing is recorded or issued.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A file of a rendered deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeployFileView {
+    /// Its name, e.g. `manifests.yaml`.
+    pub name: String,
+    /// Its content.
+    pub content: String,
+}
+
+/// A rendered deployment: what to save and run. The password and generated secrets
+/// are in this response only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentView {
+    /// Its id; absent for a dry run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// The subscription.
+    pub subscription: i64,
+    /// Its name.
+    pub name: String,
+    /// `container`, `compose`, `kubernetes` or `helm`.
+    pub kind: String,
+    /// The offer version rendered.
+    pub version: i64,
+    /// `container`: the command's words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argv: Vec<String>,
+    /// Files to save.
+    pub files: Vec<DeployFileView>,
+    /// Commands to run in order (log-ins read the password from standard input).
+    pub commands: Vec<String>,
+    /// Every parameter's value.
+    #[schema(value_type = Object)]
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// The parameters whose value was generated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generated: Vec<String>,
+    /// The registry to log in to.
+    pub registry: String,
+    /// The pull credential's user name (a pull secret issued for this deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Its password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// A recorded deployment (without its secrets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentSummaryView {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// The offer version rendered.
+    pub version: i64,
+    /// The pull secret issued for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<i64>,
+    /// Who rendered it.
+    pub created_by: String,
+    /// When.
+    pub created_at: Timestamp,
+}

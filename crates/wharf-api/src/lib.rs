@@ -79,6 +79,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/orgs/{org}/subscriptions/{id}/cancel", post(subs::cancel))
         .route("/orgs/{org}/subscriptions/{id}/pull-secrets", get(subs::pull_secrets).post(subs::create_pull_secret))
         .route("/orgs/{org}/subscriptions/{id}/pull-secrets/{secret}", delete(subs::revoke_pull_secret))
+        .route("/orgs/{org}/subscriptions/{id}/deployments", get(subs::deployments).post(subs::deploy))
+        .route("/orgs/{org}/subscriptions/{id}/deployments/{deployment}", delete(subs::delete_deployment))
         .route("/catalog", get(catalog::search))
         .route("/catalog/{publisher}/{offer}", get(catalog::show))
         .route("/catalog/{publisher}/{offer}/sboms/{digest}", get(catalog::sbom))

@@ -33,7 +33,7 @@ use crate::routes::{advisories, catalog, offers, orgs, subscriptions as subs, to
         subs::list_access_offers, subs::create_access_offer, subs::get_access_offer, subs::put_access_offer,
         subs::delete_access_offer, subs::list_access, subs::subscribe_access, subs::cancel_access, subs::usage,
         subs::list, subs::subscribe, subs::get, subs::cancel, subs::pull_secrets, subs::create_pull_secret,
-        subs::revoke_pull_secret,
+        subs::revoke_pull_secret, subs::deploy, subs::deployments, subs::delete_deployment,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
     modifiers(&Security),

@@ -24,10 +24,9 @@ use crate::{Actor, App, AppError};
 
 /// Plans per access offer.
 const MAX_PLANS: usize = 20;
-/// Quotas enforced so far. `deployments` comes with recorded deployments and
-/// `pulled_gb_per_month` with pull metering; until then they are refused rather
-/// than shown with a use nobody counts.
-const ENFORCED_QUOTAS: &[QuotaKind] = &[QuotaKind::Subscriptions];
+/// Quotas enforced so far. `pulled_gb_per_month` comes with pull metering; until
+/// then it is refused rather than shown with a use nobody counts.
+const ENFORCED_QUOTAS: &[QuotaKind] = &[QuotaKind::Subscriptions, QuotaKind::Deployments];
 
 /// An access offer, read back from its row.
 #[derive(Debug, Clone)]
@@ -194,7 +193,7 @@ impl App {
                     Ok(q) if ENFORCED_QUOTAS.contains(&q) => {}
                     Ok(q) => err(
                         at(&format!("quotas/{key}")),
-                        format!("the {q} quota is not enforced yet; this version enforces: subscriptions"),
+                        format!("the {q} quota is not enforced yet; this version enforces: subscriptions, deployments"),
                     ),
                     Err(e) => err(at(&format!("quotas/{key}")), e),
                 }
@@ -474,15 +473,15 @@ impl App {
         let (org, _) = self.org_for(actor, org, OrgAction::ReadSubscriptions).await?;
         let mut access = Vec::new();
         for g in self.grants(org.id).await? {
-            let used = self.db.subscriptions_through(&[g.base.id]).await?;
+            let subscriptions = self.db.subscriptions_through(&[g.base.id]).await?;
+            let deployments = self.db.deployments_through(g.base.id).await?;
             access.push(AccessUsageView {
                 access_offer: g.offer.row.name.clone(),
                 plans: g.plans.iter().map(|p| p.name.clone()).collect(),
-                quotas: vec![QuotaView {
-                    quota: QuotaKind::Subscriptions.as_str().to_owned(),
-                    limit: g.limit(QuotaKind::Subscriptions),
-                    used,
-                }],
+                quotas: [(QuotaKind::Subscriptions, subscriptions), (QuotaKind::Deployments, deployments)]
+                    .into_iter()
+                    .map(|(q, used)| QuotaView { quota: q.as_str().to_owned(), limit: g.limit(q), used })
+                    .collect(),
             });
         }
         Ok(UsageView { org: org.name.to_string(), access })

@@ -20,6 +20,7 @@ pub mod catalog;
 mod catalog_index;
 mod certification;
 mod config;
+mod deployments;
 mod error;
 pub mod gc;
 pub mod health;

@@ -54,7 +54,7 @@ impl App {
         })
     }
 
-    async fn live_spec(&self, key: OfferKey, version: i64) -> Result<OfferSpec, AppError> {
+    pub(crate) async fn live_spec(&self, key: OfferKey, version: i64) -> Result<OfferSpec, AppError> {
         let v = self
             .db
             .offer_version(key, version)
@@ -211,7 +211,7 @@ impl App {
         })
     }
 
-    async fn org_subscription(
+    pub(crate) async fn org_subscription(
         &self,
         actor: &Actor,
         org: &str,

@@ -4,6 +4,7 @@
 //! every invalid field), so the CLI can print something a person can act on.
 
 pub mod pull;
+mod subscriptions;
 
 use std::time::Duration;
 

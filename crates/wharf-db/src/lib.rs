@@ -18,6 +18,7 @@ pub mod advisories;
 mod batch;
 pub mod catalog;
 mod config;
+pub mod deployments;
 mod error;
 pub mod gc;
 pub mod health;

@@ -87,9 +87,19 @@ pub const PASSWORD_PLACEHOLDER: &str = "<pull-secret-password>";
 
 /// Renders `d` with the customer's `given` values for `target` (see the crate).
 pub fn render(d: &Deployment, given: &BTreeMap<String, Value>, target: &Target<'_>) -> Result<Rendered, DeployError> {
+    render_with(d, &check_values(d, given)?, target)
+}
+
+/// Checks the customer's values against `d`'s parameters, generating secrets: every
+/// problem at once.
+pub fn check_values(d: &Deployment, given: &BTreeMap<String, Value>) -> Result<Resolved, DeployError> {
+    values::resolve(&parameters(d), given).map_err(DeployError::Values)
+}
+
+/// Renders `d` with checked values (the same values render the same way).
+pub fn render_with(d: &Deployment, resolved: &Resolved, target: &Target<'_>) -> Result<Rendered, DeployError> {
     let kind = d.kind.clone().unwrap_or_else(|| "container".into());
     let template = d.template.as_deref().unwrap_or_default();
-    let resolved = values::resolve(&parameters(d), given).map_err(DeployError::Values)?;
     let secret_name = format!("{}-pull", target.name);
     let subs = template::Substitutions { values: &resolved.values, images: target.images, pull_secret: &secret_name };
     let (user, password) = target.credential.unwrap_or(("<pull-secret-user>", PASSWORD_PLACEHOLDER));

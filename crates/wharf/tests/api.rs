@@ -572,6 +572,7 @@ async fn openapi_document_covers_the_api() {
     DELETE /api/v1/orgs/{org}/access/{id}
     DELETE /api/v1/orgs/{org}/approval
     DELETE /api/v1/orgs/{org}/members/{user}
+    DELETE /api/v1/orgs/{org}/subscriptions/{id}/deployments/{deployment}
     DELETE /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets/{secret}
     DELETE /api/v1/orgs/{org}/webhooks/{id}
     DELETE /api/v1/user/tokens/{id}
@@ -606,6 +607,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/steps
     GET /api/v1/orgs/{org}/subscriptions
     GET /api/v1/orgs/{org}/subscriptions/{id}
+    GET /api/v1/orgs/{org}/subscriptions/{id}/deployments
     GET /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets
     GET /api/v1/orgs/{org}/usage
     GET /api/v1/orgs/{org}/webhooks
@@ -632,6 +634,7 @@ async fn openapi_document_covers_the_api() {
     POST /api/v1/orgs/{org}/offers/{offer}/submit
     POST /api/v1/orgs/{org}/subscriptions
     POST /api/v1/orgs/{org}/subscriptions/{id}/cancel
+    POST /api/v1/orgs/{org}/subscriptions/{id}/deployments
     POST /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets
     POST /api/v1/orgs/{org}/webhooks
     POST /api/v1/user/tokens

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
     AccessOfferSpec, AccessOfferView, AccessSubscribeRequest, AccessSubscriptionView, CreatePullSecretRequest,
-    CreatedPullSecretView, Problem, PullSecretView, SubscribeRequest, SubscriptionView, UsageView,
+    CreatedPullSecretView, DeployRequest, DeploymentSummaryView, DeploymentView, Problem, PullSecretView,
+    SubscribeRequest, SubscriptionView, UsageView,
 };
 
 use crate::extract::{ApiJson, Caller};
@@ -253,5 +254,60 @@ pub(crate) async fn revoke_pull_secret(
     let id = id("subscription", &raw)?;
     let secret = self::id("pull secret", &secret)?;
     state.app.revoke_pull_secret(&caller.actor(), &org, id, secret).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Renders a deployment of the subscription's plan with the given values: a
+/// `podman run`/`docker run` command, a Compose file, Kubernetes manifests with an
+/// image pull secret, or a Helm values file and `helm install oci://…` command;
+/// images pinned by digest. Every invalid value is reported at once (422, each at
+/// `/values/<name>`). Recorded (admins; counted by the `deployments` quota) with a
+/// pull secret issued for it, unless `dry_run`.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/subscriptions/{id}/deployments", tag = "subscriptions",
+    params(("org" = String, Path), ("id" = i64, Path)), request_body = DeployRequest,
+    responses((status = 201, body = DeploymentView), (status = 200, body = DeploymentView, description = "a dry run"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn deploy(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, raw)): Path<(String, String)>,
+    ApiJson(body): ApiJson<DeployRequest>,
+) -> Result<Response, ApiError> {
+    let id = id("subscription", &raw)?;
+    let dry_run = body.dry_run;
+    let view = state.app.deploy(&caller.actor(), &org, id, body).await?;
+    let status = if dry_run { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(view)).into_response())
+}
+
+/// The subscription's recorded deployments (without secrets).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/subscriptions/{id}/deployments", tag = "subscriptions",
+    params(("org" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, body = Vec<DeploymentSummaryView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn deployments(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, raw)): Path<(String, String)>,
+) -> Result<Json<Vec<DeploymentSummaryView>>, ApiError> {
+    let id = id("subscription", &raw)?;
+    Ok(Json(state.app.deployments(&caller.actor(), &org, id).await?))
+}
+
+/// Deletes a recorded deployment (admins): its pull secret is revoked and its place
+/// in the `deployments` quota freed.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/subscriptions/{id}/deployments/{deployment}", tag = "subscriptions",
+    params(("org" = String, Path), ("id" = i64, Path), ("deployment" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn delete_deployment(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, raw, deployment)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = id("subscription", &raw)?;
+    let deployment = self::id("deployment", &deployment)?;
+    state.app.delete_deployment(&caller.actor(), &org, id, deployment).await?;
     Ok(StatusCode::NO_CONTENT)
 }

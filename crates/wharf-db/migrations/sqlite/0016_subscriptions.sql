@@ -68,6 +68,21 @@ CREATE TABLE pull_secrets (
 );
 CREATE INDEX pull_secrets_by_subscription ON pull_secrets (subscription);
 
+-- Deployments rendered for a subscription (`wharf deploy`): what the deployments
+-- quota counts, each with the pull secret issued for it (revoked when the
+-- deployment is deleted). Parameter values are not kept: secrets are among them.
+CREATE TABLE deployments (
+    id           INTEGER PRIMARY KEY,
+    subscription BIGINT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    version      BIGINT NOT NULL,
+    kind         TEXT   NOT NULL,
+    name         TEXT   NOT NULL,
+    pull_secret  BIGINT REFERENCES pull_secrets (id) ON DELETE SET NULL,
+    created_by   TEXT   NOT NULL,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX deployments_by_subscription ON deployments (subscription);
+
 -- Leads: what a publisher learns of subscriptions to its offers (and a test lead
 -- when a version goes live), delivered to the lead destination of the offer's
 -- version as a signed webhook. The id names what the lead reports (it is the

@@ -13,7 +13,7 @@ use crate::output::{self, Format};
 pub(super) struct ServerRef {
     /// Server URL (default: WHARF_URL, or the last server logged in to).
     #[arg(long, env = "WHARF_URL", global = true)]
-    server: Option<String>,
+    pub(super) server: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! The command line: `wharf serve | migrate | worker | admin … | login | logout | whoami | org … | token … | offer … | certify | advisories …`.
+//! The command line: `wharf serve | migrate | worker | admin … | login | logout | whoami | org … | token … | offer … | catalog … | access … | subscription … | deploy | certify | advisories …`.
 //!
 //! Exit codes (also in `docs/cli.md`):
 //! 0 success · 1 the operation failed · 2 usage error · 3 invalid configuration ·
@@ -13,6 +13,7 @@ mod client;
 mod offer;
 mod publish;
 mod serve;
+mod subscribe;
 
 use std::path::PathBuf;
 
@@ -52,6 +53,13 @@ enum Command {
     Offer(offer::OfferArgs),
     /// The catalog customers browse: search listings, show one.
     Catalog(catalog::CatalogArgs),
+    /// Access offers (the operator's plans and quotas), an organization's access plans and usage.
+    Access(subscribe::AccessArgs),
+    /// Subscriptions to plans of catalog items, and their pull secrets.
+    Subscription(subscribe::SubscriptionArgs),
+    /// Render a subscription's deployment with your values: a container command, a
+    /// Compose file, Kubernetes manifests or a Helm install, images pinned by digest.
+    Deploy(subscribe::DeployArgs),
     /// Certify an image locally: safe layer reading and the marketplace's policy checks.
     Certify(certify::CertifyArgs),
     /// The offline vulnerability advisory store (OSV) that `certify` checks against.
@@ -253,6 +261,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token(args) => account::token(args).await,
         Command::Offer(args) => offer::run(args).await,
         Command::Catalog(args) => catalog::run(args).await,
+        Command::Access(args) => subscribe::access(args).await,
+        Command::Subscription(args) => subscribe::subscription(args).await,
+        Command::Deploy(args) => subscribe::deploy(args).await,
         Command::Certify(args) => certify::run(args).await,
         Command::Advisories(args) => tokio::task::spawn_blocking(move || advisories::run(args))
             .await
