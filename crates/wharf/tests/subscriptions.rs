@@ -109,7 +109,7 @@ async fn access_offers_open_items_and_quotas_bound_subscriptions() {
         "name": "Bad Name", "display_name": "", "visibility": "secret", "audience": ["contoso", "nobody"],
         "plans": [
             {"name": "a", "kind": "extra", "opens": {"all": true, "categories": ["no-such-category"]},
-             "quotas": {"gigawatts": 1, "deployments": 3}},
+             "quotas": {"gigawatts": 1, "pulled_gb_per_month": 3}},
             {"name": "a", "kind": "add_on", "opens": {"items": ["not-an-item"]}},
         ],
     });
@@ -127,8 +127,8 @@ async fn access_offers_open_items_and_quotas_bound_subscriptions() {
     /plans/0/kind
     /plans/0/opens
     /plans/0/opens/categories/0
-    /plans/0/quotas/deployments
     /plans/0/quotas/gigawatts
+    /plans/0/quotas/pulled_gb_per_month
     /plans/1/name
     /plans/1/opens/items/0
     /plans
@@ -222,7 +222,10 @@ async fn access_offers_open_items_and_quotas_bound_subscriptions() {
     quota subscriptions of access offer \"standard\" is used up: 1 of 1 subscriptions; cancel one, or add an add-on plan that raises it
     ");
     let (_, usage) = get(&app, "cust", "/api/v1/orgs/fabrikam/usage").await;
-    assert_eq!(usage["access"][0]["quotas"], json!([{"quota": "subscriptions", "limit": 1, "used": 1}]));
+    assert_eq!(
+        usage["access"][0]["quotas"],
+        json!([{"quota": "subscriptions", "limit": 1, "used": 1}, {"quota": "deployments", "used": 0}])
+    );
     // The add-on raises it.
     let (status, _) = post(&app, "cust", "/api/v1/orgs/fabrikam/access", &add_on).await;
     assert_eq!(status, 201);
@@ -230,7 +233,10 @@ async fn access_offers_open_items_and_quotas_bound_subscriptions() {
     assert_eq!(status, 201, "{body}");
     let (_, usage) = get(&app, "admin", "/api/v1/orgs/fabrikam/usage").await;
     assert_eq!(usage["access"][0]["plans"], json!(["databases", "more"]));
-    assert_eq!(usage["access"][0]["quotas"], json!([{"quota": "subscriptions", "limit": 2, "used": 2}]));
+    assert_eq!(
+        usage["access"][0]["quotas"],
+        json!([{"quota": "subscriptions", "limit": 2, "used": 2}, {"quota": "deployments", "used": 0}])
+    );
     let (_, standard) = get(&app, "admin", "/api/v1/access-offers/standard").await;
     assert_eq!(standard["subscribers"], json!(["fabrikam"]));
 
@@ -356,4 +362,96 @@ async fn pulls_follow_entitlements_and_end_with_the_subscription() {
     assert_eq!(status, 404);
     let (status, _) = post(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{id}/cancel"), &json!({})).await;
     assert_eq!(status, 409);
+}
+
+/// Replaces the registry host and digests in rendered text, for snapshots.
+fn redact(app: &TestApp, text: &str) -> String {
+    let host = app.url.trim_start_matches("http://");
+    let digests = regex::Regex::new("sha256:[0-9a-f]{64}").unwrap();
+    let secrets = regex::Regex::new("wharf_pull_[0-9A-Za-z]+").unwrap();
+    let text = digests.replace_all(&text.replace(host, "[registry]"), "sha256:[digest]").into_owned();
+    secrets.replace_all(&text, "[password]").into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_render_checked_values_inertly_within_the_quota() {
+    let (app, _application, _dir) = live().await;
+    let mut access = access_offers()[0].clone();
+    access["plans"][0]["quotas"] = json!({"subscriptions": 2, "deployments": 1});
+    let (status, body) = post(&app, "admin", "/api/v1/access-offers", &access).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) =
+        post(&app, "cust", "/api/v1/orgs/fabrikam/access", &json!({"access_offer": "standard", "plan": "databases"}))
+            .await;
+    assert_eq!(status, 201);
+    let (_, free) = subscribe(&app, "free").await;
+    let (_, cluster) = subscribe(&app, "byol-cluster").await;
+    let deploy = |id: &Value| format!("/api/v1/orgs/fabrikam/subscriptions/{id}/deployments");
+
+    // Shell syntax, newlines and placeholders in a value: one inert argument.
+    let hostile = "p'; rm -rf / #\n$(id) `id` ${HOME} }";
+    let body = json!({"values": {"password": hostile, "port": "15432"}, "dry_run": true});
+    let (status, dry) = post(&app, "cust", &deploy(&free["id"]), &body).await;
+    assert_eq!(status, 200, "{dry}");
+    insta::assert_snapshot!(redact(&app, &dry["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect::<Vec<_>>().join("\n")), @"
+    docker login --username <pull-secret-user> --password-stdin [registry]
+    docker run -d --name example-db -p 15432:5432 -e \"DB_PASSWORD=p'; rm -rf / #
+    \"'$(id) `id` ${HOME} }' [registry]/mp/contoso/db/free/example-db@sha256:[digest]
+    ");
+    assert!(dry["argv"].as_array().unwrap().contains(&json!(format!("DB_PASSWORD={hostile}"))));
+    assert!(dry.get("id").is_none() && dry.get("password").is_none(), "a dry run issues nothing: {dry}");
+
+    // A missing required value with two invalid ones: all three reported, nothing recorded.
+    let (status, problem) =
+        post(&app, "cust", &deploy(&cluster["id"]), &json!({"values": {"replicas": "4", "colour": "blue"}})).await;
+    assert_eq!(status, 422, "{problem}");
+    let errors: Vec<String> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e["pointer"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .collect();
+    insta::assert_snapshot!(errors.join("\n"), @"
+    /values/colour: the plan has no parameter \"colour\" (it has: replicas, license)
+    /values/replicas: must be one of 3, 5
+    /values/license: is required
+    ");
+    let (_, none) = get(&app, "cust", &deploy(&cluster["id"])).await;
+    assert_eq!(none, json!([]));
+
+    // Kubernetes: YAML syntax in a value adds no field; every document is an API object.
+    let license = "KEY\nkind: Secret\nmetadata: {name: evil}\n\"}: ${replicas}";
+    let (status, k8s) =
+        post(&app, "cust", &deploy(&cluster["id"]), &json!({"values": {"license": license, "replicas": 5}})).await;
+    assert_eq!(status, 201, "{k8s}");
+    let manifests = k8s["files"][0]["content"].as_str().unwrap();
+    let docs: Vec<Value> =
+        yaml_serde::Deserializer::from_str(manifests).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Secret", "StatefulSet"]);
+    let pod = &docs[1]["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["env"][0]["value"], json!(license));
+    assert_eq!(docs[1]["spec"]["replicas"], json!(5));
+    assert!(pod["containers"][0]["image"].as_str().unwrap().contains(&format!("/{CLUSTER_REPO}@sha256:")));
+    assert_eq!(pod["imagePullSecrets"][0]["name"], docs[0]["metadata"]["name"]);
+    // The deployment's credential pulls the plan's image.
+    let (user, password) = (k8s["username"].as_str().unwrap(), k8s["password"].as_str().unwrap());
+    let (_, granted, _, _) = token(&app, user, password, &format!("repository:{CLUSTER_REPO}:pull")).await;
+    assert_eq!(granted, ["pull"]);
+
+    // The deployments quota: one; deleting the deployment frees it and revokes its credential.
+    let (status, problem) = post(&app, "cust", &deploy(&free["id"]), &json!({})).await;
+    assert_eq!((status, problem["type"].as_str()), (403, Some("urn:wharf:problem:quota-exceeded")), "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("quota deployments is used up: 1 of 1"), "{problem}");
+    let path = format!("{}/{}", deploy(&cluster["id"]), k8s["id"]);
+    assert_eq!(app.as_user(Method::DELETE, "cust", &path).send().await.unwrap().status(), 204);
+    let (status, _, _, _) = token(&app, user, password, &format!("repository:{CLUSTER_REPO}:pull")).await;
+    assert_eq!(status, 401);
+    let (status, container) = post(&app, "cust", &deploy(&free["id"]), &json!({"name": "edge-db"})).await;
+    assert_eq!(status, 201, "{container}");
+    assert_eq!(container["generated"], json!(["password"]));
+    assert_eq!(container["values"]["password"].as_str().unwrap().len(), 24);
+    // Another tenant renders nothing of fabrikam's.
+    let (status, _) = post(&app, "outsider", &deploy(&free["id"]), &json!({"dry_run": true})).await;
+    assert_eq!(status, 404);
 }
