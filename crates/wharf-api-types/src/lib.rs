@@ -34,8 +34,9 @@ pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use subscriptions::{
     AcceptedTermsView, AccessOfferSpec, AccessOfferView, AccessPlanSpec, AccessSubscribeRequest,
     AccessSubscriptionView, AccessUsageView, CreatePullSecretRequest, CreatedPullSecretView, DeployFileView,
-    DeployRequest, DeploymentSummaryView, DeploymentView, OpensSpec, PullSecretView, QuotaView, SubscribeRequest,
-    SubscriptionView, UsageView,
+    DeployRequest, DeploymentSummaryView, DeploymentView, DimensionUsageView, EntitlementView, MonthUsageView,
+    OpensSpec, PullSecretView, QuotaView, SubscribeRequest, SubscriptionView, UsageKeyView, UsageRecordView,
+    UsageReport, UsageView,
 };
 pub use tokens::{CreateTokenRequest, CreatedTokenView, TokenState, TokenView};
 pub use users::{CreateUserRequest, CredentialKind, CurrentUserView, UpdateUserRequest, UserView};

@@ -349,3 +349,91 @@ pub struct DeploymentSummaryView {
     /// When.
     pub created_at: Timestamp,
 }
+
+/// A subscription's usage key, issued (or rotated) for the deployed software: shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsageKeyView {
+    /// The subscription.
+    pub subscription: i64,
+    /// The key: send it as `Authorization: Bearer …` to `/api/v1/entitlement` and
+    /// `/api/v1/usage`. Issuing another replaces it.
+    pub key: String,
+}
+
+/// What the deployed software learns of its subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EntitlementView {
+    /// The subscription.
+    pub subscription: i64,
+    /// Whether it is active (pulling, updating, reporting usage).
+    pub active: bool,
+    /// The customer organization.
+    pub org: String,
+    /// The item: `publisher/offer`.
+    pub offer: String,
+    /// The plan id.
+    pub plan: String,
+    /// The plan's pricing model.
+    pub pricing: String,
+    /// The dimensions usage may be reported for.
+    pub dimensions: Vec<String>,
+    /// When it was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<Timestamp>,
+}
+
+/// One hour of metered usage.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageReport {
+    /// The subscription the usage is for (must be the key's).
+    pub subscription: i64,
+    /// A dimension of the plan (`core_hours` for per-core-hour plans).
+    pub dimension: String,
+    /// A time in the hour used (RFC 3339); the hour it starts counts. At most 24
+    /// hours ago, not in the future.
+    pub hour: String,
+    /// How much: a positive number with at most 3 decimals, at most 1,000,000.
+    pub quantity: f64,
+}
+
+/// A usage report as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UsageRecordView {
+    /// The subscription.
+    pub subscription: i64,
+    /// The dimension.
+    pub dimension: String,
+    /// The hour's start.
+    pub hour: Timestamp,
+    /// The quantity counted (for a duplicate: the first report's).
+    pub quantity: f64,
+    /// `accepted`, or `duplicate` (the hour was reported before; counted once).
+    pub status: String,
+}
+
+/// Usage over a month, per subscription and dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MonthUsageView {
+    /// The month, `YYYY-MM` (UTC).
+    pub month: String,
+    /// Each subscription's use of each dimension.
+    pub usage: Vec<DimensionUsageView>,
+}
+
+/// A subscription's use of one dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DimensionUsageView {
+    /// The subscription.
+    pub subscription: i64,
+    /// The customer organization.
+    pub org: String,
+    /// The plan.
+    pub plan: String,
+    /// The dimension.
+    pub dimension: String,
+    /// The total.
+    pub quantity: f64,
+    /// Hours reported.
+    pub hours: i64,
+}

@@ -34,6 +34,7 @@ use crate::routes::{advisories, catalog, offers, orgs, subscriptions as subs, to
         subs::delete_access_offer, subs::list_access, subs::subscribe_access, subs::cancel_access, subs::usage,
         subs::list, subs::subscribe, subs::get, subs::cancel, subs::pull_secrets, subs::create_pull_secret,
         subs::revoke_pull_secret, subs::deploy, subs::deployments, subs::delete_deployment,
+        subs::usage_key, subs::subscription_usage, subs::offer_usage, subs::entitlement, subs::report_usage,
     ),
     components(schemas(wharf_api_types::Problem, wharf_api_types::FieldError)),
     modifiers(&Security),
@@ -47,6 +48,7 @@ use crate::routes::{advisories, catalog, offers, orgs, subscriptions as subs, to
         (name = "advisories", description = "The server's vulnerability advisory store (operators)"),
         (name = "access", description = "Access offers (operators' offers of catalog items, with plans and quotas), customers' access subscriptions and usage"),
         (name = "subscriptions", description = "Customer organizations' subscriptions to plans (entitlements) and their pull secrets"),
+        (name = "metering", description = "Usage keys, the entitlement check and metered usage of paid plans"),
         (name = "webhooks", description = "Organizations' webhooks (Standard Webhooks), their delivery log, and publishers' leads"),
     )
 )]

@@ -27,6 +27,7 @@ pub mod health;
 pub mod idempotency;
 mod input;
 pub mod leads;
+pub mod metering;
 mod offers;
 mod orgs;
 pub mod packaging;

@@ -24,6 +24,7 @@ pub mod gc;
 pub mod health;
 pub mod jobs;
 pub mod keys;
+pub mod metering;
 mod migrations;
 pub mod offers;
 pub mod orgs;

@@ -146,7 +146,7 @@ pub struct PullSecretRow {
 
 const ACCESS_SUB_COLUMNS: &str = "s.id, s.org_id, s.access_offer, a.name AS access_offer_name, s.plan, s.created_by, \
      s.created_at, s.cancelled_by, s.cancelled_at";
-const SUB_COLUMNS: &str = "id, org_id, offer, plan, access_subscription, terms_version, terms_sha256, accepted_by, \
+pub(crate) const SUB_COLUMNS: &str = "id, org_id, offer, plan, access_subscription, terms_version, terms_sha256, accepted_by, \
      accepted_at, share_contact, cancelled_by, cancelled_at";
 
 fn cancelled(r: &AnyRow) -> Result<Option<(String, Timestamp)>, DbError> {
@@ -168,7 +168,7 @@ fn access_sub_from_row(r: &AnyRow) -> Result<AccessSubscriptionRow, DbError> {
     })
 }
 
-fn sub_from_row(r: &AnyRow) -> Result<SubscriptionRow, DbError> {
+pub(crate) fn sub_from_row(r: &AnyRow) -> Result<SubscriptionRow, DbError> {
     Ok(SubscriptionRow {
         id: col(r, "id")?,
         org_id: OrgId(col(r, "org_id")?),

@@ -329,6 +329,42 @@ pub struct Pricing {
     /// ISO 4217 code, e.g. `USD`; required with a price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Metered dimensions the deployed software reports usage of (paid plans; at
+    /// most 10). A `per_core_hour` plan also meters `core_hours`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<MeteringDimension>,
+}
+
+impl Pricing {
+    /// The dimensions usage may be reported for.
+    pub fn metered(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if self.model.as_deref() == Some("per_core_hour") {
+            out.push(CORE_HOURS.to_owned());
+        }
+        out.extend(self.dimensions.iter().filter_map(|d| d.id.clone()));
+        out
+    }
+}
+
+/// The dimension a `per_core_hour` plan meters.
+pub const CORE_HOURS: &str = "core_hours";
+
+/// A metered dimension of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MeteringDimension {
+    /// The plan-id rule; unique within the plan, not `core_hours`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What customers read: at most 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The unit counted, e.g. `GB` or `requests`: at most 32 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The price per unit (a decimal, in the plan's currency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
 }
 
 /// How a plan is paid for.

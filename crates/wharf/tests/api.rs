@@ -584,6 +584,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/catalog/{publisher}/{offer}/media/{digest}
     GET /api/v1/catalog/{publisher}/{offer}/sboms/{digest}
     GET /api/v1/categories
+    GET /api/v1/entitlement
     GET /api/v1/marketplace/signing-key
     GET /api/v1/orgs
     GET /api/v1/orgs/{org}
@@ -596,6 +597,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/offers/{offer}/compare
     GET /api/v1/orgs/{org}/offers/{offer}/draft
     GET /api/v1/orgs/{org}/offers/{offer}/history
+    GET /api/v1/orgs/{org}/offers/{offer}/usage
     GET /api/v1/orgs/{org}/offers/{offer}/versions
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}
     GET /api/v1/orgs/{org}/offers/{offer}/versions/{version}/events
@@ -609,6 +611,7 @@ async fn openapi_document_covers_the_api() {
     GET /api/v1/orgs/{org}/subscriptions/{id}
     GET /api/v1/orgs/{org}/subscriptions/{id}/deployments
     GET /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets
+    GET /api/v1/orgs/{org}/subscriptions/{id}/usage
     GET /api/v1/orgs/{org}/usage
     GET /api/v1/orgs/{org}/webhooks
     GET /api/v1/orgs/{org}/webhooks/{id}/deliveries
@@ -636,7 +639,9 @@ async fn openapi_document_covers_the_api() {
     POST /api/v1/orgs/{org}/subscriptions/{id}/cancel
     POST /api/v1/orgs/{org}/subscriptions/{id}/deployments
     POST /api/v1/orgs/{org}/subscriptions/{id}/pull-secrets
+    POST /api/v1/orgs/{org}/subscriptions/{id}/usage-key
     POST /api/v1/orgs/{org}/webhooks
+    POST /api/v1/usage
     POST /api/v1/user/tokens
     POST /api/v1/users
     PUT /api/v1/access-offers/{name}

@@ -6,13 +6,13 @@
 //! organization's subscription does not exist for the caller (404, never 403).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use wharf_api_types::{
     AccessOfferSpec, AccessOfferView, AccessSubscribeRequest, AccessSubscriptionView, CreatePullSecretRequest,
-    CreatedPullSecretView, DeployRequest, DeploymentSummaryView, DeploymentView, Problem, PullSecretView,
-    SubscribeRequest, SubscriptionView, UsageView,
+    CreatedPullSecretView, DeployRequest, DeploymentSummaryView, DeploymentView, EntitlementView, MonthUsageView,
+    Problem, PullSecretView, SubscribeRequest, SubscriptionView, UsageKeyView, UsageRecordView, UsageReport, UsageView,
 };
 
 use crate::extract::{ApiJson, Caller};
@@ -310,4 +310,89 @@ pub(crate) async fn delete_deployment(
     let deployment = self::id("deployment", &deployment)?;
     state.app.delete_deployment(&caller.actor(), &org, id, deployment).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?month=YYYY-MM` (default: this month, UTC).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct MonthQuery {
+    /// The month, `YYYY-MM`.
+    month: Option<String>,
+}
+
+impl MonthQuery {
+    fn month(self) -> String {
+        self.month.unwrap_or_else(|| wharf_core::Timestamp::now().to_string().chars().take(7).collect())
+    }
+}
+
+/// Issues (or rotates) the subscription's usage key for the deployed software
+/// (admins): it checks the entitlement and reports metered usage. Shown once.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/subscriptions/{id}/usage-key", tag = "metering",
+    params(("org" = String, Path), ("id" = i64, Path)),
+    responses((status = 201, body = UsageKeyView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn usage_key(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, raw)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = id("subscription", &raw)?;
+    Ok((StatusCode::CREATED, Json(state.app.issue_usage_key(&caller.actor(), &org, id).await?)).into_response())
+}
+
+/// The subscription's metered usage in a month, per dimension.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/subscriptions/{id}/usage", tag = "metering",
+    params(("org" = String, Path), ("id" = i64, Path), MonthQuery),
+    responses((status = 200, body = MonthUsageView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn subscription_usage(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, raw)): Path<(String, String)>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Json<MonthUsageView>, ApiError> {
+    let id = id("subscription", &raw)?;
+    Ok(Json(state.app.subscription_usage(&caller.actor(), &org, id, &q.month()).await?))
+}
+
+/// Metered usage of every subscription to a publisher's offer in a month.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/offers/{offer}/usage", tag = "metering",
+    params(("org" = String, Path), ("offer" = String, Path), MonthQuery),
+    responses((status = 200, body = MonthUsageView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn offer_usage(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((org, offer)): Path<(String, String)>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Json<MonthUsageView>, ApiError> {
+    Ok(Json(state.app.offer_usage(&caller.actor(), &org, &offer, &q.month()).await?))
+}
+
+/// The entitlement check, for the deployed software: whether its subscription is
+/// active and on which plan. Authenticated by the subscription's usage key
+/// (`Authorization: Bearer wharf_usage_…`).
+#[utoipa::path(get, path = "/api/v1/entitlement", tag = "metering", security(("bearer" = [])),
+    responses((status = 200, body = EntitlementView), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn entitlement(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<EntitlementView>, ApiError> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    Ok(Json(state.app.entitlement(auth).await?))
+}
+
+/// Reports one hour of metered usage with the subscription's usage key: counted once
+/// per subscription, dimension and hour (a repeat answers `duplicate` with the first
+/// report's quantity); another subscription's key is refused (403).
+#[utoipa::path(post, path = "/api/v1/usage", tag = "metering", security(("bearer" = [])), request_body = UsageReport,
+    responses((status = 200, body = UsageRecordView), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn report_usage(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<UsageReport>,
+) -> Result<Json<UsageRecordView>, ApiError> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    Ok(Json(state.app.report_usage(auth, body).await?))
 }

@@ -49,11 +49,27 @@ CREATE TABLE subscriptions (
     accepted_by         TEXT   NOT NULL,
     accepted_at         BIGINT NOT NULL,
     share_contact       BIGINT NOT NULL,
+    -- SHA-256 of the key the deployed software reports usage and checks its
+    -- entitlement with (issued, and rotated, by the organization's admins).
+    usage_key_hash      TEXT,
     cancelled_by        TEXT,
     cancelled_at        BIGINT
 );
 CREATE UNIQUE INDEX subscriptions_active ON subscriptions (org_id, offer, plan) WHERE cancelled_at IS NULL;
 CREATE INDEX subscriptions_by_offer ON subscriptions (offer, plan);
+CREATE UNIQUE INDEX subscriptions_by_usage_key ON subscriptions (usage_key_hash);
+
+-- Metered usage the deployed software reports: one record per subscription,
+-- dimension and hour (the first report counts; a repeat changes nothing). Quantities
+-- are kept in thousandths.
+CREATE TABLE usage_records (
+    subscription BIGINT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    dimension    TEXT   NOT NULL,
+    hour         BIGINT NOT NULL,
+    quantity     BIGINT NOT NULL,
+    reported_at  BIGINT NOT NULL,
+    PRIMARY KEY (subscription, dimension, hour)
+);
 
 -- Credentials for clusters: each pulls what one subscription entitles, nothing else.
 -- Only the secret's SHA-256 is kept.

@@ -113,6 +113,39 @@ impl Checker<'_> {
                 return;
             }
         };
+        let dims = path.key("dimensions");
+        if !paid && !pricing.dimensions.is_empty() {
+            self.p.error(&dims, "are only for flat_monthly and per_core_hour plans");
+        }
+        self.most(&pricing.dimensions, 10, &dims, "dimensions");
+        for (i, d) in pricing.dimensions.iter().enumerate() {
+            let here = dims.index(i);
+            if self.required(&d.id, &here.key("id"))
+                && let Some(id) = &d.id
+            {
+                if id == crate::spec::CORE_HOURS {
+                    self.p.error(&here.key("id"), "core_hours is the dimension of per_core_hour plans; name another");
+                } else {
+                    self.rule(&here.key("id"), id.parse::<PlanId>().map(drop));
+                }
+            }
+            if self.required(&d.name, &here.key("name"))
+                && let Some(n) = &d.name
+            {
+                self.rule(&here.key("name"), text::one_line(n, 100));
+            }
+            if self.required(&d.unit, &here.key("unit"))
+                && let Some(u) = &d.unit
+            {
+                self.rule(&here.key("unit"), text::one_line(u, 32));
+            }
+            if self.required(&d.price, &here.key("price"))
+                && let Some(p) = &d.price
+            {
+                self.rule(&here.key("price"), decimal_price(p));
+            }
+        }
+        self.unique(pricing.dimensions.iter().map(|d| d.id.as_deref()), |i| dims.index(i).key("id"), str::to_owned);
         if !paid {
             if pricing.price.is_some() {
                 self.p.error(&price, "is only for flat_monthly and per_core_hour plans");
