@@ -455,3 +455,115 @@ async fn deployments_render_checked_values_inertly_within_the_quota() {
     let (status, _) = post(&app, "outsider", &deploy(&free["id"]), &json!({"dry_run": true})).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metered_usage_counts_each_hour_once_under_the_subscriptions_own_key() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut doc = document(&app).await;
+    doc["plans"][0]["pricing"] = json!({"model": "per_core_hour", "price": "0.05", "currency": "USD",
+        "dimensions": [{"id": "requests", "name": "API requests", "unit": "1k requests", "price": "0.01"}]});
+    go_live(&app, &application, &doc).await;
+    let all = json!({"name": "all", "display_name": "Everything", "plans": [{"name": "all", "kind": "base", "opens": {"all": true}}]});
+    assert_eq!(post(&app, "admin", "/api/v1/access-offers", &all).await.0, 201);
+    let mut keys = Vec::new();
+    let mut ids = Vec::new();
+    for (user, org) in [("cust", "fabrikam"), ("outsider", "northwind")] {
+        let access = json!({"access_offer": "all", "plan": "all"});
+        assert_eq!(post(&app, user, &format!("/api/v1/orgs/{org}/access"), &access).await.0, 201);
+        let body = json!({"offer": "contoso/db", "plan": "free", "accept_terms": true});
+        let (status, sub) = post(&app, user, &format!("/api/v1/orgs/{org}/subscriptions"), &body).await;
+        assert_eq!(status, 201, "{sub}");
+        let id = sub["id"].as_i64().unwrap();
+        let (status, key) =
+            post(&app, user, &format!("/api/v1/orgs/{org}/subscriptions/{id}/usage-key"), &json!({})).await;
+        assert_eq!(status, 201, "{key}");
+        keys.push(key["key"].as_str().unwrap().to_owned());
+        ids.push(id);
+    }
+    let with_key =
+        |method: Method, path: &str, key: &str| app.http.request(method, format!("{}{path}", app.url)).bearer_auth(key);
+
+    // The entitlement check.
+    let (status, e) = json(with_key(Method::GET, "/api/v1/entitlement", &keys[0]).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(
+        (e["active"].as_bool(), e["offer"].as_str(), e["plan"].as_str(), e["org"].as_str()),
+        (Some(true), Some("contoso/db"), Some("free"), Some("fabrikam"))
+    );
+    assert_eq!(e["dimensions"], json!(["core_hours", "requests"]));
+    for bad in ["wharf_usage_nope", "wharf_pat_nope"] {
+        let (status, _) = json(with_key(Method::GET, "/api/v1/entitlement", bad).send().await.unwrap()).await;
+        assert_eq!(status, 401);
+    }
+
+    // One hour reported three times: counted once, with the first quantity.
+    let hour = wharf_core::Timestamp::from_millis(wharf_core::Timestamp::now().as_millis() - 3_600_000).to_string();
+    let report = |key: &str, body: Value| {
+        let rb = with_key(Method::POST, "/api/v1/usage", key).json(&body);
+        async move { json(rb.send().await.unwrap()).await }
+    };
+    let body = json!({"subscription": ids[0], "dimension": "core_hours", "hour": hour, "quantity": 4});
+    let (status, first) = report(&keys[0], body.clone()).await;
+    assert_eq!(
+        (status, first["status"].as_str(), first["quantity"].as_f64()),
+        (200, Some("accepted"), Some(4.0)),
+        "{first}"
+    );
+    let (_, again) = report(&keys[0], body.clone()).await;
+    assert_eq!((again["status"].as_str(), again["quantity"].as_f64()), (Some("duplicate"), Some(4.0)));
+    let mut more = body.clone();
+    more["quantity"] = json!(9.5);
+    let (_, changed) = report(&keys[0], more).await;
+    assert_eq!((changed["status"].as_str(), changed["quantity"].as_f64()), (Some("duplicate"), Some(4.0)));
+    let (status, _) =
+        report(&keys[0], json!({"subscription": ids[0], "dimension": "requests", "hour": hour, "quantity": 1.25}))
+            .await;
+    assert_eq!(status, 200);
+    // Another subscription's key: refused.
+    let (status, problem) = report(&keys[1], body.clone()).await;
+    assert_eq!(status, 403, "{problem}");
+    // Every bad field at once.
+    let far = wharf_core::Timestamp::from_millis(wharf_core::Timestamp::now().as_millis() - 3 * 86_400_000).to_string();
+    let (status, problem) =
+        report(&keys[0], json!({"subscription": ids[0], "dimension": "gpu", "hour": far, "quantity": -1})).await;
+    assert_eq!(status, 422);
+    let pointers: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert_eq!(pointers, ["/dimension", "/hour", "/quantity"], "{problem}");
+
+    // Read per subscription (the customer) and per offer (the publisher).
+    let month: String = hour.chars().take(7).collect();
+    let (_, mine) =
+        get(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{}/usage?month={month}", ids[0])).await;
+    let totals: Vec<(String, f64, i64)> = mine["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (u["dimension"].as_str().unwrap().to_owned(), u["quantity"].as_f64().unwrap(), u["hours"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(totals, [("core_hours".to_owned(), 4.0, 1), ("requests".to_owned(), 1.25, 1)]);
+    let (_, publisher) = get(&app, "dev", &format!("/api/v1/orgs/contoso/offers/db/usage?month={month}")).await;
+    assert_eq!(publisher["usage"].as_array().unwrap().len(), 2, "{publisher}");
+    assert_eq!(publisher["usage"][0]["org"], "fabrikam");
+    let (status, _) = get(&app, "outsider", &format!("/api/v1/orgs/fabrikam/subscriptions/{}/usage", ids[0])).await;
+    assert_eq!(status, 404);
+    let (status, _) =
+        get(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{}/usage?month=2026-13", ids[0])).await;
+    assert_eq!(status, 422);
+
+    // Cancelled: the check says so; the hour it was cancelled in can still be
+    // reported (it began while the subscription was active), later ones are future.
+    let (status, _) =
+        post(&app, "cust", &format!("/api/v1/orgs/fabrikam/subscriptions/{}/cancel", ids[0]), &json!({})).await;
+    assert_eq!(status, 200);
+    let (_, e) = json(with_key(Method::GET, "/api/v1/entitlement", &keys[0]).send().await.unwrap()).await;
+    assert_eq!(e["active"], false);
+    let now = wharf_core::Timestamp::now().to_string();
+    let (status, late) =
+        report(&keys[0], json!({"subscription": ids[0], "dimension": "core_hours", "hour": now, "quantity": 1})).await;
+    assert_eq!((status, late["status"].as_str()), (200, Some("accepted")), "{late}");
+}
