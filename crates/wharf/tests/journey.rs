@@ -5,13 +5,19 @@
 //! marketplace's signature with an independent verifier (sigstore-rs,
 //! `tools/cosign-verify`), an outsider is refused exactly as for a missing repository,
 //! `wharf offer go-live --watch` until Live.
+//!
+//! And the customer's journey after it: an access offer, a subscription accepting
+//! the terms, a deployment rendered by `wharf deploy` with its own pull credential,
+//! skopeo pulling the entitled image and refused another one, podman (runc) running
+//! the rendered container until it answers on its port, the Kubernetes rendering,
+//! and the publisher's leads.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::tools::{build_image, skopeo, tagged, tool};
+use common::tools::{build_image, build_web_image, skopeo, tagged, tool};
 use common::{PASSWORD, Server, backend_env};
 use serde_json::{Value, json};
 
@@ -56,16 +62,50 @@ impl Journey {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    /// A user who belongs to a new customer organization.
+    /// A user who belongs to a new customer organization, as a viewer.
     async fn customer(&self, user: &str, org: &str) {
+        self.customer_as(user, org, "viewer").await;
+    }
+
+    /// A user who belongs to a new customer organization with `role`.
+    async fn customer_as(&self, user: &str, org: &str, role: &str) {
         let (s, _) =
             self.admin(reqwest::Method::POST, "/api/v1/users", json!({"name": user, "password": PASSWORD})).await;
         assert_eq!(s, 201);
         let (s, _) = self.admin(reqwest::Method::POST, "/api/v1/orgs", json!({"name": org, "kind": "customer"})).await;
         assert_eq!(s, 201);
         let path = format!("/api/v1/orgs/{org}/members/{user}");
-        let (s, _) = self.admin(reqwest::Method::PUT, &path, json!({"role": "viewer"})).await;
+        let (s, _) = self.admin(reqwest::Method::PUT, &path, json!({"role": role})).await;
         assert!(s == 200 || s == 201, "{s}");
+    }
+
+    /// The example offer in `offer/` (its media beside it), with its preview audience
+    /// line replaced by `audience`.
+    fn offer_dir(&self, audience: &str) {
+        let work = self.root.join("offer");
+        std::fs::create_dir_all(work.join("media")).unwrap();
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/offer");
+        for entry in std::fs::read_dir(example.join("media")).unwrap() {
+            let name = entry.unwrap().file_name();
+            std::fs::copy(example.join("media").join(&name), work.join("media").join(&name)).unwrap();
+        }
+        let text = std::fs::read_to_string(example.join("offer.yaml")).unwrap();
+        assert!(text.contains("preview_audience: []"));
+        std::fs::write(work.join("offer.yaml"), text.replace("preview_audience: []", audience)).unwrap();
+    }
+
+    /// An API token of `user` (password login) with `scopes`.
+    async fn token_of(&self, user: &str, scopes: &[&str]) -> String {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/user/tokens", self.server.url))
+            .basic_auth(user, Some(PASSWORD))
+            .json(&json!({"name": "cli", "scopes": scopes}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        body["secret"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
     }
 
     /// `wharf …` as the admin, through an API token: (exit code, stdout, stderr).
@@ -78,9 +118,15 @@ impl Journey {
 
     /// skopeo copy of `image` as `user` into a fresh layout: (success, stderr).
     fn pull(&self, user: &str, image: &str, into: &str) -> (bool, String) {
+        self.pull_with(&format!("{user}:{PASSWORD}"), image, into)
+    }
+
+    /// skopeo copy of `image` with credentials `creds` (`user:secret`) into a fresh
+    /// layout: (success, stderr).
+    fn pull_with(&self, creds: &str, image: &str, into: &str) -> (bool, String) {
         let layout = self.root.join(into);
         let out = Command::new(tool("skopeo"))
-            .args(["copy", "--src-tls-verify=false", "--src-creds", &format!("{user}:{PASSWORD}")])
+            .args(["copy", "--src-tls-verify=false", "--src-creds", creds])
             .arg(format!("docker://{}/{image}", self.host))
             .arg(format!("oci:{}:pulled", layout.display()))
             .output()
@@ -128,17 +174,7 @@ async fn a_publisher_goes_from_push_to_live_with_real_clients() {
     ]);
 
     // The example offer, previewed by fabrikam.
-    let work = j.root.join("offer");
-    std::fs::create_dir_all(work.join("media")).unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/offer");
-    for entry in std::fs::read_dir(example.join("media")).unwrap() {
-        let name = entry.unwrap().file_name();
-        std::fs::copy(example.join("media").join(&name), work.join("media").join(&name)).unwrap();
-    }
-    let text = std::fs::read_to_string(example.join("offer.yaml")).unwrap();
-    assert!(text.contains("preview_audience: []"));
-    std::fs::write(work.join("offer.yaml"), text.replace("preview_audience: []", "preview_audience: [fabrikam]"))
-        .unwrap();
+    j.offer_dir("preview_audience: [fabrikam]");
     let (code, out, err) = j.wharf(&token, &["offer", "apply", "offer.yaml"]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = j.wharf(&token, &["offer", "submit", "contoso/example-db"]);
@@ -192,4 +228,164 @@ async fn a_publisher_goes_from_push_to_live_with_real_clients() {
     for event in ["Certified", "In preview", "Go live", "Went live"] {
         assert_eq!(out.matches(event).count(), 1, "{event} once in {out}");
     }
+}
+
+/// A free local TCP port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Removes a podman container when the test ends, passed or not.
+struct Container(&'static str);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("podman").args(["rm", "-f", self.0]).output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_subscribes_pulls_what_it_is_entitled_to_and_runs_the_rendered_container() {
+    let j = Journey::start().await;
+    let (s, _) = j.admin(reqwest::Method::POST, "/api/v1/orgs", json!({"name": "contoso", "kind": "publisher"})).await;
+    assert_eq!(s, 201);
+    let (s, _) = j.admin(reqwest::Method::PUT, "/api/v1/orgs/contoso/approval", Value::Null).await;
+    assert_eq!(s, 200);
+    j.customer_as("cust", "fabrikam", "admin").await;
+    let admin = j.token_of("admin", &["api:read", "api:write", "admin"]).await;
+
+    // The publisher's image answers HTTP on the port its container template maps (5432).
+    let layout = j.root.join("layout");
+    build_web_image(&layout, "1.0.0", 5432);
+    let creds = format!("admin:{PASSWORD}");
+    let src = format!("oci:{}:1.0.0", layout.display());
+    let dest = format!("docker://{}/contoso/example-db:1.0.0", j.host);
+    skopeo(&["copy", "--dest-creds", &creds, "--dest-tls-verify=false", &src, &dest]);
+    j.offer_dir("preview_audience: []");
+    for args in [
+        &["offer", "apply", "offer.yaml"][..],
+        &["offer", "submit", "contoso/example-db"],
+        &["offer", "status", "contoso/example-db", "--watch"],
+        &["offer", "go-live", "contoso/example-db", "--watch"],
+    ] {
+        let (code, out, err) = j.wharf(&admin, args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}\n{}", j.server.stderr());
+    }
+
+    // The operator offers access; the customer subscribes to it, then to two plans.
+    std::fs::write(
+        j.root.join("offer/access.yaml"),
+        "name: standard\ndisplay_name: Standard access\nplans:\n  - {name: base, kind: base, opens: {all: true}, quotas: {subscriptions: 5}}\n",
+    )
+    .unwrap();
+    let (code, out, err) = j.wharf(&admin, &["access", "apply", "access.yaml"]);
+    assert_eq!((code, out.trim()), (0, "created access offer standard (1 plans)"), "{err}");
+    let cust = j.token_of("cust", &["api:read", "api:write"]).await;
+    let (code, out, err) = j.wharf(&cust, &["access", "subscribe", "fabrikam", "standard", "base"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut subscriptions = Vec::new();
+    for plan in ["free", "byol-cluster"] {
+        let args = [
+            "subscription",
+            "create",
+            "fabrikam",
+            "contoso/example-db",
+            plan,
+            "--accept-terms",
+            "--share-contact",
+            "-o",
+            "json",
+        ];
+        let (code, out, err) = j.wharf(&cust, &args);
+        assert_eq!(code, 0, "{out}{err}");
+        subscriptions.push(serde_json::from_str::<Value>(&out).unwrap()["id"].as_i64().unwrap().to_string());
+    }
+
+    // `wharf deploy` renders the container plan with its own pull credential.
+    let port = free_port();
+    let set_port = format!("port={port}");
+    let args = ["deploy", "fabrikam", &subscriptions[0], "--set", &set_port, "--name", "edge", "-o", "json"];
+    let (code, out, err) = j.wharf(&cust, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    let deployed: Value = serde_json::from_str(&out).unwrap();
+    let (user, password) = (deployed["username"].as_str().unwrap(), deployed["password"].as_str().unwrap());
+    let argv: Vec<String> = serde_json::from_value(deployed["argv"].clone()).unwrap();
+    let image = argv.last().unwrap().clone();
+    assert!(image.starts_with(&format!("{}/mp/contoso/example-db/free/example-db@sha256:", j.host)), "{argv:?}");
+
+    // skopeo pulls the entitled image with that credential, and is refused another plan's.
+    let pull_creds = format!("{user}:{password}");
+    let entitled = image.trim_start_matches(&format!("{}/", j.host));
+    let (ok, err) = j.pull_with(&pull_creds, entitled, "entitled");
+    assert!(ok, "{err}");
+    let (ok, refused) = j.pull_with(&pull_creds, "mp/contoso/example-db/byol-cluster/example-db:1.0.0", "other");
+    assert!(!ok, "another plan's image was pulled");
+    assert!(refused.contains("unauthorized") || refused.contains("denied") || refused.contains("401"), "{refused}");
+
+    // podman (runc) runs the rendered command; the container answers on its port.
+    assert_eq!(argv[..2], ["docker", "run"], "{argv:?}");
+    let _cleanup = Container("example-db");
+    let _ = Command::new("podman").args(["rm", "-f", "example-db"]).output();
+    // The rendered log-in first (reading the password from standard input), into an
+    // auth file of the test's own.
+    let login = deployed["commands"][0].as_str().unwrap();
+    assert_eq!(login, format!("docker login --username {user} --password-stdin {}", j.host));
+    let authfile = j.root.join("auth.json").display().to_string();
+    let mut child = Command::new(tool("podman"))
+        .args(["login", "--tls-verify=false", "--authfile", &authfile, "--username", user, "--password-stdin", &j.host])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "podman login: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool("podman"))
+        .args(["--runtime", "runc", "run"])
+        // This machine's limits: podman's defaults for these cannot be set here.
+        .args(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"])
+        .args(["--tls-verify=false", "--authfile", &authfile])
+        .args(&argv[2..])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "podman run: {}", String::from_utf8_lossy(&out.stderr));
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut answer = String::new();
+    for _ in 0..100 {
+        if let Ok(r) = j.http.get(&url).send().await {
+            answer = r.text().await.unwrap_or_default();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(answer, "hello from wharf\n");
+
+    // The Kubernetes plan renders manifests the server checked against the API types.
+    let out_dir = j.root.join("k8s");
+    let out_arg = out_dir.display().to_string();
+    let args = ["deploy", "fabrikam", &subscriptions[1], "--set", "license=CONTOSO-KEY", "--out", &out_arg];
+    let (code, out, err) = j.wharf(&cust, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("kubectl apply -f manifests.yaml"), "{out}");
+    let manifests = std::fs::read_to_string(out_dir.join("manifests.yaml")).unwrap();
+    let kinds: Vec<String> = yaml_serde::Deserializer::from_str(&manifests)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).unwrap()["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["Secret", "StatefulSet"]);
+
+    // The publisher sees the leads: the test lead of going live, and the subscriptions.
+    let (status, leads) = j.admin(reqwest::Method::GET, "/api/v1/orgs/contoso/leads", Value::Null).await;
+    assert_eq!(status, 200);
+    let mut events: Vec<String> = leads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{} {}", l["event"].as_str().unwrap(), l["payload"]["data"]["customer"]["organization"]))
+        .collect();
+    events.sort();
+    assert_eq!(events, ["lead.subscribed \"fabrikam\"", "lead.subscribed \"fabrikam\"", "lead.test null"]);
 }

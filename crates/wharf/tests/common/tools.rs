@@ -53,6 +53,35 @@ pub fn build_image(layout: &Path, tag: &str, arch: &str, layers: usize) {
     umoci(&["config", "--image", &image, "--architecture", arch, "--os", "linux", "--config.user", "1000"]);
 }
 
+/// Builds `layout:tag`, an amd64 image of Debian's static busybox serving "hello from
+/// wharf" over HTTP on `port`, as user 1000, with umoci.
+pub fn build_web_image(layout: &Path, tag: &str, port: u16) {
+    let busybox = tool("busybox");
+    let layout_s = layout.to_str().unwrap();
+    if !layout.join("index.json").exists() {
+        umoci(&["init", "--layout", layout_s]);
+    }
+    let image = format!("{layout_s}:{tag}");
+    umoci(&["new", "--image", &image]);
+    let bundle = layout.with_file_name(format!("bundle-web-{tag}"));
+    umoci(&["unpack", "--rootless", "--image", &image, bundle.to_str().unwrap()]);
+    let root = bundle.join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("www")).unwrap();
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    std::fs::write(root.join("www/index.html"), "hello from wharf\n").unwrap();
+    umoci(&["repack", "--image", &image, bundle.to_str().unwrap()]);
+    std::fs::remove_dir_all(&bundle).ok();
+    let port = port.to_string();
+    let mut args =
+        vec!["config", "--image", &image, "--architecture", "amd64", "--os", "linux", "--config.user", "1000"];
+    args.extend(["--config.entrypoint", "/bin/busybox"]);
+    for arg in ["httpd", "-f", "-p", &port, "-h", "/www"] {
+        args.extend(["--config.cmd", arg]);
+    }
+    umoci(&args);
+}
+
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
