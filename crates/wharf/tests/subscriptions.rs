@@ -567,3 +567,108 @@ async fn metered_usage_counts_each_hour_once_under_the_subscriptions_own_key() {
         report(&keys[0], json!({"subscription": ids[0], "dimension": "core_hours", "hour": now, "quantity": 1})).await;
     assert_eq!((status, late["status"].as_str()), (200, Some("accepted")), "{late}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_private_to_another_tenant_is_indistinguishable_from_a_missing_one() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut doc = document(&app).await;
+    doc["plans"][1]["visibility"] = json!("private");
+    doc["plans"][1]["audience"] = json!(["fabrikam"]);
+    go_live(&app, &application, &doc).await;
+    let all = json!({"name": "all", "display_name": "Everything", "plans": [{"name": "all", "kind": "base", "opens": {"all": true}}]});
+    assert_eq!(post(&app, "admin", "/api/v1/access-offers", &all).await.0, 201);
+    for (user, org) in [("cust", "fabrikam"), ("outsider", "northwind")] {
+        let access = json!({"access_offer": "all", "plan": "all"});
+        assert_eq!(post(&app, user, &format!("/api/v1/orgs/{org}/access"), &access).await.0, 201);
+    }
+    let try_plan = |user: &'static str, org: &'static str, plan: &'static str| {
+        let body = json!({"offer": "contoso/db", "plan": plan, "accept_terms": true});
+        let path = format!("/api/v1/orgs/{org}/subscriptions");
+        let app = &app;
+        async move { post(app, user, &path, &body).await }
+    };
+    let (status, private) = try_plan("outsider", "northwind", "byol-cluster").await;
+    let (missing_status, missing) = try_plan("outsider", "northwind", "no-such-plan").await;
+    assert_eq!((status, missing_status), (404, 404));
+    assert_eq!(
+        private["detail"].as_str().unwrap().replace("byol-cluster", "X"),
+        missing["detail"].as_str().unwrap().replace("no-such-plan", "X")
+    );
+    let (status, body) = try_plan("cust", "fabrikam", "byol-cluster").await;
+    assert_eq!(status, 201, "{body}");
+    // Viewers see; only admins subscribe (and a viewer's 403 names no other tenant).
+    app.user("reader").await;
+    app.member("fabrikam", "reader", wharf_core::Role::Viewer).await;
+    let (status, _) = try_plan("reader", "fabrikam", "free").await;
+    assert_eq!(status, 403);
+    let (status, listed) = get(&app, "reader", "/api/v1/orgs/fabrikam/subscriptions").await;
+    assert_eq!((status, listed.as_array().unwrap().len()), (200, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_ui_definition_form_drives_the_deployment_and_what_cannot_render_is_named() {
+    let (app, application, _dir) = setup(Some(PERMISSIVE)).await;
+    let r = app.as_user(Method::PUT, "admin", "/api/v1/orgs/contoso/approval").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut doc = document(&app).await;
+    let form = |extra: Value| {
+        json!({
+            "$schema": "https://schema.management.azure.com/schemas/0.1.2-preview/CreateUIDefinition.MultiVm.json#",
+            "handler": "Microsoft.Azure.CreateUIDef",
+            "version": "0.1.2-preview",
+            "parameters": {
+                "basics": [{"name": "hostPort", "type": "Microsoft.Common.Slider", "label": "Port", "min": 1024, "max": 65535, "defaultValue": 8080}],
+                "steps": [{"name": "secrets", "label": "Secrets", "elements": [
+                    {"name": "pw", "type": "Microsoft.Common.PasswordBox", "label": {"password": "Password"},
+                     "constraints": {"required": true, "regex": "^.{12,}$", "validationMessage": "at least 12 characters"}},
+                    extra
+                ]}],
+                "outputs": {"hostPort": "[basics('hostPort')]", "dbPassword": "[steps('secrets').pw]"}
+            }
+        })
+    };
+    let plan = &mut doc["plans"][0]["deployment"];
+    plan["template"] =
+        json!("docker run -d -p ${hostPort}:5432 -e DB_PASSWORD=${dbPassword} ${image:contoso/example-db}");
+    plan["parameters"] = json!([]);
+    plan["ui_definition"] =
+        form(json!({"name": "vnet", "type": "Microsoft.Network.VirtualNetworkCombo", "label": "VNet"}));
+    // An element Wharf cannot render is named; nothing is saved.
+    let draft = "/api/v1/orgs/contoso/offers/db/draft";
+    let r = app.as_user(Method::GET, "dev", draft).send().await.unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let (status, problem) =
+        json(app.as_user(Method::PUT, "dev", draft).header("if-match", &etag).json(&doc).send().await.unwrap()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["errors"].as_array().unwrap().iter().any(|e| e["pointer"] == "/plans/0/deployment/ui_definition"
+            && e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("\"vnet\" is a Microsoft.Network.VirtualNetworkCombo, which Wharf cannot render")),
+        "{problem}"
+    );
+    doc["plans"][0]["deployment"]["ui_definition"] =
+        form(json!({"name": "note", "type": "Microsoft.Common.TextBlock", "options": {"text": "hi"}}));
+    go_live(&app, &application, &doc).await;
+    let all = json!({"name": "all", "display_name": "Everything", "plans": [{"name": "all", "kind": "base", "opens": {"all": true}}]});
+    assert_eq!(post(&app, "admin", "/api/v1/access-offers", &all).await.0, 201);
+    assert_eq!(
+        post(&app, "cust", "/api/v1/orgs/fabrikam/access", &json!({"access_offer": "all", "plan": "all"})).await.0,
+        201
+    );
+    let (_, sub) = subscribe(&app, "free").await;
+    let path = format!("/api/v1/orgs/fabrikam/subscriptions/{}/deployments", sub["id"]);
+    // The form's constraints are checked, with its messages.
+    let (status, problem) =
+        post(&app, "cust", &path, &json!({"values": {"dbPassword": "short"}, "dry_run": true})).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0], json!({"pointer": "/values/dbPassword", "detail": "at least 12 characters"}));
+    let (status, dry) =
+        post(&app, "cust", &path, &json!({"values": {"dbPassword": "long-enough-pw"}, "dry_run": true})).await;
+    assert_eq!(status, 200, "{dry}");
+    assert!(dry["argv"].as_array().unwrap().contains(&json!("8080:5432")), "{dry}");
+    assert!(dry["argv"].as_array().unwrap().contains(&json!("DB_PASSWORD=long-enough-pw")), "{dry}");
+}
