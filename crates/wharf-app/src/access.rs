@@ -417,7 +417,7 @@ impl App {
             || AppError::NotFound(format!("organization {} has no active access subscription {id}", org.name));
         let sub =
             self.db.access_subscription(org.id, id).await?.filter(|s| s.cancelled.is_none()).ok_or_else(not_found)?;
-        let n = self.db.subscriptions_through(&[sub.id]).await?;
+        let n = self.db.subscriptions_through(sub.id).await?;
         if n > 0 {
             return Err(AppError::Conflict(format!(
                 "{n} subscription(s) to catalog items go through access subscription {id}; cancel them first"
@@ -473,7 +473,7 @@ impl App {
         let (org, _) = self.org_for(actor, org, OrgAction::ReadSubscriptions).await?;
         let mut access = Vec::new();
         for g in self.grants(org.id).await? {
-            let subscriptions = self.db.subscriptions_through(&[g.base.id]).await?;
+            let subscriptions = self.db.subscriptions_through(g.base.id).await?;
             let deployments = self.db.deployments_through(g.base.id).await?;
             access.push(AccessUsageView {
                 access_offer: g.offer.row.name.clone(),

@@ -132,14 +132,12 @@ impl App {
         }
         let mut refused = None;
         for g in &grants {
-            let limit = g.limit(QuotaKind::Subscriptions);
-            let through = [g.base.id];
             let new = NewSubscription {
                 org_id: org.id,
                 offer: item.key,
                 plan: &request.plan,
                 access_subscription: g.base.id,
-                quota: limit.map(|l| (&through[..], l)),
+                quota: g.limit(QuotaKind::Subscriptions),
                 terms_version: item.version,
                 terms_sha256: &terms,
                 accepted_by: &actor.name(),

@@ -4,9 +4,6 @@
 //! [`platform_permits`]; the matrix in `docs/permissions.md` is rendered from these
 //! functions by [`permission_matrix_markdown`] and a test keeps the two identical.
 
-use std::fmt;
-use std::str::FromStr;
-
 /// What an organization is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -67,27 +64,6 @@ impl Role {
             Role::Owner => "owner",
         }
     }
-}
-
-macro_rules! str_enum_impls {
-    ($ty:ident, $what:literal) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let names: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
-                    format!(concat!("unknown ", $what, " {:?}: expected one of {}"), s, names.join(", "))
-                })
-            }
-        }
-    };
 }
 
 str_enum_impls!(OrgKind, "organization kind");

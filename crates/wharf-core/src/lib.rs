@@ -70,6 +70,29 @@ macro_rules! text_newtype {
     };
 }
 
+/// `Display` and `FromStr` for an enum with `ALL` and `as_str`: the stored and shown form,
+/// and an error naming every allowed value.
+macro_rules! str_enum_impls {
+    ($ty:ident, $what:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
+                    format!(concat!("unknown ", $what, " {:?}: expected one of {}"), s, names.join(", "))
+                })
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod catalog;
 pub mod ids;

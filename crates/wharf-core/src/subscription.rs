@@ -5,9 +5,6 @@
 //! add-on plans; a customer organization subscribes to a base plan before it can use
 //! what the plan opens, and add-on plans raise the base plan's quotas.
 
-use std::fmt;
-use std::str::FromStr;
-
 text_newtype!(
     /// An access offer's name: the same rule as organization names.
     AccessOfferName,
@@ -74,29 +71,8 @@ impl QuotaKind {
     }
 }
 
-macro_rules! plain_enum_str {
-    ($ty:ident, $what:literal) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let names: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
-                    format!(concat!("unknown ", $what, " {:?}: expected one of {}"), s, names.join(", "))
-                })
-            }
-        }
-    };
-}
-
-plain_enum_str!(AccessPlanKind, "access plan kind");
-plain_enum_str!(QuotaKind, "quota");
+str_enum_impls!(AccessPlanKind, "access plan kind");
+str_enum_impls!(QuotaKind, "quota");
 
 /// What an access plan opens: catalog items customers may then subscribe to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -93,10 +93,9 @@ pub struct NewSubscription<'a> {
     pub plan: &'a str,
     /// The base access subscription whose quota it counts against.
     pub access_subscription: i64,
-    /// The access subscriptions whose item subscriptions count against the same
-    /// quota (the base one and the add-ons of its access offer), and the limit; `None`:
-    /// no limit.
-    pub quota: Option<(&'a [i64], u64)>,
+    /// The `subscriptions` limit of that access subscription (with its add-ons);
+    /// `None`: no limit.
+    pub quota: Option<u64>,
     /// The live version whose terms were accepted.
     pub terms_version: i64,
     /// SHA-256 (hex) of those terms.
@@ -144,6 +143,8 @@ pub struct PullSecretRow {
     pub revoked_at: Option<Timestamp>,
 }
 
+const COUNT_THROUGH: &str =
+    "SELECT COUNT(*) FROM subscriptions WHERE access_subscription = $1 AND cancelled_at IS NULL";
 const ACCESS_SUB_COLUMNS: &str = "s.id, s.org_id, s.access_offer, a.name AS access_offer_name, s.plan, s.created_by, \
      s.created_at, s.cancelled_by, s.cancelled_at";
 pub(crate) const SUB_COLUMNS: &str = "id, org_id, offer, plan, access_subscription, terms_version, terms_sha256, accepted_by, \
@@ -398,19 +399,10 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Active item subscriptions going through each of these access subscriptions.
-    pub async fn subscriptions_through(&self, access: &[i64]) -> Result<u64, DbError> {
-        let mut n = 0u64;
-        for id in access {
-            let (c,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM subscriptions WHERE access_subscription = $1 AND cancelled_at IS NULL",
-            )
-            .bind(id)
-            .fetch_one(self.pool())
-            .await?;
-            n += u64::try_from(c).unwrap_or(0);
-        }
-        Ok(n)
+    /// Active item subscriptions going through a base access subscription.
+    pub async fn subscriptions_through(&self, access: i64) -> Result<u64, DbError> {
+        let (c,): (i64,) = sqlx::query_as(COUNT_THROUGH).bind(access).fetch_one(self.pool()).await?;
+        Ok(u64::try_from(c).unwrap_or(0))
     }
 
     /// Creates a subscription, counting the quota in the same transaction (see
@@ -436,17 +428,10 @@ impl Db {
         if let Some((id,)) = existing {
             return Err(SubscribeError::Exists(id));
         }
-        if let Some((through, limit)) = new.quota {
-            let mut used = 0u64;
-            for id in through {
-                let (c,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM subscriptions WHERE access_subscription = $1 AND cancelled_at IS NULL",
-                )
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-                used += u64::try_from(c).unwrap_or(0);
-            }
+        if let Some(limit) = new.quota {
+            let (used,): (i64,) =
+                sqlx::query_as(COUNT_THROUGH).bind(new.access_subscription).fetch_one(&mut *tx).await?;
+            let used = u64::try_from(used).unwrap_or(0);
             if used >= limit {
                 return Err(SubscribeError::Quota(used, limit));
             }

@@ -37,30 +37,35 @@ async fn canary() -> (u16, Arc<AtomicUsize>) {
 
 type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
+/// `/hook`, keeping every message it takes (204).
+fn hook_router() -> (Received, axum::Router) {
+    let received: Received = Arc::default();
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let store = store.clone();
+            async move {
+                store.lock().unwrap().push((headers, body));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    (received, app)
+}
+
 /// The "public" receiver on 127.0.0.2: `/hook` takes messages (204), `/redirect`
 /// answers 307 to the canary.
 async fn receiver(canary_port: u16) -> (u16, Received) {
     let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let received: Received = Arc::default();
-    let store = received.clone();
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: String| {
-                let store = store.clone();
-                async move {
-                    store.lock().unwrap().push((headers, body));
-                    StatusCode::NO_CONTENT
-                }
-            }),
-        )
-        .route(
-            "/redirect",
-            axum::routing::post(move || async move {
-                (StatusCode::TEMPORARY_REDIRECT, [("location", format!("http://127.0.0.1:{canary_port}/hook"))])
-            }),
-        );
+    let (received, app) = hook_router();
+    let app = app.route(
+        "/redirect",
+        axum::routing::post(move || async move {
+            (StatusCode::TEMPORARY_REDIRECT, [("location", format!("http://127.0.0.1:{canary_port}/hook"))])
+        }),
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (port, received)
 }
@@ -117,18 +122,7 @@ async fn tls_receiver(cert: &std::path::Path, key: &std::path::Path) -> (u16, Re
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let received: Received = Arc::default();
-    let store = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let store = store.clone();
-            async move {
-                store.lock().unwrap().push((headers, body));
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
+    let (received, app) = hook_router();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             let (acceptor, app) = (acceptor.clone(), app.clone());
