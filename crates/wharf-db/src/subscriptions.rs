@@ -386,16 +386,21 @@ impl Db {
 
     /// Cancels an active access subscription; `false` when there is none of that id.
     pub async fn cancel_access_subscription(&self, org: OrgId, id: i64, by: &str) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "UPDATE access_subscriptions SET cancelled_by = $1, cancelled_at = $2 \
-             WHERE org_id = $3 AND id = $4 AND cancelled_at IS NULL",
-        )
-        .bind(by)
-        .bind(Timestamp::now().as_millis())
-        .bind(org.0)
-        .bind(id)
-        .execute(self.writes())
-        .await?;
+        self.cancel_in("access_subscriptions", org, id, by).await
+    }
+
+    /// Marks row `id` of `table` (an organization's subscriptions) cancelled by `by`, now.
+    async fn cancel_in(&self, table: &str, org: OrgId, id: i64, by: &str) -> Result<bool, DbError> {
+        let sql = format!(
+            "UPDATE {table} SET cancelled_by = $1, cancelled_at = $2 WHERE org_id = $3 AND id = $4 AND cancelled_at IS NULL"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(by)
+            .bind(Timestamp::now().as_millis())
+            .bind(org.0)
+            .bind(id)
+            .execute(self.writes())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -474,17 +479,7 @@ impl Db {
     /// Cancels an active subscription (its pull secrets stop working with it);
     /// `false` when there is no active one of that id.
     pub async fn cancel_subscription(&self, org: OrgId, id: i64, by: &str) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "UPDATE subscriptions SET cancelled_by = $1, cancelled_at = $2 \
-             WHERE org_id = $3 AND id = $4 AND cancelled_at IS NULL",
-        )
-        .bind(by)
-        .bind(Timestamp::now().as_millis())
-        .bind(org.0)
-        .bind(id)
-        .execute(self.writes())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.cancel_in("subscriptions", org, id, by).await
     }
 
     /// Whether `user` belongs to a customer organization with an active subscription
