@@ -436,13 +436,20 @@ fn fts5_query(words: &[String]) -> String {
 /// words (the `~language` lexeme every text carries keeps the other languages out,
 /// inside the GIN index) and ranked by `ts_rank` with its weights (name A, keywords
 /// and publisher B, summary C, description D). `None` without languages (no texts).
+/// Ranks travel as whole numbers: the rank (lower is better) times this, truncated.
+/// Writing and reading a double as text costs far more than an integer's; the search
+/// and its oracle both order by these.
+pub(crate) const RANK_SCALE: f64 = 1_000_000_000.0;
+/// SQLite's rank of a full-text match, scaled ([`RANK_SCALE`]).
+pub(crate) const SQLITE_RANK: &str = "CAST(bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) * 1000000000 AS INTEGER)";
+
 fn pg_matches(languages: &[String], n: usize) -> Option<String> {
     let branches: Vec<String> = TEXT_SEARCH_LANGUAGES
         .iter()
         .filter(|l| languages.iter().any(|x| x == *l))
         .map(|l| {
             format!(
-                "SELECT offer, CAST(-ts_rank(search, to_tsquery('{l}', ${n})) AS DOUBLE PRECISION) AS r \
+                "SELECT offer, CAST(-ts_rank(search, to_tsquery('{l}', ${n})) * {RANK_SCALE} AS BIGINT) AS r \
                  FROM catalog_texts WHERE search @@ (to_tsquery('{l}', ${n}) && '~{l}'::tsquery)"
             )
         })
@@ -538,8 +545,8 @@ impl Db {
             Backend::Sqlite => {
                 // bm25() only works in the full-text scan itself; the row id names the offer.
                 let sql = format!(
-                    "WITH m AS MATERIALIZED (SELECT rowid / {LOCALE_SLOTS} AS o, \
-                     bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) AS r FROM catalog_fts WHERE catalog_fts MATCH $1) \
+                    "WITH m AS MATERIALIZED (SELECT rowid / {LOCALE_SLOTS} AS o, {SQLITE_RANK} AS r \
+                     FROM catalog_fts WHERE catalog_fts MATCH $1) \
                      SELECT group_concat(o || ' ' || r, ',') FROM m"
                 );
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(fts5_query(words)).fetch_one(self.pool()).await?
@@ -550,16 +557,16 @@ impl Db {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tsquery(words)).fetch_one(self.pool()).await?
             }
         };
-        let mut best: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        let mut best: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
         for item in text.as_deref().unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
-            let parsed = item.split_once(' ').and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r.parse::<f64>().ok()?)));
+            let parsed = item.split_once(' ').and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r.parse::<i64>().ok()?)));
             let (offer, rank) = parsed.ok_or_else(|| DbError::Corrupt(format!("a full-text match {item:?}")))?;
             let e = best.entry(offer).or_insert(rank);
             if rank < *e {
                 *e = rank;
             }
         }
-        Ok(best.into_iter().map(|(o, r)| (OfferKey(o), r)).collect())
+        Ok(best.into_iter().map(|(o, r)| (OfferKey(o), r as f64 / RANK_SCALE)).collect())
     }
 
     /// The entries `offers` (those that exist), for a page of results; rank 0.

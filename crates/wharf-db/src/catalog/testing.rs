@@ -4,7 +4,7 @@
 use wharf_core::{CatalogFacet, CatalogSort, OfferKey};
 
 use super::{
-    Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, HIT_COLUMNS, LOCALE_SLOTS, Sql, facet_lines,
+    Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, HIT_COLUMNS, LOCALE_SLOTS, SQLITE_RANK, Sql, facet_lines,
     fts5_query, hit_from_row, in_list, languages, pg_matches, text_id, tsquery, visibility,
 };
 use crate::error::parse_stored;
@@ -72,10 +72,10 @@ impl Db {
                 Backend::Sqlite => {
                     // bm25() only works in the full-text scan itself: ranked there,
                     // then grouped per offer.
-                    sql.push(
-                        "WITH m AS MATERIALIZED (SELECT rowid AS id, bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) AS r \
+                    sql.push(&format!(
+                        "WITH m AS MATERIALIZED (SELECT rowid AS id, {SQLITE_RANK} AS r \
                          FROM catalog_fts WHERE catalog_fts MATCH ",
-                    )
+                    ))
                     .arg(Arg::Text(fts5_query(s.words)))
                     .push(
                         "), hits AS (SELECT t.offer AS offer, MIN(m.r) AS rank FROM m JOIN catalog_texts t ON t.id = m.id \
@@ -86,7 +86,7 @@ impl Db {
                     sql.args.push(Arg::Text(tsquery(s.words)));
                     // No texts at all: nothing matches anyway.
                     let matches = pg_matches(&present, sql.args.len())
-                        .unwrap_or_else(|| "SELECT 0 AS offer, CAST(0 AS DOUBLE PRECISION) AS r WHERE 1 = 0".into());
+                        .unwrap_or_else(|| "SELECT 0 AS offer, CAST(0 AS BIGINT) AS r WHERE 1 = 0".into());
                     sql.push(&format!(
                         "WITH hits AS (SELECT offer, MIN(r) AS rank FROM ({matches}) u GROUP BY offer) "
                     ));
@@ -98,7 +98,8 @@ impl Db {
         } else {
             " FROM catalog_items i WHERE "
         };
-        let rank = if keyword { "h.rank" } else { "CAST(0 AS DOUBLE PRECISION)" };
+        // The rank as the index has it: the scaled whole number over the scale.
+        let rank = if keyword { "CAST(h.rank AS DOUBLE PRECISION) / 1000000000" } else { "CAST(0 AS DOUBLE PRECISION)" };
         let conditions = |sql: &mut Sql, skip: Option<CatalogFacet>| {
             visibility(sql, s.viewer);
             for (facet, values) in s.filters.iter().filter(|(f, v)| Some(*f) != skip && !v.is_empty()) {
