@@ -4,8 +4,8 @@
 use wharf_core::{CatalogFacet, CatalogSort, OfferKey};
 
 use super::{
-    Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, HIT_COLUMNS, LOCALE_SLOTS, SQLITE_RANK, Sql, facet_lines,
-    fts5_query, hit_from_row, in_list, languages, pg_matches, text_id, tsquery, visibility,
+    Arg, CatalogCursor, CatalogEntry, CatalogHit, CatalogViewer, HIT_COLUMNS, LOCALE_SLOTS, SQLITE_RANK, Sql,
+    facet_lines, fts5_query, hit_from_row, in_list, languages, pg_matches, text_id, tsquery, visibility,
 };
 use crate::error::parse_stored;
 use crate::pool::col;
@@ -99,7 +99,8 @@ impl Db {
             " FROM catalog_items i WHERE "
         };
         // The rank as the index has it: the scaled whole number over the scale.
-        let rank = if keyword { "CAST(h.rank AS DOUBLE PRECISION) / 1000000000" } else { "CAST(0 AS DOUBLE PRECISION)" };
+        let rank =
+            if keyword { "CAST(h.rank AS DOUBLE PRECISION) / 1000000000" } else { "CAST(0 AS DOUBLE PRECISION)" };
         let conditions = |sql: &mut Sql, skip: Option<CatalogFacet>| {
             visibility(sql, s.viewer);
             for (facet, values) in s.filters.iter().filter(|(f, v)| Some(*f) != skip && !v.is_empty()) {
