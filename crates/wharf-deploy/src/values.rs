@@ -144,6 +144,26 @@ fn full_match(pattern: &str, value: &str) -> bool {
     regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
 }
 
+/// Plausible values for every parameter, to check a template before any customer
+/// fills the form: each default that fits its type, otherwise a value of the type
+/// (`sample` text, the smallest allowed number, `false`, the first choice).
+pub fn samples(params: &[Parameter]) -> Resolved {
+    let mut out = Resolved::default();
+    for p in params {
+        let Some(name) = p.name.clone() else { continue };
+        let kind = p.kind.as_deref().unwrap_or("string");
+        let fallback = match kind {
+            "integer" => Typed::Int(p.min.or(p.max).unwrap_or(1)),
+            "boolean" => Typed::Bool(false),
+            "choice" => p.choices.first().map_or(Typed::Null, |c| choice_type(&p.choices)(c)),
+            _ => Typed::Text("sample".into()),
+        };
+        let value = p.default.as_ref().and_then(|d| check(p, kind, d).ok()).unwrap_or(fallback);
+        out.values.insert(name, value);
+    }
+    out
+}
+
 /// Checks `given` against `params` (see the module).
 pub fn resolve(params: &[Parameter], given: &BTreeMap<String, Value>) -> Result<Resolved, Vec<ValueProblem>> {
     let mut out = Resolved::default();

@@ -284,6 +284,35 @@ async fn submit_checks_images_tenants_and_media_against_the_server() {
 }
 
 #[tokio::test]
+async fn submit_renders_each_deployment_as_a_customer_would_and_names_what_breaks() {
+    let app = setup().await;
+    let mut doc = document(&app).await;
+    push_image(&app, "dev", "contoso/db", "1.0.0", "x").await;
+    doc["plans"][0]["deployment"] = json!({
+        "kind": "kubernetes",
+        "template": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db}\nspec:\n  replicas: ${replicas}\n  \
+                     selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec:\n      \
+                     containers:\n        - {name: db, image: \"${image:contoso/db}\", colour: blue}\n        \
+                     - {name: sidecar, image: \"busybox:latest\"}\n",
+        "parameters": [{"name": "replicas", "label": "Replicas", "type": "integer", "min": 1, "max": 5}],
+    });
+    assert_eq!(create(&app, &doc).await.0, 201);
+    let (status, body) = post(&app, "dev", "/submit").await;
+    assert_eq!(status, 422, "{body}");
+    let errors: Vec<String> =
+        body["errors"].as_array().unwrap().iter().map(|e| format!("{} {}", e["pointer"], e["detail"])).collect();
+    assert_eq!(
+        errors,
+        [
+            "\"/plans/0/deployment/template\" \"cannot be rendered for customers: a container image \\\"busybox:latest\\\" is not one the marketplace pinned\"",
+            "\"/plans/0/deployment/template\" \"cannot be rendered for customers: document 1: spec.template.spec.containers[0].colour is not a field of the Kubernetes API\"",
+        ]
+    );
+    let (_, offer) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db")).send().await.unwrap()).await;
+    assert_eq!(offer["versions"].as_array().unwrap().len(), 0, "nothing submitted");
+}
+
+#[tokio::test]
 async fn roles_decide_and_outsiders_cannot_learn_that_an_offer_exists() {
     let app = setup().await;
     let doc = document(&app).await;

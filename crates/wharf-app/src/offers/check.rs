@@ -120,6 +120,9 @@ pub(crate) async fn check(
     if stage == Stage::Submit {
         resolve_tags(app, org, spec, &flagged, &mut problems).await?;
         check_tenants(app, spec, &mut problems).await?;
+        if problems.all().iter().all(|p| p.severity != Severity::Error) {
+            check_renderings(app, org, spec, &mut problems);
+        }
     }
     Ok(Checked::from_problems(&problems))
 }
@@ -165,6 +168,43 @@ async fn resolve_tags(
         }
     }
     Ok(())
+}
+
+/// Renders each plan's deployment with sample values, as a customer's would be: what
+/// cannot be rendered into something valid (Kubernetes objects the API does not take,
+/// images the marketplace would not pin) is the publisher's to fix now, not a
+/// customer's to find.
+fn check_renderings(app: &App, org: &Org, spec: &OfferSpec, problems: &mut Problems) {
+    let offer = spec.id.clone().unwrap_or_default();
+    for (i, plan) in spec.plans.iter().enumerate() {
+        let Some(d) = &plan.deployment else { continue };
+        let plan_id = plan.id.clone().unwrap_or_default();
+        let images: std::collections::BTreeMap<String, String> = plan
+            .images
+            .iter()
+            .filter_map(|image| {
+                let repo = image.repository.clone()?;
+                let digest = image.digests.values().next()?;
+                let leaf = repo.rsplit('/').next().unwrap_or(&repo).to_owned();
+                let pinned =
+                    format!("{}/mp/{}/{offer}/{plan_id}/{leaf}@{digest}", app.marketplace.registry_host, org.name);
+                Some((repo, pinned))
+            })
+            .collect();
+        let target = wharf_deploy::Target {
+            registry: &app.marketplace.registry_host,
+            images: &images,
+            name: "check",
+            credential: Some(("user", "password")),
+        };
+        let samples = wharf_deploy::values::samples(&wharf_deploy::parameters(d));
+        if let Err(wharf_deploy::DeployError::Template(found)) = wharf_deploy::render_with(d, &samples, &target) {
+            let path = FieldPath::root().key("plans").index(i).key("deployment").key("template");
+            for why in found {
+                problems.error(&path, format!("cannot be rendered for customers: {why}"));
+            }
+        }
+    }
 }
 
 async fn check_tenants(app: &App, spec: &OfferSpec, problems: &mut Problems) -> Result<(), AppError> {

@@ -431,11 +431,6 @@ fn fts5_query(words: &[String]) -> String {
         .join(" ")
 }
 
-/// PostgreSQL's matches of the words (the `to_tsquery` text bound as `$n`) with their
-/// rank, `(offer, r)` rows: each locale's text is matched as its own language stems the
-/// words (the `~language` lexeme every text carries keeps the other languages out,
-/// inside the GIN index) and ranked by `ts_rank` with its weights (name A, keywords
-/// and publisher B, summary C, description D). `None` without languages (no texts).
 /// Ranks travel as whole numbers: the rank (lower is better) times this, truncated.
 /// Writing and reading a double as text costs far more than an integer's; the search
 /// and its oracle both order by these.
@@ -443,6 +438,13 @@ pub(crate) const RANK_SCALE: f64 = 1_000_000_000.0;
 /// SQLite's rank of a full-text match, scaled ([`RANK_SCALE`]).
 pub(crate) const SQLITE_RANK: &str = "CAST(bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) * 1000000000 AS INTEGER)";
 
+/// PostgreSQL's matches of the words (the `to_tsquery` text bound as `$n`) with their
+/// rank, `(offer, r)` rows: each locale's text is matched as its own language stems the
+/// words (the `~language` lexeme every text carries keeps the other languages out,
+/// inside the GIN index; filtering on the `language` column instead measured slower,
+/// 23 -> 42 ms at the median for keywords with facets) and ranked by `ts_rank` with its
+/// weights (name A, keywords and publisher B, summary C, description D). `None` without
+/// languages (no texts).
 fn pg_matches(languages: &[String], n: usize) -> Option<String> {
     let branches: Vec<String> = TEXT_SEARCH_LANGUAGES
         .iter()
