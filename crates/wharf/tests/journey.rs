@@ -377,6 +377,53 @@ async fn a_customer_subscribes_pulls_what_it_is_entitled_to_and_runs_the_rendere
         .collect();
     assert_eq!(kinds, ["Secret", "StatefulSet"]);
 
+    // What people read: usage, subscriptions, a dry run (host, digests and times redacted).
+    let redact = |text: &str| {
+        let text = text.replace(&j.host, "[registry]");
+        let text = regex::Regex::new("sha256:[0-9a-f]{64}").unwrap().replace_all(&text, "sha256:[digest]").into_owned();
+        let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").unwrap();
+        time.replace_all(&text, "[time]").into_owned()
+    };
+    let (code, usage, err) = j.wharf(&cust, &["access", "usage", "fabrikam"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(redact(&usage), @"
+    ACCESS OFFER  QUOTA          LIMIT      USED
+    standard      subscriptions  5          2
+    standard      deployments    unlimited  2
+    ");
+    let (code, list, err) = j.wharf(&cust, &["subscription", "list", "fabrikam"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(redact(&list), @"
+    ID  ITEM                PLAN          STATUS  ACCESS         ACCEPTED
+    2   contoso/example-db  byol-cluster  active  standard/base  [time] by cust
+    1   contoso/example-db  free          active  standard/base  [time] by cust
+    ");
+    let args = [
+        "deploy",
+        "fabrikam",
+        &subscriptions[0],
+        "--set",
+        "port=8080",
+        "--set",
+        "password=not-a-secret-1",
+        "--dry-run",
+    ];
+    let (code, dry, err) = j.wharf(&cust, &args);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(redact(&dry), @"
+    # dry run of example-db-2 (container, version 1)
+    docker login --username <pull-secret-user> --password-stdin [registry]
+    docker run -d --name example-db -p 8080:5432 -e 'DB_PASSWORD=not-a-secret-1' [registry]/mp/contoso/example-db/free/example-db@sha256:[digest]
+    ");
+    let (code, _, err) =
+        j.wharf(&cust, &["deploy", "fabrikam", &subscriptions[0], "--set", "port=http", "--set", "colour=blue"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(err.trim(), @"
+    error: the server refused (422 Invalid request): 2 fields are invalid
+      /values/colour: the plan has no parameter \"colour\" (it has: name, port, password)
+      /values/port: must be a whole number (got \"http\")
+    ");
+
     // The publisher sees the leads: the test lead of going live, and the subscriptions.
     let (status, leads) = j.admin(reqwest::Method::GET, "/api/v1/orgs/contoso/leads", Value::Null).await;
     assert_eq!(status, 200);
