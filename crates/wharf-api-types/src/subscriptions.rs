@@ -274,7 +274,7 @@ pub struct DeployRequest {
     #[schema(value_type = Object)]
     pub values: BTreeMap<String, serde_json::Value>,
     /// A name for the deployment (the Helm release, the pull secret's prefix): the
-    /// organization-name rule; default `<offer>-<n>`.
+    /// organization-name rule; default `<offer>-<5 random hex digits>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Only check the values and show the rendering, with placeholders for the

@@ -74,7 +74,13 @@ impl App {
                 n.parse::<OrgName>().map_err(|e| AppError::field("/name", e))?;
                 n.clone()
             }
-            None => format!("{offer_id}-{}", self.db.deployments(s.id).await?.len() + 1),
+            // Like Kubernetes' generateName: the offer (a DNS label: `_` becomes `-`,
+            // short enough for a Helm release) and five random hex digits.
+            None => {
+                let base: String = offer_id.replace('_', "-").chars().take(40).collect();
+                let (_, random) = api_token::generate();
+                format!("{}-{}", base.trim_end_matches('-'), &random[..5])
+            }
         };
         // Each source repository of the plan → its promoted image, pinned; with
         // several tags of one repository, the highest version.

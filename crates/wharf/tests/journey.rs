@@ -382,7 +382,8 @@ async fn a_customer_subscribes_pulls_what_it_is_entitled_to_and_runs_the_rendere
         let text = text.replace(&j.host, "[registry]");
         let text = regex::Regex::new("sha256:[0-9a-f]{64}").unwrap().replace_all(&text, "sha256:[digest]").into_owned();
         let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").unwrap();
-        time.replace_all(&text, "[time]").into_owned()
+        let text = time.replace_all(&text, "[time]").into_owned();
+        regex::Regex::new("example-db-[0-9a-f]{5}").unwrap().replace_all(&text, "example-db-[random]").into_owned()
     };
     let (code, usage, err) = j.wharf(&cust, &["access", "usage", "fabrikam"]);
     assert_eq!(code, 0, "{err}");
@@ -411,7 +412,7 @@ async fn a_customer_subscribes_pulls_what_it_is_entitled_to_and_runs_the_rendere
     let (code, dry, err) = j.wharf(&cust, &args);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(redact(&dry), @"
-    # dry run of example-db-2 (container, version 1)
+    # dry run of example-db-[random] (container, version 1)
     docker login --username <pull-secret-user> --password-stdin [registry]
     docker run -d --name example-db -p 8080:5432 -e 'DB_PASSWORD=not-a-secret-1' [registry]/mp/contoso/example-db/free/example-db@sha256:[digest]
     ");

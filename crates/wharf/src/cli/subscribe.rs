@@ -161,7 +161,7 @@ pub(super) struct DeployArgs {
     /// Values from a YAML or JSON file (a mapping of names to values); --set wins.
     #[arg(long, value_name = "FILE")]
     values: Option<PathBuf>,
-    /// A name for the deployment (default: OFFER-N).
+    /// A name for the deployment (default: OFFER-, then five random hex digits).
     #[arg(long)]
     name: Option<String>,
     /// Check the values and show the rendering with placeholders; record and issue nothing.
