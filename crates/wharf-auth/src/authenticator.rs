@@ -65,9 +65,10 @@ struct Inner {
     verified: std::sync::Mutex<std::collections::HashMap<String, RegistryClaims>>,
 }
 
-/// The longest life of a registry token that may pull from the marketplace: a
-/// cancelled subscription stops pulling within it.
-pub const ENTITLED_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// The longest life of a registry token that may pull from the marketplace: with
+/// the 30 s of clock skew verification allows ([`crate::keys::KeyRing::verify`]), a
+/// cancelled subscription stops pulling within five minutes.
+pub const ENTITLED_TOKEN_TTL: Duration = Duration::from_secs(270);
 
 /// Verified tokens remembered; beyond it the memory is cleared.
 const MAX_VERIFIED_TOKENS: usize = 10_000;
