@@ -259,6 +259,15 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_stored() {
     assert_eq!(body["warnings"][0]["pointer"], "/listings/en-US/description");
 }
 
+/// Creates `doc` as the offer and submits it, which must be refused (422): each error
+/// as `"pointer" "detail"`.
+async fn refused_submit(app: &TestApp, doc: &Value) -> Vec<String> {
+    assert_eq!(create(app, doc).await.0, 201);
+    let (status, body) = post(app, "dev", "/submit").await;
+    assert_eq!(status, 422, "{body}");
+    body["errors"].as_array().unwrap().iter().map(|e| format!("{} {}", e["pointer"], e["detail"])).collect()
+}
+
 #[tokio::test]
 async fn submit_checks_images_tenants_and_media_against_the_server() {
     let app = setup().await;
@@ -266,11 +275,7 @@ async fn submit_checks_images_tenants_and_media_against_the_server() {
     doc["preview_audience"] = json!(["acme", "nobody", "fabrikam"]);
     doc["plans"][0]["images"][0]["tags"] = json!(["1.0.0", "1.1.0"]);
     push_image(&app, "dev", "contoso/db", "1.0.0", "x").await;
-    assert_eq!(create(&app, &doc).await.0, 201);
-    let (status, body) = post(&app, "dev", "/submit").await;
-    assert_eq!(status, 422, "{body}");
-    let errors: Vec<String> =
-        body["errors"].as_array().unwrap().iter().map(|e| format!("{} {}", e["pointer"], e["detail"])).collect();
+    let errors = refused_submit(&app, &doc).await;
     assert_eq!(
         errors,
         [
@@ -296,11 +301,7 @@ async fn submit_renders_each_deployment_as_a_customer_would_and_names_what_break
                      - {name: sidecar, image: \"busybox:latest\"}\n",
         "parameters": [{"name": "replicas", "label": "Replicas", "type": "integer", "min": 1, "max": 5}],
     });
-    assert_eq!(create(&app, &doc).await.0, 201);
-    let (status, body) = post(&app, "dev", "/submit").await;
-    assert_eq!(status, 422, "{body}");
-    let errors: Vec<String> =
-        body["errors"].as_array().unwrap().iter().map(|e| format!("{} {}", e["pointer"], e["detail"])).collect();
+    let errors = refused_submit(&app, &doc).await;
     assert_eq!(
         errors,
         [
@@ -309,7 +310,7 @@ async fn submit_renders_each_deployment_as_a_customer_would_and_names_what_break
         ]
     );
     let (_, offer) = json(app.as_user(Method::GET, "dev", &format!("{BASE}/db")).send().await.unwrap()).await;
-    assert_eq!(offer["versions"].as_array().unwrap().len(), 0, "nothing submitted");
+    assert_eq!((offer["state"].as_str(), offer["versions"].as_array().unwrap().len()), (Some("draft"), 0));
 }
 
 #[tokio::test]
