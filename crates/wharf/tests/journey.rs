@@ -279,7 +279,7 @@ async fn a_customer_subscribes_pulls_what_it_is_entitled_to_and_runs_the_rendere
     )
     .unwrap();
     let (code, out, err) = j.wharf(&admin, &["access", "apply", "access.yaml"]);
-    assert_eq!((code, out.trim()), (0, "created access offer standard (1 plans)"), "{err}");
+    assert_eq!((code, out.trim()), (0, "created access offer standard with 1 plan"), "{err}");
     let cust = j.token_of("cust", &["api:read", "api:write"]).await;
     let (code, out, err) = j.wharf(&cust, &["access", "subscribe", "fabrikam", "standard", "base"]);
     assert_eq!(code, 0, "{out}{err}");

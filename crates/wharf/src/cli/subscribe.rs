@@ -203,12 +203,15 @@ pub(super) async fn access(args: AccessArgs) -> Result<(), Failure> {
             let saved = client.put_access_offer(&spec, exists).await?;
             match o.output {
                 Format::Json => output::json(&saved),
-                Format::Human => output::line(format!(
-                    "{} access offer {} ({} plans)",
-                    if exists { "replaced" } else { "created" },
-                    saved.spec.name,
-                    saved.spec.plans.len()
-                )),
+                Format::Human => {
+                    let n = saved.spec.plans.len();
+                    output::line(format!(
+                        "{} access offer {} with {n} plan{}",
+                        if exists { "replaced" } else { "created" },
+                        saved.spec.name,
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
             }
         }
         AccessCommand::Delete { name } => {
