@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use wharf_api_types::{DeployFileView, DeployRequest, DeploymentSummaryView, DeploymentView, FieldError};
 use wharf_auth::api_token;
-use wharf_core::{OrgAction, OrgName, QuotaKind, TokenScope, VersionStatus};
+use wharf_core::{OrgAction, OrgName, QuotaKind, TokenScope};
 use wharf_db::deployments::{DeploymentRow, NewDeployment};
 use wharf_db::subscriptions::SubscribeError;
 use wharf_deploy::{DeployError, Target};
@@ -57,11 +57,9 @@ impl App {
         if s.cancelled.is_some() {
             return Err(AppError::Conflict(format!("subscription {id} is cancelled")));
         }
-        let versions = self.db.offer_versions(s.offer).await?;
-        let version = versions
-            .iter()
-            .find(|v| v.status == VersionStatus::Live)
-            .map(|v| v.version)
+        let version = self
+            .live_version(s.offer)
+            .await?
             .ok_or_else(|| AppError::Conflict("the offer has no live version to deploy".into()))?;
         let spec = self.live_spec(s.offer, version).await?;
         let plan = spec.plans.iter().find(|p| p.id.as_deref() == Some(s.plan.as_str()));

@@ -106,9 +106,8 @@ impl App {
     /// The pricing of a subscription's plan in the offer's live version (the
     /// version whose terms were accepted when none is live).
     async fn plan_pricing(&self, s: &SubscriptionRow) -> Result<wharf_offer::spec::Pricing, AppError> {
-        let versions = self.db.offer_versions(s.offer).await?;
-        let live = versions.iter().find(|v| v.status == wharf_core::VersionStatus::Live).map(|v| v.version);
-        let spec = self.live_spec(s.offer, live.unwrap_or(s.terms_version)).await?;
+        let version = self.live_version(s.offer).await?.unwrap_or(s.terms_version);
+        let spec = self.live_spec(s.offer, version).await?;
         Ok(spec
             .plans
             .iter()

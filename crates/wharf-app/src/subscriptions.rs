@@ -54,6 +54,12 @@ impl App {
         })
     }
 
+    /// The offer's live version, if it has one.
+    pub(crate) async fn live_version(&self, key: OfferKey) -> Result<Option<i64>, AppError> {
+        let versions = self.db.offer_versions(key).await?;
+        Ok(versions.iter().find(|v| v.status == wharf_core::VersionStatus::Live).map(|v| v.version))
+    }
+
     pub(crate) async fn live_spec(&self, key: OfferKey, version: i64) -> Result<OfferSpec, AppError> {
         let v = self
             .db
@@ -279,9 +285,7 @@ impl App {
             plan: s.plan.clone(),
             contact,
         };
-        let versions = self.db.offer_versions(s.offer).await?;
-        let live = versions.iter().find(|v| v.status == wharf_core::VersionStatus::Live);
-        let version = live.map_or(s.terms_version, |v| v.version);
+        let version = self.live_version(s.offer).await?.unwrap_or(s.terms_version);
         self.queue_lead(s.offer, version, action, Some(&customer)).await
     }
 
@@ -324,13 +328,9 @@ impl App {
         tracing::info!(org = %org.name, subscription = id, pull_secret = row.id, by = %actor.name(), "pull secret issued");
         let view = Self::pull_secret_view(&row);
         let registry = self.marketplace.registry_host.clone();
-        let auth = base64_std(&format!("{}:{secret}", view.username));
-        let config = serde_json::json!({"auths": {registry.clone(): {"username": view.username, "password": secret, "auth": auth}}});
-        let kubernetes_secret = format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: wharf-pull-{id}\ntype: kubernetes.io/dockerconfigjson\n\
-             data:\n  .dockerconfigjson: {}\n",
-            base64_std(&config.to_string())
-        );
+        let kubernetes_secret =
+            wharf_deploy::pull_secret_manifest(&format!("wharf-pull-{id}"), &registry, &view.username, &secret)
+                .map_err(AppError::Internal)?;
         let login_command = format!("podman login --username {} --password-stdin {registry}", view.username);
         Ok(CreatedPullSecretView { pull_secret: view, registry, password: secret, kubernetes_secret, login_command })
     }
@@ -351,9 +351,4 @@ impl App {
         }
         Ok(())
     }
-}
-
-fn base64_std(s: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
 }

@@ -82,6 +82,12 @@ pub fn parameters(d: &Deployment) -> Vec<Parameter> {
     }
 }
 
+/// A `kubernetes.io/dockerconfigjson` Secret manifest (YAML) named `name`, holding a
+/// credential for `registry`: what a cluster needs to pull with a pull secret.
+pub fn pull_secret_manifest(name: &str, registry: &str, user: &str, password: &str) -> Result<String, String> {
+    template::to_yaml(&[kube::pull_secret(name, registry, user, password)])
+}
+
 /// The placeholder the password stands for in a dry run.
 pub const PASSWORD_PLACEHOLDER: &str = "<pull-secret-password>";
 
