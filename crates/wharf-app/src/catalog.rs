@@ -108,18 +108,29 @@ impl App {
             }
         };
         let index = self.catalog.get(&self.db).await?;
+        // Ranking can cost far more than matching: every match is ranked only when
+        // any of them may be on the page; otherwise, unless the database ranked them
+        // anyway, only those left after the filters and the reader's visibility are.
+        let (words, languages) = (text.words(), index.languages());
+        let rank_all = sort == CatalogSort::Relevance && filters.iter().all(|(_, v)| v.is_empty());
         let matches = match text.is_empty() {
             true => None,
-            false => Some(self.db.catalog_matches(text.words(), index.languages()).await?),
+            false => Some(self.db.catalog_matches(words, languages, rank_all).await?),
         };
-        let found = index.search(&Search {
-            matches: matches.as_deref(),
+        let search = Search {
+            matches: matches.as_ref().map(|m| m.offers.as_slice()),
             filters: &filters,
             looker: &looker,
             sort,
             after: after.as_ref(),
             limit: input.paging.limit,
-        });
+        };
+        let mut selected = index.select(&search);
+        if sort == CatalogSort::Relevance && matches.as_ref().is_some_and(|m| !m.ranked) {
+            let ranks = self.db.catalog_ranks(words, languages, &index.offers(&selected)).await?;
+            index.rank(&mut selected, &ranks);
+        }
+        let found = index.page(selected, &search);
         let keys: Vec<OfferKey> = found.hits.iter().map(|(k, _, _)| *k).collect();
         let mut rows: HashMap<OfferKey, wharf_db::catalog::CatalogHit> =
             self.db.catalog_hits(&keys).await?.into_iter().map(|h| (h.offer, h)).collect();

@@ -114,6 +114,12 @@ const STEPS: &[Step] = &[
         sqlite: include_str!("../migrations/sqlite/0016_subscriptions.sql"),
         postgres: include_str!("../migrations/postgres/0016_subscriptions.sql"),
     },
+    Step {
+        version: 17,
+        description: "catalog search index",
+        sqlite: include_str!("../migrations/sqlite/0017_catalog_search_index.sql"),
+        postgres: include_str!("../migrations/postgres/0017_catalog_search_index.sql"),
+    },
 ];
 
 /// The migrator for one dialect.

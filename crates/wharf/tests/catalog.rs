@@ -464,6 +464,12 @@ async fn the_index_answers_what_the_database_answers() {
         (Some("swift"), vec![(CatalogFacet::Pricing, "byol")], CatalogSort::Name),
         (Some("vec"), vec![(CatalogFacet::Category, "databases,web")], CatalogSort::Relevance),
         (Some("omega"), vec![(CatalogFacet::Publisher, "pub3,pub4")], CatalogSort::Newest),
+        // Filtered matches are ranked after the filters (SQLite), or with the matches.
+        (
+            Some("backup data"),
+            vec![(CatalogFacet::Grade, "A"), (CatalogFacet::Pricing, "free")],
+            CatalogSort::Relevance,
+        ),
         (Some("nothingmatches"), vec![], CatalogSort::Relevance),
     ];
     for (who, viewer) in [("anyone", CatalogViewer::Anonymous), ("admin", CatalogViewer::Operator)] {

@@ -13,18 +13,22 @@
 //! in-memory index in tests and the benchmark's yardstick, and a bulk loader.
 
 use sqlx::any::AnyRow;
-use wharf_core::catalog::TEXT_SEARCH_LANGUAGES;
 use wharf_core::{CatalogFacet, CatalogSort, OfferKey, OrgId, PlanId, UserId};
 
 use crate::error::parse_stored;
 use crate::offers::Tx;
 use crate::pool::col;
-use crate::{Backend, Db, DbError};
+use crate::{Db, DbError};
 
 #[cfg(feature = "testing")]
 mod testing;
+mod text;
+
 #[cfg(feature = "testing")]
 pub use testing::{CatalogResults, CatalogSearch};
+pub use text::CatalogMatches;
+#[cfg(feature = "testing")]
+use text::{SQLITE_RANK, fts5_query, pg_matches, tsquery};
 
 /// One offer's catalog entry, as its live version describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,58 +423,6 @@ impl Sql {
     }
 }
 
-/// FTS5's query for `words`: each a quoted string (they hold only letters and
-/// digits), all required, the last one also as a prefix.
-fn fts5_query(words: &[String]) -> String {
-    let last = words.len().saturating_sub(1);
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| if i == last && w.chars().count() >= 2 { format!("\"{w}\"*") } else { format!("\"{w}\"") })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Ranks travel as whole numbers: the rank (lower is better) times this, truncated.
-/// Writing and reading a double as text costs far more than an integer's; the search
-/// and its oracle both order by these.
-pub(crate) const RANK_SCALE: f64 = 1_000_000_000.0;
-/// SQLite's rank of a full-text match, scaled ([`RANK_SCALE`]).
-pub(crate) const SQLITE_RANK: &str = "CAST(bm25(catalog_fts, 10.0, 3.0, 1.0, 6.0, 4.0) * 1000000000 AS INTEGER)";
-
-/// PostgreSQL's matches of the words (the `to_tsquery` text bound as `$n`) with their
-/// rank, `(offer, r)` rows: each locale's text is matched as its own language stems the
-/// words (the `~language` lexeme every text carries keeps the other languages out,
-/// inside the GIN index; filtering on the `language` column instead measured slower,
-/// 23 -> 42 ms at the median for keywords with facets) and ranked by `ts_rank` with its
-/// weights (name A, keywords and publisher B, summary C, description D). `None` without
-/// languages (no texts).
-fn pg_matches(languages: &[String], n: usize) -> Option<String> {
-    let branches: Vec<String> = TEXT_SEARCH_LANGUAGES
-        .iter()
-        .filter(|l| languages.iter().any(|x| x == *l))
-        .map(|l| {
-            format!(
-                "SELECT offer, CAST(-ts_rank(search, to_tsquery('{l}', ${n})) * {RANK_SCALE} AS BIGINT) AS r \
-                 FROM catalog_texts WHERE search @@ (to_tsquery('{l}', ${n}) && '~{l}'::tsquery)"
-            )
-        })
-        .collect();
-    (!branches.is_empty()).then(|| branches.join(" UNION ALL "))
-}
-
-/// PostgreSQL's `to_tsquery` text for `words` (letters and digits only): all
-/// required, the last one also as a prefix.
-fn tsquery(words: &[String]) -> String {
-    let last = words.len().saturating_sub(1);
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| if i == last && w.chars().count() >= 2 { format!("{w}:*") } else { w.clone() })
-        .collect::<Vec<_>>()
-        .join(" & ")
-}
-
 impl Db {
     /// Where the catalog stands now.
     pub async fn catalog_state(&self) -> Result<CatalogState, DbError> {
@@ -528,47 +480,6 @@ impl Db {
             n += 1;
         }
         Ok(n)
-    }
-
-    /// The entries whose text holds every word (the last also as a word's start), with
-    /// their rank (smaller is better): the full-text half of a search. `languages` are
-    /// the text search configurations the catalog's texts use (PostgreSQL matches the
-    /// words as each of them stems them).
-    pub async fn catalog_matches(
-        &self,
-        words: &[String],
-        languages: &[String],
-    ) -> Result<Vec<(OfferKey, f64)>, DbError> {
-        if words.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One row holding every match as text: far cheaper than a row per match.
-        let text: Option<String> = match self.backend() {
-            Backend::Sqlite => {
-                // bm25() only works in the full-text scan itself; the row id names the offer.
-                let sql = format!(
-                    "WITH m AS MATERIALIZED (SELECT rowid / {LOCALE_SLOTS} AS o, {SQLITE_RANK} AS r \
-                     FROM catalog_fts WHERE catalog_fts MATCH $1) \
-                     SELECT group_concat(o || ' ' || r, ',') FROM m"
-                );
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(fts5_query(words)).fetch_one(self.pool()).await?
-            }
-            Backend::Postgres => {
-                let Some(matches) = pg_matches(languages, 1) else { return Ok(Vec::new()) };
-                let sql = format!("SELECT string_agg(m.offer || ' ' || m.r, ',') FROM ({matches}) m");
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tsquery(words)).fetch_one(self.pool()).await?
-            }
-        };
-        let mut best: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
-        for item in text.as_deref().unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
-            let parsed = item.split_once(' ').and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r.parse::<i64>().ok()?)));
-            let (offer, rank) = parsed.ok_or_else(|| DbError::Corrupt(format!("a full-text match {item:?}")))?;
-            let e = best.entry(offer).or_insert(rank);
-            if rank < *e {
-                *e = rank;
-            }
-        }
-        Ok(best.into_iter().map(|(o, r)| (OfferKey(o), r as f64 / RANK_SCALE)).collect())
     }
 
     /// The entries `offers` (those that exist), for a page of results; rank 0.
@@ -764,18 +675,4 @@ fn hit_from_row(r: &AnyRow) -> Result<CatalogHit, DbError> {
         live_at: col(r, "live_at")?,
         rank: col(r, "rank")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queries_are_built_from_words_only() {
-        let w = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
-        assert_eq!(fts5_query(&w(&["kafka", "stream"])), "\"kafka\" \"stream\"*");
-        assert_eq!(fts5_query(&w(&["a"])), "\"a\"");
-        assert_eq!(tsquery(&w(&["kafka", "stream"])), "kafka & stream:*");
-        assert_eq!(tsquery(&w(&["x", "y"])), "x & y");
-    }
 }

@@ -85,7 +85,7 @@ impl Db {
                 Backend::Postgres => {
                     sql.args.push(Arg::Text(tsquery(s.words)));
                     // No texts at all: nothing matches anyway.
-                    let matches = pg_matches(&present, sql.args.len())
+                    let matches = pg_matches(&present, sql.args.len(), true, None)
                         .unwrap_or_else(|| "SELECT 0 AS offer, CAST(0 AS BIGINT) AS r WHERE 1 = 0".into());
                     sql.push(&format!(
                         "WITH hits AS (SELECT offer, MIN(r) AS rank FROM ({matches}) u GROUP BY offer) "
@@ -384,8 +384,11 @@ impl Db {
             }
             tx.commit().await?;
         }
-        // Statistics for the planner, and (SQLite) the full-text index merged.
-        sqlx::query("ANALYZE").execute(self.writes()).await?;
+        // Statistics for the planner, (PostgreSQL) the pages marked all-visible, as
+        // autovacuum leaves a table a minute after a bulk load, and (SQLite) the
+        // full-text index merged.
+        let analyze = if self.backend() == Backend::Postgres { "VACUUM ANALYZE" } else { "ANALYZE" };
+        sqlx::query(analyze).execute(self.writes()).await?;
         if self.backend() == Backend::Sqlite {
             sqlx::query("INSERT INTO catalog_fts (catalog_fts) VALUES ('optimize')").execute(self.writes()).await?;
         }
