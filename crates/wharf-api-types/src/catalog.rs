@@ -61,14 +61,21 @@ pub struct CatalogResults {
     pub next_cursor: Option<String>,
 }
 
-/// One facet's values with their counts, most frequent first.
+/// One facet's values with their counts, most frequent first: the
+/// [`FACET_VALUES`] most frequent, and every value the search filters by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FacetView {
     /// Which facet.
     pub facet: CatalogFacet,
     /// Its values.
     pub values: Vec<FacetValueView>,
+    /// How many other values have results (not listed).
+    #[serde(default)]
+    pub more: u64,
 }
+
+/// How many values of a facet a search lists at most (besides those it filters by).
+pub const FACET_VALUES: usize = 50;
 
 /// A facet value and how many results have it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -21,8 +21,8 @@ mod webhooks;
 pub use advisories::{AdvisoryImportView, AdvisorySnapshotView, RejectedFile};
 pub use catalog::{
     CatalogImageView, CatalogItemView, CatalogListingView, CatalogPlanView, CatalogQuery, CatalogResults,
-    CatalogSbomView, FacetValueView, FacetView, LinkView, ListingMediaView, ReleasedVersionView, ScreenshotView,
-    SecurityView, SignatureView, SupportView,
+    CatalogSbomView, FACET_VALUES, FacetValueView, FacetView, LinkView, ListingMediaView, ReleasedVersionView,
+    ScreenshotView, SecurityView, SignatureView, SupportView,
 };
 pub use offers::{
     CompareQuery, Comparison, EventView, GoLiveRequest, HealthView, MediaView, OfferView, ProgressEvent,

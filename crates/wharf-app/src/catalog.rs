@@ -13,8 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 use bytes::Bytes;
 use wharf_api_types::{
     CatalogImageView, CatalogItemView, CatalogListingView, CatalogPlanView, CatalogResults, CatalogSbomView,
-    FacetValueView, FacetView, LinkView, ListingMediaView, ReleasedVersionView, SbomView, ScreenshotView, SecurityView,
-    SignatureView, SupportView,
+    FACET_VALUES, FacetValueView, FacetView, LinkView, ListingMediaView, ReleasedVersionView, SbomView, ScreenshotView,
+    SecurityView, SignatureView, SupportView,
 };
 use wharf_core::catalog::{LanguageRange, negotiate, text_search_language};
 use wharf_core::{
@@ -175,13 +175,7 @@ impl App {
                 }
             })
             .collect();
-        let mut facets: Vec<FacetView> = Vec::new();
-        for (facet, value, count) in found.facets {
-            match facets.last_mut() {
-                Some(f) if f.facet == facet => f.values.push(FacetValueView { value, count }),
-                _ => facets.push(FacetView { facet, values: vec![FacetValueView { value, count }] }),
-            }
-        }
+        let facets = facet_views(found.facets, &filters);
         Ok(CatalogResults { items, total: found.total, facets, next_cursor })
     }
 
@@ -572,9 +566,46 @@ fn parse_cursor(text: &str) -> Result<CatalogCursor, AppError> {
     }
 }
 
+/// The facet counts as a search shows them (`counts` by facet, most frequent first):
+/// per facet its [`FACET_VALUES`] most frequent values and every value `filters` name,
+/// with how many others there are (a publisher facet can have thousands).
+fn facet_views(counts: Vec<(CatalogFacet, String, u64)>, filters: &[(CatalogFacet, Vec<String>)]) -> Vec<FacetView> {
+    let mut facets: Vec<FacetView> = Vec::new();
+    for (facet, value, count) in counts {
+        let chosen = || filters.iter().any(|(f, vs)| *f == facet && vs.contains(&value));
+        let view = match facets.last_mut() {
+            Some(f) if f.facet == facet => f,
+            _ => {
+                facets.push(FacetView { facet, values: Vec::new(), more: 0 });
+                facets.last_mut().expect("just pushed")
+            }
+        };
+        match view.values.len() < FACET_VALUES || chosen() {
+            true => view.values.push(FacetValueView { value, count }),
+            false => view.more += 1,
+        }
+    }
+    facets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facets_list_the_most_frequent_values_and_the_chosen_ones() {
+        use CatalogFacet::{Category, Publisher};
+        // Publishers p000..p079 with falling counts, one category.
+        let mut counts: Vec<(CatalogFacet, String, u64)> = vec![(Category, "db".into(), 80)];
+        counts.extend((0..80u64).map(|i| (Publisher, format!("p{i:03}"), 100 - i)));
+        let filters = vec![(Publisher, vec!["p070".to_owned()])];
+        let views = facet_views(counts, &filters);
+        assert_eq!((views[0].values.len(), views[0].more), (1, 0));
+        let shown: Vec<&str> = views[1].values.iter().map(|v| v.value.as_str()).collect();
+        assert_eq!(shown.len(), FACET_VALUES + 1);
+        assert_eq!((shown[0], shown[FACET_VALUES - 1], shown[FACET_VALUES]), ("p000", "p049", "p070"));
+        assert_eq!(views[1].more, 80 - FACET_VALUES as u64 - 1);
+    }
 
     #[test]
     fn cursors_round_trip() {

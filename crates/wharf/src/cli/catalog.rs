@@ -127,7 +127,10 @@ fn print_results(r: &CatalogResults) {
     }
     output::line(format!("\n{} in all", r.total));
     for f in &r.facets {
-        let values: Vec<String> = f.values.iter().map(|v| format!("{} ({})", v.value, v.count)).collect();
+        let mut values: Vec<String> = f.values.iter().map(|v| format!("{} ({})", v.value, v.count)).collect();
+        if f.more > 0 {
+            values.push(format!("{} more", f.more));
+        }
         output::line(format!("{}: {}", f.facet, values.join(", ")));
     }
     if let Some(c) = &r.next_cursor {
