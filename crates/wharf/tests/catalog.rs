@@ -448,6 +448,13 @@ async fn the_index_answers_what_the_database_answers() {
         entries.push((entry, Some(["A", "B", "F"][rng.usize(..3)].to_owned())));
     }
     db.bulk_load_catalog(&entries).await.unwrap();
+    // Ranking some of the matches afterwards gives each the rank it has among all.
+    let (kafka, languages) = (vec!["kafka".to_owned()], vec!["english".to_owned()]);
+    let all = db.catalog_matches(&kafka, &languages, true).await.unwrap();
+    let some: Vec<(wharf_core::OfferKey, f64)> = all.offers.iter().step_by(3).copied().collect();
+    let keys: Vec<wharf_core::OfferKey> = some.iter().map(|(o, _)| *o).collect();
+    assert!(all.ranked && some.len() > 10, "{}", some.len());
+    assert_eq!(db.catalog_ranks(&kafka, &languages, &keys).await.unwrap(), some);
     let private: Vec<String> =
         entries.iter().filter(|(e, _)| !e.plans[0].public).map(|(e, _)| e.offer_id.clone()).collect();
     assert!(private.len() > 60, "{}", private.len());
