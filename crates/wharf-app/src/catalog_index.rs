@@ -281,6 +281,30 @@ impl CatalogIndex {
         }
     }
 
+    /// The entries (positions) of full-text matches, with their ranks; a match the
+    /// index does not hold (gone since it was read) is left out. Both in offer order:
+    /// each lookup gallops forward from the last one, through memory it has just read.
+    fn locate(&self, matches: &[(OfferKey, f64)]) -> Vec<(usize, f64)> {
+        let mut found = Vec::with_capacity(matches.len());
+        let mut rest = &self.by_offer[..];
+        for (offer, rank) in matches {
+            let mut end = 1;
+            while end < rest.len() && rest[end - 1].0 < *offer {
+                end *= 2;
+            }
+            let end = end.min(rest.len());
+            let k = end / 2 + rest[end / 2..end].partition_point(|(o, _)| o < offer);
+            match rest.get(k).filter(|(o, _)| o == offer) {
+                Some((_, i)) => {
+                    found.push((*i as usize, *rank));
+                    rest = &rest[k + 1..];
+                }
+                None => rest = &rest[k..],
+            }
+        }
+        found
+    }
+
     /// The entries a search keeps (visible, matching, through every filter), and the
     /// facet counts.
     pub(crate) fn select(&self, s: &Search<'_>) -> Selected {
@@ -338,24 +362,7 @@ impl CatalogIndex {
         };
         match s.matches {
             Some(matches) => {
-                // Both in offer order: each lookup gallops forward from the last one,
-                // through memory it has just read.
-                let mut found: Vec<(usize, f64)> = Vec::with_capacity(matches.len());
-                let mut rest = &self.by_offer[..];
-                for (offer, rank) in matches {
-                    let mut end = 1;
-                    while end < rest.len() && rest[end - 1].0 < *offer {
-                        end *= 2;
-                    }
-                    let end = end.min(rest.len());
-                    let k = end / 2 + rest[end / 2..end].partition_point(|(o, _)| o < offer);
-                    if let Some((_, i)) = rest.get(k).filter(|(o, _)| o == offer) {
-                        found.push((*i as usize, *rank));
-                        rest = &rest[k + 1..];
-                    } else {
-                        rest = &rest[k..];
-                    }
-                }
+                let found = self.locate(matches);
                 // Their lines gathered first, in a loop without branches: the cache
                 // misses overlap instead of waiting one after another.
                 let lines: Vec<Hot> = found.iter().map(|(i, _)| self.hot[*i]).collect();
